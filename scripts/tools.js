@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Prints the absolute path of a tool the tests and the demo need, installing it into .tools/ when missing.
+//   node scripts/tools.js temporal | moto | all
+'use strict';
+const { temporalCliPath, motoServerPath } = require('../dist/local/tools.js');
+
+const wanted = process.argv[2] ?? 'all';
+const found = {};
+if (wanted === 'temporal' || wanted === 'all') found.temporal = temporalCliPath();
+if (wanted === 'moto' || wanted === 'all') found.moto = motoServerPath();
+for (const [name, path] of Object.entries(found)) {
+  if (!path) {
+    console.error(`could not find or install ${name}`);
+    process.exit(1);
+  }
+  console.log(wanted === 'all' ? `${name}=${path}` : path);
+}

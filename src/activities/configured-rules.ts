@@ -1,0 +1,11 @@
+import { ruleById } from '../rules';
+import type { ConfiguredRule } from '../rules/selection';
+
+/** The enabled rules of a scan, with options already validated by the CLI's config loader. */
+export function configuredRules(rules: Record<string, unknown>): ConfiguredRule[] {
+  return Object.entries(rules).map(([id, options]) => {
+    const rule = ruleById(id);
+    if (!rule) throw new Error(`unknown rule id ${id}`);
+    return { rule, options: rule.optionsSchema.parse(options) };
+  });
+}

@@ -1,0 +1,32 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ScanConfig } from '../config/load';
+import { PermanentSourceError } from '../sources/errors';
+import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
+import type { PartitionSpec } from './types';
+
+/** One partition per directory source, one per (account, region) of each S3 trail. */
+export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[]> {
+  const partitions: PartitionSpec[] = [];
+  try {
+    for (const [sourceIndex, source] of config.sources.entries()) {
+      if (source.type === 'directory') {
+        partitions.push({ id: `${sourceIndex}-dir`, sourceIndex, label: `directory ${source.path}` });
+        continue;
+      }
+      const client = createS3Client(source);
+      await checkBucket(client, source);
+      for (const s3 of await discoverS3Partitions(client, source)) {
+        partitions.push({
+          id: `${sourceIndex}-${s3.accountId}-${s3.region}-${partitions.length}`,
+          sourceIndex,
+          label: `s3://${source.bucket}/${s3.base}${s3.accountId}/CloudTrail/${s3.region}`,
+          s3,
+        });
+      }
+    }
+  } catch (error) {
+    if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
+    throw error;
+  }
+  return partitions;
+}

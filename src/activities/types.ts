@@ -1,0 +1,112 @@
+/**
+ * Inputs and results that cross the workflow/activity boundary. Types only: workflow code imports
+ * this file, so it must not import anything that runs.
+ */
+import type { ScanConfig } from '../config/load';
+import type { Source } from '../config/schema';
+import type { ScanPeriod } from '../rules/types';
+import type { SkippedItem } from '../sources/log-object';
+import type { S3TrailPartition } from '../sources/s3';
+
+/** JSON lines carried inline when small, or as a reference to a scratch file when large. */
+export interface LinesBlob {
+  lines: number;
+  inline?: string;
+  ref?: string;
+}
+
+export interface DailyScanInput {
+  /** UTC day, YYYY-MM-DD */
+  date: string;
+  config: ScanConfig;
+}
+
+export interface PartitionSpec {
+  id: string;
+  sourceIndex: number;
+  label: string;
+  s3?: S3TrailPartition;
+}
+
+export interface ScanPartitionInput {
+  scanId: string;
+  partition: PartitionSpec;
+  source: Source;
+  rules: Record<string, unknown>;
+  period: ScanPeriod;
+}
+
+export interface PartitionStats {
+  objects: number;
+  records: number;
+  parsed: number;
+  selected: number;
+  bytes: number;
+  malformedRecords: number;
+}
+
+export interface PartitionResult {
+  partitionId: string;
+  label: string;
+  selected: LinesBlob;
+  stats: PartitionStats;
+  /** the first skipped objects and records, with reasons; skippedCount has them all */
+  skipped: SkippedItem[];
+  skippedCount: number;
+  resumedFromCheckpoint: boolean;
+}
+
+export interface CorrelateInput {
+  scanId: string;
+  period: ScanPeriod;
+  rules: Record<string, unknown>;
+  selected: LinesBlob[];
+}
+
+export interface CorrelateResult {
+  findings: LinesBlob;
+  findingsByRule: Record<string, number>;
+  /** ids of this scan's findings, sorted (omitted above MAX_LISTED_FINDING_IDS) */
+  findingIds?: string[];
+  selectedEvents: number;
+  duplicateEvents: number;
+}
+
+export const MAX_LISTED_FINDING_IDS = 10_000;
+
+export interface StoreFindingsInput {
+  date: string;
+  directory: string;
+  findings: LinesBlob;
+}
+
+export interface StoreFindingsResult {
+  file: string;
+  stored: number;
+  added: number;
+  updated: number;
+}
+
+export interface FailedPartition {
+  label: string;
+  error: string;
+}
+
+export interface ScanSummary {
+  date: string;
+  period: { start: string; end: string };
+  partitions: number;
+  failedPartitions: FailedPartition[];
+  objects: number;
+  records: number;
+  parsedRecords: number;
+  bytes: number;
+  selectedEvents: number;
+  duplicateEvents: number;
+  skipped: SkippedItem[];
+  skippedCount: number;
+  findings: number;
+  findingsByRule: Record<string, number>;
+  findingIds?: string[];
+  store: StoreFindingsResult;
+}

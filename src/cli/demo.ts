@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parseConfig } from '../config/load';
+import { DEMO_BUCKET, DEMO_DATE, buildSampleTrail } from '../demo/sample-trail';
+import { freePort, startDevServer } from '../local/dev-server';
+import { motoServerPath } from '../local/tools';
+import { createWorker } from '../workers/worker';
+import { formatFinding, formatSummary } from './format';
+import { connectClient } from './temporal';
+import { runDailyScan } from './scan';
+
+interface LocalS3 {
+  endpoint: string;
+  stop(): void;
+}
+
+async function startMoto(): Promise<LocalS3 | undefined> {
+  let server: string | undefined;
+  try {
+    server = motoServerPath();
+  } catch (error) {
+    process.stderr.write(`trailwarden: moto is not available (${(error as Error).message}); using the directory source\n`);
+    return undefined;
+  }
+  if (!server) return undefined;
+  const port = await freePort();
+  const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(`${endpoint}/`);
+      return { endpoint, stop: () => child.kill('SIGTERM') };
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  child.kill('SIGKILL');
+  return undefined;
+}
+
+async function uploadTrail(endpoint: string, files: Map<string, Buffer>): Promise<void> {
+  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
+  await client.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET }));
+  for (const [key, body] of files) await client.send(new PutObjectCommand({ Bucket: DEMO_BUCKET, Key: key, Body: body }));
+  client.destroy();
+}
+
+export interface DemoOptions {
+  source: 's3' | 'directory';
+  keepOpen: boolean;
+  uiPort?: number;
+}
+
+/** The whole job on built-in data: a dev server, a worker, a local S3 (or folder) with a sample trail, one scan. */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), 'trailwarden-demo-'));
+  const files = buildSampleTrail();
+  // The demo talks only to its own local S3; it never needs or uses real AWS credentials.
+  process.env.AWS_ACCESS_KEY_ID = 'demo';
+  process.env.AWS_SECRET_ACCESS_KEY = 'demo';
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  const moto = options.source === 's3' ? await startMoto() : undefined;
+  let source: object;
+  if (moto) {
+    await uploadTrail(moto.endpoint, files);
+    source = { type: 's3', bucket: DEMO_BUCKET, endpoint: moto.endpoint };
+    process.stderr.write(`demo: sample trail of ${files.size} objects in s3://${DEMO_BUCKET} on moto at ${moto.endpoint}\n`);
+  } else {
+    const dir = join(work, 'trail');
+    for (const [key, body] of files) {
+      mkdirSync(dirname(join(dir, key)), { recursive: true });
+      writeFileSync(join(dir, key), body);
+    }
+    source = { type: 'directory', path: dir };
+    process.stderr.write(`demo: sample trail of ${files.size} files in ${dir}\n`);
+  }
+  const config = parseConfig({ sources: [source], findings: { directory: join(work, 'findings') } });
+  const uiPort = options.uiPort ?? (await freePort());
+  const server = await startDevServer({ uiPort });
+  const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo' };
+  try {
+    const { worker, connection } = await createWorker(target);
+    try {
+      await worker.runUntil(async () => {
+        const { client, close } = await connectClient(target);
+        try {
+          process.stderr.write(`demo: scanning ${DEMO_DATE} through Temporal at ${server.address}\n`);
+          const outcome = await runDailyScan(client, target, DEMO_DATE, config);
+          for (const finding of outcome.findings) process.stdout.write(`${formatFinding(finding)}\n`);
+          process.stdout.write(`\n${formatSummary(outcome.summary)}\n`);
+          process.stdout.write(
+            `\nWeb UI: ${server.uiUrl}/namespaces/default/workflows/${outcome.workflowId}/${outcome.runId}/history\n`,
+          );
+          if (options.keepOpen) {
+            process.stdout.write('demo: the dev server and Web UI stay up; press Ctrl-C to stop\n');
+            await new Promise<void>((r) => {
+              process.once('SIGINT', r);
+              process.once('SIGTERM', r);
+            });
+          } else {
+            process.stdout.write('(the demo server stops now; run `trailwarden demo --keep-open` to browse it)\n');
+          }
+        } finally {
+          await close();
+        }
+      });
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await server.stop();
+    moto?.stop();
+  }
+  return 0;
+}

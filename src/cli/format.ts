@@ -1,0 +1,33 @@
+import type { ScanSummary } from '../activities/types';
+import type { Finding } from '../rules/types';
+
+export function formatFinding(f: Finding): string {
+  if (f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15') {
+    return (
+      `[${f.severity}] ${f.ruleName}  ${f.windowStart} .. ${f.windowEnd}  account=${f.accountId} user=${f.user}` +
+      `  count=${f.count} failed=${f.failedCount}  id=${f.id}`
+    );
+  }
+  return (
+    `[${f.severity}] ${f.ruleName}  ${f.firstSeen}  ${f.commandEventName} by ${f.commandUser} (${f.commandUserArn})` +
+    ` from ${f.commandSourceIpAddress}, output to s3://${f.s3Bucket} owned by ${f.bucketOwnerAccountId}` +
+    ` (${f.putObjectEventIds.length} put${f.putObjectEventIds.length === 1 ? '' : 's'} by ${f.accountName}${f.accountUpnSuffix ? `@${f.accountUpnSuffix}` : ''})  id=${f.id}`
+  );
+}
+
+export function formatSummary(summary: ScanSummary): string {
+  const lines = [
+    `scan ${summary.date}: ${summary.findings} finding(s) ` +
+      `(${Object.entries(summary.findingsByRule).map(([rule, n]) => `${rule}: ${n}`).join(', ') || 'no rules enabled'})`,
+    `  read ${summary.objects} object(s), ${summary.records} record(s), ${(summary.bytes / 1e6).toFixed(1)} MB ` +
+      `from ${summary.partitions} partition(s); ${summary.selectedEvents} selected event(s), ${summary.duplicateEvents} duplicate(s)`,
+    `  findings stored in ${summary.store.file} (${summary.store.added} new, ${summary.store.updated} updated, ${summary.store.stored} in file)`,
+  ];
+  if (summary.skippedCount) {
+    lines.push(`  skipped ${summary.skippedCount} object(s) or record(s):`);
+    for (const item of summary.skipped) lines.push(`    ${item.key}: ${item.reason}`);
+    if (summary.skippedCount > summary.skipped.length) lines.push(`    ... and ${summary.skippedCount - summary.skipped.length} more`);
+  }
+  for (const failed of summary.failedPartitions) lines.push(`  FAILED partition ${failed.label}: ${failed.error}`);
+  return lines.join('\n');
+}

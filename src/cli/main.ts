@@ -1,0 +1,141 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { UsageError, loadConfig } from '../config/load';
+import { startDevServer } from '../local/dev-server';
+import { readFindings } from '../store/findings-store';
+import { createWorker } from '../workers/worker';
+import { parseScanDate } from './dates';
+import { runDemo } from './demo';
+import { formatFinding, formatSummary } from './format';
+import { runDailyScan, scanConfigOf, withTemporal } from './scan';
+import { temporalTarget } from './temporal';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+function quietRuntime(): void {
+  Runtime.install({ logger: new DefaultLogger((process.env.TRAILWARDEN_LOG_LEVEL as 'WARN') ?? 'WARN') });
+}
+
+async function waitForSignal(): Promise<void> {
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('trailwarden')
+    .description('AWS CloudTrail detections (SSM command execution, command output to foreign buckets) run on Temporal')
+    .option('--config <file>', 'configuration file (default ./trailwarden.config.json or $TRAILWARDEN_CONFIG)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const configOf = (command: Command) => loadConfig(command.optsWithGlobals().config);
+
+  program
+    .command('scan')
+    .description('scan one UTC day now and wait for the result')
+    .requiredOption('--date <YYYY-MM-DD>', 'the UTC day to scan')
+    .option('--embedded', 'start a private dev server and worker for this run')
+    .option('--json', 'print one finding per line as JSON on stdout (summary on stderr)')
+    .action(async (opts: { date: string; embedded?: boolean; json?: boolean }, command: Command) => {
+      const date = parseScanDate(opts.date);
+      const config = configOf(command);
+      const scanConfig = scanConfigOf(config);
+      quietRuntime();
+      const outcome = await withTemporal(temporalTarget(config), Boolean(opts.embedded), (client, target) =>
+        runDailyScan(client, target, date, scanConfig),
+      );
+      for (const finding of outcome.findings) {
+        process.stdout.write(`${opts.json ? JSON.stringify(finding) : formatFinding(finding)}\n`);
+      }
+      (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
+      setExit(outcome.summary.failedPartitions.length ? 1 : 0);
+    });
+
+  program
+    .command('findings')
+    .description('list stored findings of one scan date')
+    .requiredOption('--date <YYYY-MM-DD>', 'the scan date')
+    .option('--json', 'one finding per line as JSON')
+    .action((opts: { date: string; json?: boolean }, command: Command) => {
+      const date = parseScanDate(opts.date);
+      const config = configOf(command);
+      const findings = readFindings(config.findingsDirectory, date);
+      for (const f of findings) process.stdout.write(`${opts.json ? JSON.stringify(f) : formatFinding(f)}\n`);
+      if (!opts.json) process.stderr.write(`${findings.length} finding(s) stored for ${date} in ${config.findingsDirectory}\n`);
+    });
+
+  program
+    .command('worker')
+    .description('run a worker against an existing Temporal service ($TEMPORAL_ADDRESS)')
+    .option('--max-activities <n>', 'activities run at once', (v) => Number(v))
+    .action(async (opts: { maxActivities?: number }, command: Command) => {
+      const target = temporalTarget(configOf(command));
+      const { worker } = await createWorker({ ...target, maxConcurrentActivityTaskExecutions: opts.maxActivities });
+      process.stderr.write(`worker on task queue "${target.taskQueue}" at ${target.address} (namespace ${target.namespace})\n`);
+      await worker.run();
+    });
+
+  program
+    .command('dev')
+    .description('start a local Temporal dev server (history kept on disk) and a worker, in the foreground')
+    .addOption(new Option('--port <n>', 'gRPC port').default(7233).argParser(port))
+    .addOption(new Option('--ui-port <n>', 'Web UI port').default(8233).argParser(port))
+    .option('--db <file>', 'SQLite file for run history', '.trailwarden/dev.db')
+    .action(async (opts: { port: number; uiPort: number; db: string }, command: Command) => {
+      const target = temporalTarget(configOf(command));
+      const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace });
+      process.stderr.write(`Temporal dev server at ${server.address}, Web UI at ${server.uiUrl}, history in ${resolve(opts.db)}\n`);
+      const { worker, connection } = await createWorker({ ...target, address: server.address });
+      process.stderr.write(`worker on task queue "${target.taskQueue}"; press Ctrl-C to stop\n`);
+      try {
+        await worker.runUntil(waitForSignal());
+      } finally {
+        await connection.close();
+        await server.stop();
+      }
+    });
+
+  program
+    .command('demo')
+    .description('the whole job on built-in sample data, with nothing to set up')
+    .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
+    .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
+    .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }) => {
+      quietRuntime();
+      setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit status (0 done, 2 bad arguments or configuration, 1 other failure). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`trailwarden: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`trailwarden: ${(error as Error).message ?? String(error)}\n`);
+    if (process.env.TRAILWARDEN_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return 1;
+  }
+}

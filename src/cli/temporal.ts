@@ -1,0 +1,31 @@
+import { Client, Connection } from '@temporalio/client';
+import type { LoadedConfig } from '../config/load';
+import { DEFAULT_TASK_QUEUE } from '../workers/worker';
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** $TEMPORAL_ADDRESS and $TEMPORAL_NAMESPACE win over the config file; defaults match the dev server. */
+export function temporalTarget(config: LoadedConfig): TemporalTarget {
+  return {
+    address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233',
+    namespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default',
+    taskQueue: process.env.TRAILWARDEN_TASK_QUEUE ?? config.temporal.taskQueue ?? DEFAULT_TASK_QUEUE,
+  };
+}
+
+export async function connectClient(target: TemporalTarget): Promise<{ client: Client; close: () => Promise<void> }> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  } catch (error) {
+    throw new Error(
+      `cannot reach Temporal at ${target.address} (${(error as Error).message}); ` +
+        'start one with `trailwarden dev`, set $TEMPORAL_ADDRESS, or pass --embedded',
+    );
+  }
+  return { client: new Client({ connection, namespace: target.namespace }), close: () => connection.close() };
+}

@@ -1,0 +1,90 @@
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { type CloudTrailRecord, malformedReason } from './record';
+import { RecordSplitter } from './record-splitter';
+
+export interface ReadCounts {
+  records: number;
+  /** records that passed the raw-text test and were parsed */
+  parsed: number;
+  bytes: number;
+}
+
+export interface LogFileVisitor {
+  /** called for every parsed, well-formed candidate record */
+  onRecord(record: CloudTrailRecord): void;
+  onMalformedRecord(reason: string): void;
+}
+
+const BACKSLASH_U = Buffer.from('\\u');
+
+/**
+ * A record can only matter to the rules if its raw text contains one of the needles (event names),
+ * or if it uses a \u escape, which could spell a needle in another way; all others are never parsed.
+ */
+export function mightMatch(raw: Buffer, needles: readonly Buffer[]): boolean {
+  for (const needle of needles) if (raw.includes(needle)) return true;
+  return raw.includes(BACKSLASH_U);
+}
+
+async function* decompressedChunks(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+  const iterator = body[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.length < 2) {
+    const next = await iterator.next();
+    first = next.done ? first : { done: false, value: Buffer.concat([first.value, next.value]) };
+    if (next.done) break;
+  }
+  if (first.done) return;
+  const head = Buffer.from(first.value);
+  async function* all(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    yield* all();
+    return;
+  }
+  const gunzip = createGunzip();
+  pipeline(Readable.from(all()), gunzip, () => undefined);
+  for await (const chunk of gunzip) yield chunk as Buffer;
+}
+
+/**
+ * Streams one log file (gzipped or plain JSON) and hands each candidate record to the visitor.
+ * Throws when the object itself is unusable (bad gzip, truncated, not {"Records":[...]}).
+ */
+export async function readLogFile(
+  body: AsyncIterable<Buffer | Uint8Array>,
+  needles: readonly Buffer[],
+  visitor: LogFileVisitor,
+): Promise<ReadCounts> {
+  const counts: ReadCounts = { records: 0, parsed: 0, bytes: 0 };
+  const splitter = new RecordSplitter((raw) => {
+    counts.records++;
+    if (!mightMatch(raw, needles)) return;
+    counts.parsed++;
+    let record: unknown;
+    try {
+      record = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      visitor.onMalformedRecord(`record ${counts.records} is not valid JSON: ${(error as Error).message}`);
+      return;
+    }
+    const reason = malformedReason(record);
+    if (reason) visitor.onMalformedRecord(reason);
+    else visitor.onRecord(record as CloudTrailRecord);
+  });
+  for await (const chunk of decompressedChunks(body)) {
+    counts.bytes += chunk.length;
+    splitter.push(chunk);
+  }
+  splitter.end();
+  for (let i = 0; i < splitter.nonObjectRecords; i++) visitor.onMalformedRecord('a Records element is not a JSON object');
+  counts.records += splitter.nonObjectRecords;
+  return counts;
+}

@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { RULES } from '../rules';
+import { configSchema, type RawConfig, type Source } from './schema';
+
+/** A configuration or argument problem: the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The configuration a scan carries in its workflow input: paths absolute, rule options complete. */
+export interface ScanConfig {
+  sources: Source[];
+  /** rule id -> validated options, for enabled rules only */
+  rules: Record<string, unknown>;
+  findingsDirectory: string;
+}
+
+export interface LoadedConfig extends ScanConfig {
+  file?: string;
+  temporal: RawConfig['temporal'];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, root: string): string {
+  const where = [root, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') return `${where ? `${where}: ` : ''}unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${where || '(top level)'}: ${issue.message}`;
+}
+
+function firstProblem(error: z.ZodError, root = ''): string {
+  return describeIssue(error.issues[0], root);
+}
+
+/**
+ * Relative paths are taken from the config file's folder (from the working directory when there is
+ * no file, or when only that reading names something that exists).
+ */
+function resolvePath(path: string, baseDir: string): string {
+  if (isAbsolute(path)) return path;
+  const fromConfig = resolve(baseDir, path);
+  const fromCwd = resolve(path);
+  return !existsSync(fromConfig) && existsSync(fromCwd) ? fromCwd : fromConfig;
+}
+
+export function parseConfig(input: unknown, file?: string): LoadedConfig {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new UsageError(`config${file ? ` ${file}` : ''}: ${firstProblem(parsed.error)}`);
+  const raw = parsed.data;
+  const baseDir = file ? dirname(resolve(file)) : process.cwd();
+  const rules: Record<string, unknown> = {};
+  const known = new Set(RULES.map((rule) => rule.id));
+  for (const id of Object.keys(raw.rules)) {
+    if (!known.has(id)) throw new UsageError(`config: rules: unknown rule id "${id}" (known: ${[...known].join(', ')})`);
+  }
+  for (const rule of RULES) {
+    const options = rule.optionsSchema.safeParse(raw.rules[rule.id] ?? {});
+    if (!options.success) throw new UsageError(`config: ${firstProblem(options.error, `rules.${rule.id}`)}`);
+    if ((options.data as { enabled: boolean }).enabled) rules[rule.id] = options.data;
+  }
+  const sources = raw.sources.map((source) =>
+    source.type === 'directory' ? { ...source, path: resolvePath(source.path, baseDir) } : source,
+  );
+  return {
+    file,
+    sources,
+    rules,
+    findingsDirectory: resolvePath(raw.findings.directory, baseDir),
+    temporal: raw.temporal,
+  };
+}
+
+export const DEFAULT_CONFIG_FILE = 'trailwarden.config.json';
+
+/** Reads --config, else $TRAILWARDEN_CONFIG, else ./trailwarden.config.json when it exists, else defaults. */
+export function loadConfig(explicitFile?: string): LoadedConfig {
+  const file = explicitFile ?? process.env.TRAILWARDEN_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (!file) return parseConfig({});
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(json, file);
+}

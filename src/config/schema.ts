@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { isoDuration } from '../rules/options';
+
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region name such as us-east-1');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const s3SourceSchema = z.strictObject({
+  type: z.literal('s3'),
+  bucket: z.string().min(3, 'must be an S3 bucket name'),
+  prefix: z.string().default(''),
+  organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-abc123defg').optional(),
+  accounts: z.array(accountId).min(1).optional(),
+  regions: z.array(region).min(1).optional(),
+  /** endpoint override for S3-compatible services and local tests (path-style addressing) */
+  endpoint: httpUrl.optional(),
+  /** region of the S3 client; defaults to $AWS_REGION, then us-east-1 */
+  clientRegion: region.optional(),
+  /** how long after the day a file may still be delivered and hold the day's events */
+  lateDelivery: isoDuration.default('PT1H'),
+});
+
+export const directorySourceSchema = z.strictObject({
+  type: z.literal('directory'),
+  path: z.string().min(1),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [s3SourceSchema, directorySourceSchema]);
+
+export const configSchema = z.strictObject({
+  sources: z.array(sourceSchema).default([]),
+  /** options per rule id; checked against each rule's own schema by loadConfig */
+  rules: z.record(z.string(), z.unknown()).default({}),
+  findings: z.strictObject({ directory: z.string().min(1).default('.trailwarden/findings') }).default({
+    directory: '.trailwarden/findings',
+  }),
+  temporal: z
+    .strictObject({
+      address: z.string().min(1).optional(),
+      namespace: z.string().min(1).optional(),
+      taskQueue: z.string().min(1).optional(),
+    })
+    .default({}),
+});
+
+export type S3Source = z.infer<typeof s3SourceSchema>;
+export type DirectorySource = z.infer<typeof directorySourceSchema>;
+export type Source = z.infer<typeof sourceSchema>;
+export type RawConfig = z.infer<typeof configSchema>;

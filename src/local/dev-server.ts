@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporalCliPath } from './tools';
+
+export interface DevServer {
+  /** host:port of the gRPC frontend */
+  address: string;
+  /** the Web UI, when enabled */
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  port?: number;
+  /** omit for no Web UI */
+  uiPort?: number;
+  /** SQLite file for run history; in memory when omitted */
+  dbFile?: string;
+  namespace?: string;
+  /** extra `temporal server start-dev` arguments */
+  extraArgs?: string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitUntilServing(address: string, namespace: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with ${child.exitCode}: ${output()}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`temporal dev server at ${address} did not start within 60 s: ${String(lastError)} ${output()}`);
+}
+
+/** Starts `temporal server start-dev` from PATH or .tools/ (installing it there when missing). */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  const port = options.port ?? (await freePort());
+  const address = `127.0.0.1:${port}`;
+  const cli = temporalCliPath();
+  if (!cli) return startDownloadedServer(options, namespace);
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  if (options.dbFile) {
+    mkdirSync(dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  args.push(...(options.extraArgs ?? []));
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitUntilServing(address, namespace, child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined, stop };
+}
+
+/** Without Python, on a machine with internet: let @temporalio/testing download the dev server. */
+async function startDownloadedServer(options: DevServerOptions, namespace: string): Promise<DevServer> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      namespace,
+      ...(options.port ? { port: options.port } : {}),
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+      ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      extraArgs: options.extraArgs,
+    },
+  });
+  const address = env.connection.options.address;
+  return { address, uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined, stop: () => env.teardown() };
+}

@@ -1,0 +1,272 @@
+/**
+ * Rule card
+ *
+ * - id:         21702832-aff3-4bd6-a8e1-663b6818503d
+ * - name:       Suspicious command sent to EC2
+ * - severity:   High
+ * - MITRE:      tactic Execution; technique T1204 (User Execution)
+ * - seed:       Microsoft Sentinel AWS_SuspiciousCommandEC2.yaml, version 1.0.1
+ *               (shared/seeds/002_35f1cfb33431bd27.txt); period and frequency 1 day, suppression PT1H disabled
+ *
+ * A successful SSM SendCommand / CreateAssociation that names an S3 output bucket, joined on that exact
+ * bucket with a successful PutObject whose bucket belongs to another account than the one that logged
+ * the put: command output sent to a foreign bucket. One finding per command eventID.
+ * Semantics, deviations and options: shared/spec/RULES.md, "Rule 2".
+ */
+import { z } from 'zod';
+import {
+  accountOf,
+  eventTimeMs,
+  isEmpty,
+  isoUtc,
+  lastSegment,
+  malformedReason,
+  str,
+  userOf,
+  type CloudTrailRecord,
+} from '../cloudtrail/record';
+import { parseIsoDuration } from '../config/duration';
+import { findingId } from './finding-id';
+import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
+import type { Rule, ScanPeriod, SelectedEvent, SsmOutputToForeignBucketFinding } from './types';
+
+const RULE_ID = '21702832-aff3-4bd6-a8e1-663b6818503d' as const;
+const COMMAND_EVENT_NAMES = ['SendCommand', 'CreateAssociation'];
+const MULTIPART_EVENT_NAMES = ['CreateMultipartUpload', 'CompleteMultipartUpload'];
+
+export const optionsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Allowlist on the command: entries matching user, userIdentity.arn (glob), documentName or accountId. */
+  exclude: z.array(excludeEntry).default([]),
+  suppression: suppressionOptions({ enabled: false, duration: 'PT1H', keyFields: ['commandEventId'] }),
+  /** Join puts in [start, end) with commands in [start - commandLookback, end) (seed: no lookback). */
+  commandLookback: isoDuration.optional(),
+  /** A put joins a command only if its key contains the command's executionId. */
+  matchExecutionIdInKey: z.boolean().default(false),
+  /** CreateMultipartUpload and CompleteMultipartUpload count as puts. */
+  includeMultipartUploads: z.boolean().default(false),
+});
+export type SsmOutputToForeignBucketOptions = z.output<typeof optionsSchema>;
+
+export interface SsmCommandSelected extends SelectedEvent {
+  kind: 'command';
+  bucket: string;
+  executionId: string;
+  commandEventName: string;
+  commandUser: string;
+  commandUserArn: string;
+  commandSourceIpAddress: string;
+  documentName: string;
+  instanceIds?: string[];
+  targets?: unknown;
+  awsRegion: string;
+}
+
+export interface ForeignPutSelected extends SelectedEvent {
+  kind: 'put';
+  bucket: string;
+  key: string;
+  bucketOwnerAccountId: string;
+  recipientAccountId: string;
+  sourceIpAddress: string;
+  accountName: string;
+  accountUpnSuffix: string;
+}
+
+export type SsmOutputToForeignBucketSelected = SsmCommandSelected | ForeignPutSelected;
+
+/** KQL property path on dynamic: undefined as soon as a step is not a JSON object. */
+function field(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const name of path) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[name];
+  }
+  return current;
+}
+
+function succeeded(record: CloudTrailRecord): boolean {
+  return isEmpty(record.errorCode) && isEmpty(record.errorMessage);
+}
+
+function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): SsmCommandSelected | undefined {
+  const eventName = str(record.eventName);
+  const request = record.requestParameters;
+  if (!COMMAND_EVENT_NAMES.includes(eventName) || !succeeded(record)) return undefined;
+  if (str(field(request, 'parameters')) === '') return undefined;
+  const bucket =
+    str(field(request, 'outputS3BucketName')) || str(field(request, 'outputLocation', 's3Location', 'outputS3BucketName'));
+  if (bucket === '') return undefined; // can never join
+  let documentName = str(field(request, 'documentName'));
+  if (documentName === '' && eventName === 'CreateAssociation') documentName = str(field(request, 'name'));
+  const commandUser = userOf(record);
+  const commandUserArn = str(record.userIdentity?.arn);
+  if (isExcluded(options.exclude, { user: commandUser, arn: commandUserArn, documentName, accountId: accountOf(record) })) {
+    return undefined;
+  }
+  const command: SsmCommandSelected = {
+    kind: 'command',
+    eventID: record.eventID as string,
+    eventTimeMs: eventTimeMs(record) as number,
+    bucket,
+    executionId:
+      str(field(record.responseElements, 'command', 'commandId')) ||
+      str(field(record.responseElements, 'associationDescription', 'associationId')),
+    commandEventName: eventName,
+    commandUser,
+    commandUserArn,
+    commandSourceIpAddress: str(record.sourceIPAddress),
+    documentName,
+    awsRegion: str(record.awsRegion),
+  };
+  const instanceIds = field(request, 'instanceIds');
+  if (Array.isArray(instanceIds)) command.instanceIds = instanceIds.map(str);
+  const targets = field(request, 'targets');
+  if (!isEmpty(targets)) command.targets = targets;
+  return command;
+}
+
+/** The Sentinel entity: "Anonymous", else userName, else the arn's last segment; split at the first "@". */
+function accountEntity(record: CloudTrailRecord): { accountName: string; accountUpnSuffix: string } {
+  const identity = record.userIdentity ?? {};
+  const name =
+    str(identity.principalId) === 'Anonymous'
+      ? 'Anonymous'
+      : !isEmpty(identity.userName)
+        ? str(identity.userName)
+        : lastSegment(str(identity.arn));
+  const at = name.indexOf('@');
+  return at < 0
+    ? { accountName: name, accountUpnSuffix: '' }
+    : { accountName: name.slice(0, at), accountUpnSuffix: name.slice(at + 1) };
+}
+
+function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): ForeignPutSelected | undefined {
+  const eventName = str(record.eventName);
+  const isPut = eventName === 'PutObject' || (options.includeMultipartUploads && MULTIPART_EVENT_NAMES.includes(eventName));
+  if (!isPut || !succeeded(record)) return undefined;
+  const bucket = str(field(record.requestParameters, 'bucketName'));
+  if (bucket === '') return undefined;
+  const recipientAccountId = str(record.recipientAccountId);
+  // Deviation: a blank resource accountId (owner unknown) never makes a put foreign.
+  const foreign = (Array.isArray(record.resources) ? record.resources : []).find(
+    (e) => !isEmpty(field(e, 'accountId')) && str(field(e, 'accountId')) !== recipientAccountId,
+  );
+  if (foreign === undefined) return undefined;
+  return {
+    kind: 'put',
+    eventID: record.eventID as string,
+    eventTimeMs: eventTimeMs(record) as number,
+    bucket,
+    key: str(field(record.requestParameters, 'key')),
+    bucketOwnerAccountId: str(foreign.accountId),
+    recipientAccountId,
+    sourceIpAddress: str(record.sourceIPAddress),
+    ...accountEntity(record),
+  };
+}
+
+function select(
+  record: CloudTrailRecord,
+  options: SsmOutputToForeignBucketOptions,
+): SsmOutputToForeignBucketSelected | undefined {
+  if (!options.enabled || malformedReason(record) !== undefined) return undefined;
+  return selectCommand(record, options) ?? selectPut(record, options);
+}
+
+function lookbackMs(options: SsmOutputToForeignBucketOptions): number {
+  return options.commandLookback === undefined ? 0 : parseIsoDuration(options.commandLookback);
+}
+
+/** Earliest by (eventTimeMs, eventID): the representative put, and a total order for the evidence. */
+function byTimeThenId(a: SelectedEvent, b: SelectedEvent): number {
+  return a.eventTimeMs - b.eventTimeMs || (a.eventID < b.eventID ? -1 : a.eventID > b.eventID ? 1 : 0);
+}
+
+function correlate(
+  selected: SsmOutputToForeignBucketSelected[],
+  period: ScanPeriod,
+  options: SsmOutputToForeignBucketOptions,
+): SsmOutputToForeignBucketFinding[] {
+  if (!options.enabled) return [];
+  // One event per eventID, the earliest copy, so the result never depends on input order or duplicates.
+  const unique = new Map<string, SsmOutputToForeignBucketSelected>();
+  for (const event of [...selected].sort(byTimeThenId)) if (!unique.has(event.eventID)) unique.set(event.eventID, event);
+
+  const commandStartMs = period.startMs - lookbackMs(options);
+  const putsByBucket = new Map<string, ForeignPutSelected[]>();
+  const commands: SsmCommandSelected[] = [];
+  for (const event of unique.values()) {
+    if (event.kind === 'put' && event.eventTimeMs >= period.startMs && event.eventTimeMs < period.endMs) {
+      const puts = putsByBucket.get(event.bucket) ?? [];
+      puts.push(event);
+      putsByBucket.set(event.bucket, puts);
+    } else if (event.kind === 'command' && event.eventTimeMs >= commandStartMs && event.eventTimeMs < period.endMs) {
+      commands.push(event);
+    }
+  }
+
+  const findings: SsmOutputToForeignBucketFinding[] = [];
+  for (const command of commands) {
+    if (command.bucket === '') continue;
+    const puts = (putsByBucket.get(command.bucket) ?? []).filter(
+      (put) => !options.matchExecutionIdInKey || (command.executionId !== '' && put.key.includes(command.executionId)),
+    );
+    if (puts.length === 0) continue;
+    const representative = puts[0]; // puts are in (eventTimeMs, eventID) order
+    const times = [command.eventTimeMs, ...puts.map((p) => p.eventTimeMs)];
+    const putObjectEventIds = puts.map((p) => p.eventID).sort();
+    const eventIds = [command.eventID, ...putObjectEventIds].sort();
+    const finding: SsmOutputToForeignBucketFinding = {
+      id: findingId(RULE_ID, command.eventID),
+      ruleId: RULE_ID,
+      ruleName: ssmOutputToForeignBucket.name,
+      severity: ssmOutputToForeignBucket.severity,
+      tactics: [...ssmOutputToForeignBucket.tactics],
+      techniques: [...ssmOutputToForeignBucket.techniques],
+      s3Bucket: command.bucket,
+      bucketOwnerAccountId: representative.bucketOwnerAccountId,
+      commandEventId: command.eventID,
+      commandEventName: command.commandEventName,
+      executionId: command.executionId,
+      commandUser: command.commandUser,
+      commandUserArn: command.commandUserArn,
+      commandSourceIpAddress: command.commandSourceIpAddress,
+      documentName: command.documentName,
+      awsRegion: command.awsRegion,
+      accountName: representative.accountName,
+      accountUpnSuffix: representative.accountUpnSuffix,
+      recipientAccountId: representative.recipientAccountId,
+      sourceIpAddress: representative.sourceIpAddress,
+      putObjectEventIds,
+      firstSeen: isoUtc(Math.min(...times)),
+      lastSeen: isoUtc(Math.max(...times)),
+      count: eventIds.length,
+      eventIds,
+    };
+    if (command.instanceIds !== undefined) finding.instanceIds = [...command.instanceIds];
+    if (command.targets !== undefined) finding.targets = command.targets;
+    findings.push(finding);
+  }
+  return findings.sort(
+    (a, b) =>
+      Date.parse(a.firstSeen) - Date.parse(b.firstSeen) ||
+      (a.commandEventId < b.commandEventId ? -1 : a.commandEventId > b.commandEventId ? 1 : 0),
+  );
+}
+
+export const ssmOutputToForeignBucket: Rule<SsmOutputToForeignBucketOptions, SsmOutputToForeignBucketSelected> = {
+  id: RULE_ID,
+  name: 'Suspicious command sent to EC2',
+  severity: 'High',
+  tactics: ['Execution'],
+  techniques: ['T1204'],
+  optionsSchema,
+  eventNames: (options) =>
+    options.enabled
+      ? [...COMMAND_EVENT_NAMES, 'PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])]
+      : [],
+  lookbackMs,
+  select,
+  correlate,
+};

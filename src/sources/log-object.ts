@@ -1,0 +1,13 @@
+/** One log file of a source, opened lazily so a scan holds one body at a time. */
+export interface LogObject {
+  key: string;
+  size: number;
+  open(): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** A log file the scan saw but did not use, with the reason, for the scan summary. */
+export interface SkippedItem {
+  source: string;
+  key: string;
+  reason: string;
+}

@@ -1,0 +1,112 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/keys';
+import type { S3Source } from '../config/schema';
+import { parseIsoDuration } from '../config/duration';
+import type { ScanPeriod } from '../rules/types';
+import { classifyAwsError } from './errors';
+import type { LogObject } from './log-object';
+
+const DAY_MS = 86_400_000;
+/** File names carry the delivery minute; a little slack before the period costs almost nothing. */
+const EARLY_SLACK_MS = 10 * 60_000;
+
+/** One account and region of a trail: the unit a scan activity reads. */
+export interface S3TrailPartition {
+  base: string;
+  accountId: string;
+  region: string;
+}
+
+export function createS3Client(source: S3Source): S3Client {
+  return new S3Client({
+    region: source.clientRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}),
+    followRegionRedirects: true,
+  });
+}
+
+async function listFolders(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const folders: string[] = [];
+  try {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix, Delimiter: '/' })) {
+      for (const common of page.CommonPrefixes ?? []) {
+        if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
+      }
+    }
+  } catch (error) {
+    throw classifyAwsError(error, `listing s3://${bucket}/${prefix}`);
+  }
+  return folders;
+}
+
+/** The (account, region) folders of the trail, narrowed by the source's accounts, regions and organizationId. */
+export async function discoverS3Partitions(client: S3Client, source: S3Source): Promise<S3TrailPartition[]> {
+  const top = logsBase(source.prefix, source.organizationId);
+  const bases: string[] = [];
+  if (source.organizationId) bases.push(top);
+  else {
+    const children = await listFolders(client, source.bucket, top);
+    if (children.some((child) => /^\d{12}$/.test(child))) bases.push(top);
+    for (const org of children.filter((child) => /^o-[a-z0-9]+$/.test(child))) bases.push(`${top}${org}/`);
+  }
+  const partitions: S3TrailPartition[] = [];
+  for (const base of bases) {
+    const accounts = source.accounts ?? (await listFolders(client, source.bucket, base)).filter((a) => /^\d{12}$/.test(a));
+    for (const accountId of accounts) {
+      const regions = source.regions ?? (await listFolders(client, source.bucket, `${base}${accountId}/CloudTrail/`));
+      for (const region of regions) partitions.push({ base, accountId, region });
+    }
+  }
+  return partitions.sort((a, b) => `${a.base}${a.accountId}/${a.region}`.localeCompare(`${b.base}${b.accountId}/${b.region}`));
+}
+
+/**
+ * The trail files of one partition that can hold events of the read window: the date folders from
+ * the window's first day to the day its late-delivery margin ends, filtered by the delivery time in the name.
+ * Digests, Insight files and other keys are never listed under CloudTrail/<region>/.
+ */
+export async function listS3LogObjects(
+  client: S3Client,
+  source: S3Source,
+  partition: S3TrailPartition,
+  readWindow: ScanPeriod,
+): Promise<LogObject[]> {
+  const lastDeliveryMs = readWindow.endMs + parseIsoDuration(source.lateDelivery);
+  const firstDeliveryMs = readWindow.startMs - EARLY_SLACK_MS;
+  const objects: LogObject[] = [];
+  for (let day = Math.floor(firstDeliveryMs / DAY_MS) * DAY_MS; day < lastDeliveryMs; day += DAY_MS) {
+    const prefix = dayFolder(partition.base, partition.accountId, partition.region, day);
+    try {
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: source.bucket, Prefix: prefix })) {
+        for (const item of page.Contents ?? []) {
+          const key = item.Key ?? '';
+          if (classifyKey(key) !== 'trail') continue;
+          const delivered = parseTrailKey(key)?.deliveredMs ?? firstDeliveryMs;
+          if (delivered < firstDeliveryMs || delivered >= lastDeliveryMs) continue;
+          objects.push({ key, size: item.Size ?? 0, open: () => openS3Object(client, source.bucket, key) });
+        }
+      }
+    } catch (error) {
+      throw classifyAwsError(error, `listing s3://${source.bucket}/${prefix}`);
+    }
+  }
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export async function openS3Object(client: S3Client, bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return response.Body as AsyncIterable<Uint8Array>;
+  } catch (error) {
+    throw classifyAwsError(error, `reading s3://${bucket}/${key}`);
+  }
+}
+
+/** Fails fast with a clear message when the bucket is missing or unreadable. */
+export async function checkBucket(client: S3Client, source: S3Source): Promise<void> {
+  try {
+    await client.send(new ListObjectsV2Command({ Bucket: source.bucket, MaxKeys: 1, Prefix: logsBase(source.prefix) }));
+  } catch (error) {
+    throw classifyAwsError(error, `s3 source bucket "${source.bucket}"`);
+  }
+}

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import * as activities from '../activities';
+
+export const DEFAULT_TASK_QUEUE = 'trailwarden';
+
+export interface WorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** The prebuilt workflow bundle (npm run build) when present, else bundle the workflow sources now. */
+function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundle = join(__dirname, '..', 'workflow-bundle.js');
+  if (existsSync(bundle) && !process.env.TRAILWARDEN_BUNDLE_WORKFLOWS) return { workflowBundle: { codePath: bundle } };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    activities,
+    ...workflowSource(),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,121 @@
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { DailyScanInput, FailedPartition, PartitionResult, ScanSummary } from '../activities/types';
+
+const DAY_MS = 86_400_000;
+
+const { planPartitions, correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+const { scanPartition } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['PermanentSourceError'],
+  },
+});
+
+export interface ScanProgress {
+  phase: 'planning' | 'scanning' | 'correlating' | 'storing' | 'done';
+  partitions: number;
+  partitionsDone: number;
+  objects: number;
+  records: number;
+}
+
+export const progressQuery = defineQuery<ScanProgress>('progress');
+
+export function scanPeriod(date: string): { startMs: number; endMs: number } {
+  const startMs = Date.parse(`${date}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(startMs)) {
+    throw ApplicationFailure.nonRetryable(`invalid scan date "${date}" (expected YYYY-MM-DD)`, 'InvalidInput');
+  }
+  return { startMs, endMs: startMs + DAY_MS };
+}
+
+function failureMessage(error: unknown): string {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Scans one UTC day: plan partitions, scan them in parallel activities that return only the
+ * rule-selected events, correlate them once, store the findings. Workflow id: scan-<date>.
+ */
+export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSummary> {
+  const period = scanPeriod(input.date);
+  const { workflowId, runId } = workflowInfo();
+  const scanId = `${workflowId}-${runId}`;
+  const progress: ScanProgress = { phase: 'planning', partitions: 0, partitionsDone: 0, objects: 0, records: 0 };
+  setHandler(progressQuery, () => progress);
+
+  const partitions = await planPartitions(input.config);
+  progress.phase = 'scanning';
+  progress.partitions = partitions.length;
+
+  const failedPartitions: FailedPartition[] = [];
+  const results: PartitionResult[] = [];
+  await Promise.all(
+    partitions.map(async (partition) => {
+      try {
+        const result = await scanPartition({
+          scanId,
+          partition,
+          source: input.config.sources[partition.sourceIndex],
+          rules: input.config.rules,
+          period,
+        });
+        results.push(result);
+        progress.objects += result.stats.objects;
+        progress.records += result.stats.records;
+      } catch (error) {
+        failedPartitions.push({ label: partition.label, error: failureMessage(error) });
+      } finally {
+        progress.partitionsDone++;
+      }
+    }),
+  );
+  results.sort((a, b) => a.partitionId.localeCompare(b.partitionId));
+
+  progress.phase = 'correlating';
+  const correlated = await correlate({
+    scanId,
+    period,
+    rules: input.config.rules,
+    selected: results.map((r) => r.selected),
+  });
+  progress.phase = 'storing';
+  const store = await storeFindings({
+    date: input.date,
+    directory: input.config.findingsDirectory,
+    findings: correlated.findings,
+  });
+  await cleanupScratch(scanId);
+  progress.phase = 'done';
+
+  const sum = (pick: (r: PartitionResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  return {
+    date: input.date,
+    period: { start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
+    partitions: partitions.length,
+    failedPartitions,
+    objects: sum((r) => r.stats.objects),
+    records: sum((r) => r.stats.records),
+    parsedRecords: sum((r) => r.stats.parsed),
+    bytes: sum((r) => r.stats.bytes),
+    selectedEvents: correlated.selectedEvents,
+    duplicateEvents: correlated.duplicateEvents,
+    skipped: results.flatMap((r) => r.skipped).slice(0, 50),
+    skippedCount: sum((r) => r.skippedCount),
+    findings: correlated.findings.lines,
+    findingsByRule: correlated.findingsByRule,
+    findingIds: correlated.findingIds,
+    store,
+  };
+}

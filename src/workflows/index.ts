@@ -1,0 +1,1 @@
+export { DailyScanWorkflow } from './daily-scan';

@@ -150,7 +150,7 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
   const recipientAccountId = str(record.recipientAccountId);
   // Deviation: a blank resource accountId (owner unknown) never makes a put foreign.
   const foreign = (Array.isArray(record.resources) ? record.resources : []).find(
-    (e) => !isEmpty(field(e, 'accountId')) && str(field(e, 'accountId')) !== recipientAccountId,
+    (e) => str(field(e, 'accountId')) !== recipientAccountId,
   );
   if (foreign === undefined) return undefined;
   return {

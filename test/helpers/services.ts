@@ -1,0 +1,12 @@
+/** Addresses of the real services globalSetup started, passed to test workers through the environment. */
+export function temporalAddress(): string {
+  const address = process.env.TW_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TW_TEST_TEMPORAL_ADDRESS is not set: run the tests with jest (globalSetup starts Temporal)');
+  return address;
+}
+
+export function s3Endpoint(): string {
+  const endpoint = process.env.TW_TEST_S3_ENDPOINT;
+  if (!endpoint) throw new Error('TW_TEST_S3_ENDPOINT is not set: run the tests with jest (globalSetup starts moto)');
+  return endpoint;
+}

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DEMO_DATE, buildSampleTrail } from '../../src/demo/sample-trail';
+import type { Finding, SsmCommandExecutionFinding, SsmOutputToForeignBucketFinding } from '../../src/rules/types';
+import { createWorker } from '../../src/workers/worker';
+import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
+import { s3Endpoint, temporalAddress } from '../helpers/services';
+import { EXPECTED_RULE1, EXPECTED_RULE2 } from './expected-demo-findings';
+
+const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
+const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
+
+function project(findings: Finding[]) {
+  const rule1 = findings
+    .filter((f): f is SsmCommandExecutionFinding => f.ruleId === RULE1)
+    .map(({ accountId, user, windowStart, count, failedCount }) => ({ accountId, user, windowStart, count, failedCount }))
+    .sort((a, b) => a.windowStart.localeCompare(b.windowStart));
+  const rule2 = findings
+    .filter((f): f is SsmOutputToForeignBucketFinding => f.ruleId === RULE2)
+    .map((f) => ({
+      s3Bucket: f.s3Bucket,
+      bucketOwnerAccountId: f.bucketOwnerAccountId,
+      commandEventName: f.commandEventName,
+      commandUser: f.commandUser,
+      commandUserArn: f.commandUserArn,
+      commandSourceIpAddress: f.commandSourceIpAddress,
+      documentName: f.documentName,
+      accountName: f.accountName,
+      accountUpnSuffix: f.accountUpnSuffix,
+      recipientAccountId: f.recipientAccountId,
+      sourceIpAddress: f.sourceIpAddress,
+      firstSeen: f.firstSeen,
+      lastSeen: f.lastSeen,
+      count: f.count,
+    }));
+  return { rule1, rule2 };
+}
+
+async function uploadTrail(bucket: string, rewriteKey: (key: string) => string): Promise<void> {
+  const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint(), forcePathStyle: true });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const [key, body] of buildSampleTrail()) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: rewriteKey(key), Body: body }));
+  }
+  client.destroy();
+}
+
+describe('trailwarden scan through the CLI, on a real Temporal dev server', () => {
+  let s3Findings: Finding[];
+
+  test('S3 source: an organization trail under a prefix in moto gives exactly the expected findings', async () => {
+    await uploadTrail('org-trail-bucket', (key) => key.replace(/^AWSLogs\//, 'security/AWSLogs/o-aa11bb22cc/'));
+    const dir = tempDir('s3');
+    const config = writeConfig(dir, {
+      sources: [{ type: 's3', bucket: 'org-trail-bucket', prefix: 'security', endpoint: s3Endpoint() }],
+      findings: { directory: join(dir, 'findings') },
+    });
+    const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DEMO_DATE]);
+    expect(result.stderr).toContain('CORRUPTOBJECT001');
+    expect(result.code).toBe(0);
+    s3Findings = jsonLines<Finding>(result.stdout);
+    expect(project(s3Findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
+    expect(result.stderr).toMatch(/2 partition\(s\)/);
+    const stored = jsonLines<Finding>(readFileSync(join(dir, 'findings', `${DEMO_DATE}.jsonl`), 'utf8'));
+    expect(stored.map((f) => f.id).sort()).toEqual(s3Findings.map((f) => f.id).sort());
+  });
+
+  test('directory source: the same logs exported to a folder give the same findings and ids; digests and non-trail files are reported', async () => {
+    const dir = tempDir('dir');
+    const files = buildSampleTrail();
+    files.set('exports/notes.json', Buffer.from('{"comment":"not a log file"}'));
+    writeFiles(join(dir, 'logs'), files);
+    const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: 'findings' } });
+    const first = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DEMO_DATE]);
+    expect(first.code).toBe(0);
+    const findings = jsonLines<Finding>(first.stdout);
+    expect(project(findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
+    expect(findings.map((f) => f.id).sort()).toEqual(s3Findings.map((f) => f.id).sort());
+    expect(first.stderr).toContain('exports/notes.json: no "Records" array');
+    expect(first.stderr).toContain('CloudTrail-Digest file');
+    expect(first.stderr).toContain('CORRUPTOBJECT001.json.gz: unexpected end of file');
+
+    const again = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DEMO_DATE]);
+    expect(again.code).toBe(0);
+    expect(jsonLines(again.stdout)).toEqual(findings);
+    expect(again.stderr).toContain(`0 new, 0 updated, ${findings.length} in file`);
+    const stored = readFileSync(join(dir, 'findings', `${DEMO_DATE}.jsonl`), 'utf8');
+    expect(jsonLines(stored)).toHaveLength(findings.length);
+  });
+
+  test('against a running service: scan, then findings --date lists what was stored', async () => {
+    const dir = tempDir('service');
+    writeFiles(join(dir, 'logs'), buildSampleTrail());
+    const config = writeConfig(dir, { sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'findings') } });
+    const taskQueue = `cli-test-${Date.now()}`;
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue };
+    const { worker, connection } = await createWorker({ address: temporalAddress(), namespace: 'default', taskQueue });
+    try {
+      await worker.runUntil(async () => {
+        const scan = await runCli(['scan', '--json', '--config', config, '--date', DEMO_DATE], { env });
+        expect(scan.stderr).toContain('6 finding(s)');
+        expect(scan.code).toBe(0);
+        const listed = await runCli(['findings', '--json', '--config', config, '--date', DEMO_DATE], { env });
+        expect(listed.code).toBe(0);
+        expect(jsonLines(listed.stdout)).toEqual(jsonLines(scan.stdout));
+      });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('a missing bucket fails fast with a clear message and exit 1', async () => {
+    const dir = tempDir('nobucket');
+    const config = writeConfig(dir, { sources: [{ type: 's3', bucket: 'no-such-trail-bucket', endpoint: s3Endpoint() }] });
+    const started = Date.now();
+    const result = await runCli(['scan', '--embedded', '--config', config, '--date', DEMO_DATE]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no-such-trail-bucket.*NoSuchBucket/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  test.each([
+    [['scan', '--date', '2026-13-01'], /--date "2026-13-01" is not a valid date/],
+    [['scan', '--date', '2999-01-01'], /is in the future/],
+    [['scan'], /required option '--date/],
+    [['scan', '--date', DEMO_DATE, '--bogus'], /unknown option '--bogus'/],
+  ])('bad arguments %j exit 2 with one message', async (args, message) => {
+    const result = await runCli(args as string[]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  test.each([
+    [{ sources: [{ type: 'directory', path: '.', color: 'red' }] }, /sources\.0: unknown key "color"/],
+    [{ sources: [{ type: 'ftp' }] }, /sources\.0/],
+    [{ sources: [{ type: 'directory', path: '.' }], rules: { 'no-such-rule': {} } }, /unknown rule id "no-such-rule"/],
+    [{ sources: [{ type: 'directory', path: '.' }], rules: { [RULE2]: { commandLookback: 'one hour' } } }, /commandLookback/],
+    [{ sources: [{ type: 's3', bucket: 'trail-bucket', endpoint: 'not a url' }] }, /sources\.0\.endpoint/],
+    [{}, /no sources configured/],
+  ])('bad configuration %j exits 2 naming the problem', async (config, message) => {
+    const dir = tempDir('badcfg');
+    const result = await runCli(['scan', '--embedded', '--config', writeConfig(dir, config), '--date', DEMO_DATE]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('an unreadable config file exits 2', async () => {
+    const result = await runCli(['scan', '--config', '/nonexistent/cfg.json', '--date', DEMO_DATE]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot read config file \/nonexistent\/cfg.json: ENOENT/);
+  });
+});

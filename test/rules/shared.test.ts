@@ -1,0 +1,167 @@
+/**
+ * RULES.md "Shared definitions" (empty, str, lastSegment, userOf, accountOf, fortiEventType, scan period,
+ * dedup) as the rules use them, plus the rule registry.
+ */
+import {
+  accountOf,
+  eventTimeMs,
+  fortiEventType,
+  isEmpty,
+  isoUtc,
+  lastSegment,
+  malformedReason,
+  str,
+  userOf,
+  type CloudTrailRecord,
+} from '../../src/cloudtrail/record';
+import { findingId } from '../../src/rules/finding-id';
+import { RULES, ruleById, ssmCommandExecution, ssmOutputToForeignBucket } from '../../src/rules/index';
+import { isExcluded } from '../../src/rules/options';
+import type { SelectedEvent } from '../../src/rules/types';
+import { ACCOUNT, day, instanceRole, loadSample, s3Put, sendCommand, ssoSession } from './fixtures';
+
+describe('empty(x) and str(x)', () => {
+  test('empty: absent, null or "" only', () => {
+    expect([undefined, null, ''].map(isEmpty)).toEqual([true, true, true]);
+    expect([' ', '0', 0, false, {}, []].map(isEmpty)).toEqual([false, false, false, false, false, false]);
+  });
+
+  test('str is KQL tostring: null gives "", objects and arrays give JSON text', () => {
+    expect(str(undefined)).toBe('');
+    expect(str(null)).toBe('');
+    expect(str('HIDDEN_DUE_TO_SECURITY_REASONS')).toBe('HIDDEN_DUE_TO_SECURITY_REASONS');
+    expect(str({})).toBe('{}');
+    expect(str([])).toBe('[]');
+    expect(str({ commands: ['id'] })).toBe('{"commands":["id"]}');
+    expect(str(3)).toBe('3');
+    expect(str(false)).toBe('false');
+  });
+
+  test('lastSegment: text after the last "/", or the whole text', () => {
+    expect(lastSegment('arn:aws:sts::111122223333:assumed-role/Role/i-0abc')).toBe('i-0abc');
+    expect(lastSegment('arn:aws:iam::111122223333:root')).toBe('arn:aws:iam::111122223333:root');
+    expect(lastSegment('trailing/')).toBe('');
+    expect(lastSegment('')).toBe('');
+  });
+});
+
+describe('userOf and accountOf', () => {
+  const identity = (userIdentity: CloudTrailRecord['userIdentity']): CloudTrailRecord => ({ userIdentity });
+
+  test('userOf: userName, else arn last segment, else principalId, else invokedBy, else ""', () => {
+    expect(userOf(identity({ userName: 'alice', arn: 'arn:aws:iam::1:user/x', principalId: 'P', invokedBy: 'I' }))).toBe('alice');
+    expect(userOf(identity({ userName: '', arn: 'arn:aws:iam::1:user/path/bob', principalId: 'P' }))).toBe('bob');
+    expect(userOf(identity(ssoSession('alice@example.com')))).toBe('alice@example.com');
+    expect(userOf(identity(instanceRole('i-0123')))).toBe('i-0123');
+    expect(userOf(identity({ userName: null, arn: null, principalId: 'AIDAPRINCIPAL', invokedBy: 'I' }))).toBe('AIDAPRINCIPAL');
+    expect(userOf(identity({ arn: '', principalId: '', invokedBy: 'ssm.amazonaws.com' }))).toBe('ssm.amazonaws.com');
+    expect(userOf(identity({ type: 'Unknown' }))).toBe('');
+    expect(userOf(identity(null))).toBe('');
+    expect(userOf({})).toBe('');
+  });
+
+  test('accountOf: recipientAccountId, else userIdentity.accountId, else ""', () => {
+    expect(accountOf({ recipientAccountId: '222233334444', userIdentity: { accountId: '555566667777' } })).toBe('222233334444');
+    expect(accountOf({ recipientAccountId: '', userIdentity: { accountId: '555566667777' } })).toBe('555566667777');
+    expect(accountOf({ recipientAccountId: null, userIdentity: { accountId: '555566667777' } })).toBe('555566667777');
+    expect(accountOf({ userIdentity: { accountId: '' } })).toBe('');
+    expect(accountOf({})).toBe('');
+  });
+});
+
+describe('fortiEventType', () => {
+  test('AWS-CloudTrail-<upper(eventSource prefix)>-<eventName>', () => {
+    expect(fortiEventType(sendCommand())).toBe('AWS-CloudTrail-SSM-SendCommand');
+    expect(fortiEventType(sendCommand({ eventSource: 'ssm-guiconnect.amazonaws.com' }))).toBe('AWS-CloudTrail-SSM-GUICONNECT-SendCommand');
+    expect(fortiEventType(sendCommand({ eventSource: 'Ssm.amazonaws.com', eventName: 'ListCommands' }))).toBe('AWS-CloudTrail-SSM-ListCommands');
+    expect(fortiEventType(s3Put())).toBe('AWS-CloudTrail-S3-PutObject');
+  });
+
+  test('a real stratus record gives the FortiSIEM event type of the seed', () => {
+    const types = loadSample('stratus_ssm_send_command.json').map(fortiEventType);
+    expect(types.filter((t) => t.includes('AWS-CloudTrail-SSM-SendCommand'))).toEqual(['AWS-CloudTrail-SSM-SendCommand']);
+  });
+});
+
+describe('records, time and ids', () => {
+  test('malformed: no eventID or no parsable eventTime', () => {
+    expect(malformedReason(sendCommand())).toBeUndefined();
+    expect(malformedReason(sendCommand({ eventID: '' }))).toMatch(/eventID/);
+    expect(malformedReason(sendCommand({ eventTime: 'soon' }))).toMatch(/eventTime/);
+  });
+
+  test('eventTime parses as UTC and prints back with second precision', () => {
+    const ms = eventTimeMs(sendCommand({ eventTime: '2026-11-25T10:00:05Z' }));
+    expect(ms).toBe(Date.UTC(2026, 10, 25, 10, 0, 5));
+    expect(isoUtc(ms as number)).toBe('2026-11-25T10:00:05Z');
+    expect(isoUtc(Date.UTC(2026, 10, 25, 10, 0, 5, 250))).toBe('2026-11-25T10:00:05.250Z');
+  });
+
+  test('a daily scan period is [D 00:00Z, D+1 00:00Z)', () => {
+    expect(day('2026-11-25')).toEqual({ startMs: Date.UTC(2026, 10, 25), endMs: Date.UTC(2026, 10, 26) });
+  });
+
+  test('findingId depends only on the rule and the key parts', () => {
+    const a = findingId('r', 'x', 'y');
+    expect(a).toMatch(/^f-[0-9a-f]{32}$/);
+    expect(findingId('r', 'x', 'y')).toBe(a);
+    expect(findingId('r', 'xy')).not.toBe(a);
+    expect(findingId('r', 'y', 'x')).not.toBe(a);
+    expect(findingId('other', 'x', 'y')).not.toBe(a);
+  });
+});
+
+describe('exclude entries (isExcluded)', () => {
+  const subject = { user: 'alice', arn: 'arn:aws:iam::111122223333:user/ops/alice', documentName: 'AWS-RunShellScript', accountId: ACCOUNT };
+
+  test('arn is a glob: "*" any run (also across "/"), "?" one character, anchored, other characters literal', () => {
+    expect(isExcluded([{ arn: 'arn:aws:iam::*:user/*' }], subject)).toBe(true);
+    expect(isExcluded([{ arn: 'arn:aws:iam::111122223333:user/ops/alic?' }], subject)).toBe(true);
+    expect(isExcluded([{ arn: 'arn:aws:iam::111122223333:user/ops' }], subject)).toBe(false);
+    expect(isExcluded([{ arn: 'arn.aws.iam::111122223333:user/ops/alice' }], subject)).toBe(false);
+    expect(isExcluded([{ arn: '*alice' }], subject)).toBe(true);
+  });
+
+  test('user, documentName and accountId compare exactly', () => {
+    expect(isExcluded([{ user: 'Alice' }], subject)).toBe(false);
+    expect(isExcluded([{ documentName: 'AWS-RunShell*' }], subject)).toBe(false);
+    expect(isExcluded([{ accountId: ACCOUNT, documentName: 'AWS-RunShellScript' }], subject)).toBe(true);
+    expect(isExcluded([], subject)).toBe(false);
+  });
+});
+
+describe('rule registry', () => {
+  test('RULES holds both rules, rule 1 first', () => {
+    expect(RULES.map((r) => r.id)).toEqual(['PH_Rule_ES_IMPORT_AWS_15', '21702832-aff3-4bd6-a8e1-663b6818503d']);
+    expect(RULES[0]).toBe(ssmCommandExecution);
+    expect(RULES[1]).toBe(ssmOutputToForeignBucket);
+  });
+
+  test('ruleById finds each rule and nothing else', () => {
+    expect(ruleById('PH_Rule_ES_IMPORT_AWS_15')).toBe(ssmCommandExecution);
+    expect(ruleById('21702832-aff3-4bd6-a8e1-663b6818503d')).toBe(ssmOutputToForeignBucket);
+    expect(ruleById('ph_rule_es_import_aws_15')).toBeUndefined();
+    expect(ruleById('')).toBeUndefined();
+  });
+
+  test('each rule runs generically from configuration to findings', () => {
+    const records = [
+      sendCommand({ eventID: 'c1', eventTime: '2026-11-25T11:00:00Z', outputS3BucketName: 'exfil-bucket' }),
+      s3Put({ eventID: 'p1', eventTime: '2026-11-25T11:00:30Z' }),
+    ];
+    const found = RULES.map((rule) => {
+      const options = rule.optionsSchema.parse({});
+      const selected: SelectedEvent[] = records.flatMap((r) => rule.select(r, options) ?? []);
+      return rule.correlate(JSON.parse(JSON.stringify(selected)), day('2026-11-25'), options).map((f) => [f.ruleId, f.eventIds]);
+    });
+    expect(found).toEqual([
+      [['PH_Rule_ES_IMPORT_AWS_15', ['c1']]],
+      [['21702832-aff3-4bd6-a8e1-663b6818503d', ['c1', 'p1']]],
+    ]);
+  });
+
+  test('the LookupEvents names of all rules cover SendCommand, CreateAssociation and PutObject', () => {
+    const names = new Set(RULES.flatMap((rule) => rule.eventNames(rule.optionsSchema.parse({}))));
+    expect([...names].sort()).toEqual(['CreateAssociation', 'PutObject', 'SendCommand']);
+  });
+});

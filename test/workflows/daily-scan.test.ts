@@ -1,0 +1,115 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type * as activities from '../../src/activities';
+import type { CorrelateInput, PartitionSpec, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
+import { DailyScanWorkflow } from '../../src/workflows';
+import { temporalAddress } from '../helpers/services';
+
+type Activities = typeof activities;
+
+const config = {
+  sources: [
+    { type: 'directory' as const, path: '/logs/a' },
+    { type: 'directory' as const, path: '/logs/b' },
+  ],
+  rules: { PH_Rule_ES_IMPORT_AWS_15: {} },
+  findingsDirectory: '/findings',
+};
+
+function mockActivities(overrides: Partial<Activities> = {}) {
+  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], cleaned: [] as string[] };
+  const impl: Activities = {
+    async planPartitions(cfg) {
+      return cfg.sources.map((s, i): PartitionSpec => ({ id: `${i}-dir`, sourceIndex: i, label: `directory ${(s as { path: string }).path}` }));
+    },
+    async scanPartition(input) {
+      calls.scanned.push(input);
+      return {
+        partitionId: input.partition.id,
+        label: input.partition.label,
+        selected: { lines: 1, inline: `{"ruleId":"x","event":{"eventID":"${input.partition.id}","eventTimeMs":0}}\n` },
+        stats: { objects: 3, records: 30, parsed: 2, selected: 1, bytes: 1000, malformedRecords: 0 },
+        skipped: [{ source: input.partition.label, key: 'bad.json.gz', reason: 'unexpected end of file' }],
+        skippedCount: 1,
+        resumedFromCheckpoint: false,
+      };
+    },
+    async correlate(input) {
+      calls.correlated.push(input);
+      return { findings: { lines: 2, inline: '' }, findingsByRule: { PH_Rule_ES_IMPORT_AWS_15: 2 }, findingIds: ['f-1', 'f-2'], selectedEvents: 2, duplicateEvents: 0 };
+    },
+    async storeFindings(input) {
+      return { file: `${input.directory}/${input.date}.jsonl`, stored: 2, added: 2, updated: 0 };
+    },
+    async cleanupScratch(scanId) {
+      calls.cleaned.push(scanId);
+    },
+    ...overrides,
+  };
+  return { impl, calls };
+}
+
+describe('DailyScanWorkflow (activities mocked)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress() });
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  async function run(impl: Activities, date = '2026-11-02'): Promise<ScanSummary> {
+    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: impl,
+    });
+    return worker.runUntil(
+      env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId: `scan-${date}-${taskQueue}`, args: [{ date, config }] }),
+    );
+  }
+
+  test('scans every planned partition over the day, correlates all their selections once, stores and cleans up', async () => {
+    const { impl, calls } = mockActivities();
+    const summary = await run(impl);
+    expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(['0-dir', '1-dir']);
+    expect(calls.scanned[0].period).toEqual({ startMs: Date.parse('2026-11-02T00:00:00Z'), endMs: Date.parse('2026-11-03T00:00:00Z') });
+    expect(calls.scanned.map((c) => c.source)).toEqual(expect.arrayContaining(config.sources));
+    expect(calls.correlated).toHaveLength(1);
+    expect(calls.correlated[0].selected).toHaveLength(2);
+    expect(calls.cleaned).toHaveLength(1);
+    expect(summary).toMatchObject({
+      date: '2026-11-02',
+      partitions: 2,
+      failedPartitions: [],
+      objects: 6,
+      records: 60,
+      skippedCount: 2,
+      findings: 2,
+      findingIds: ['f-1', 'f-2'],
+      store: { stored: 2, added: 2 },
+    });
+  });
+
+  test('a partition that fails permanently is listed in the summary and the others still complete', async () => {
+    const { impl, calls } = mockActivities();
+    const scan = impl.scanPartition;
+    impl.scanPartition = async (input) => {
+      if (input.partition.id === '1-dir') throw ApplicationFailure.nonRetryable('directory source /logs/b: ENOENT', 'PermanentSourceError');
+      return scan(input);
+    };
+    const summary = await run(impl);
+    expect(summary.failedPartitions).toEqual([{ label: 'directory /logs/b', error: 'directory source /logs/b: ENOENT' }]);
+    expect(summary.objects).toBe(3);
+    expect(calls.correlated[0].selected).toHaveLength(1);
+  });
+
+  test('an invalid date fails the workflow without running any activity', async () => {
+    const { impl, calls } = mockActivities();
+    await expect(run(impl, '2026-02-30x')).rejects.toThrow();
+    expect(calls.scanned).toHaveLength(0);
+  });
+});

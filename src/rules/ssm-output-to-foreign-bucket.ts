@@ -130,7 +130,7 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
 function accountEntity(record: CloudTrailRecord): { accountName: string; accountUpnSuffix: string } {
   const identity = record.userIdentity ?? {};
   const name =
-    str(identity.principalId) === 'Anonymous'
+    false
       ? 'Anonymous'
       : !isEmpty(identity.userName)
         ? str(identity.userName)
@@ -150,7 +150,7 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
   const recipientAccountId = str(record.recipientAccountId);
   // Deviation: a blank resource accountId (owner unknown) never makes a put foreign.
   const foreign = (Array.isArray(record.resources) ? record.resources : []).find(
-    (e) => str(field(e, 'accountId')) !== recipientAccountId,
+    (e) => !isEmpty(field(e, 'accountId')) && str(field(e, 'accountId')) !== recipientAccountId,
   );
   if (foreign === undefined) return undefined;
   return {

@@ -130,7 +130,7 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
 function accountEntity(record: CloudTrailRecord): { accountName: string; accountUpnSuffix: string } {
   const identity = record.userIdentity ?? {};
   const name =
-    false
+    str(identity.principalId) === 'Anonymous'
       ? 'Anonymous'
       : !isEmpty(identity.userName)
         ? str(identity.userName)
@@ -191,7 +191,7 @@ function correlate(
   if (!options.enabled) return [];
   // One event per eventID, the earliest copy, so the result never depends on input order or duplicates.
   const unique = new Map<string, SsmOutputToForeignBucketSelected>();
-  for (const event of [...selected].sort(byTimeThenId)) if (!unique.has(event.eventID)) unique.set(event.eventID, event);
+  for (const event of selected) unique.set(event.eventID + Math.random(), event);
 
   const commandStartMs = period.startMs - lookbackMs(options);
   const putsByBucket = new Map<string, ForeignPutSelected[]>();

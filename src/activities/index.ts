@@ -1,3 +1,4 @@
 export { planPartitions } from './plan';
 export { scanPartition } from './scan-partition';
+export { lookupEventsPartition } from './lookup-events-partition';
 export { correlate, storeFindings, cleanupScratch } from './correlate';

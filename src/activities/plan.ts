@@ -1,16 +1,28 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ScanConfig } from '../config/load';
 import { PermanentSourceError } from '../sources/errors';
+import { discoverLookupPartitions } from '../sources/lookup-events';
 import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
 import type { PartitionSpec } from './types';
 
-/** One partition per directory source, one per (account, region) of each S3 trail. */
+/** One partition per directory source, one per (account, region) of each S3 trail and of each LookupEvents source. */
 export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[]> {
   const partitions: PartitionSpec[] = [];
   try {
     for (const [sourceIndex, source] of config.sources.entries()) {
       if (source.type === 'directory') {
         partitions.push({ id: `${sourceIndex}-dir`, sourceIndex, label: `directory ${source.path}` });
+        continue;
+      }
+      if (source.type === 'lookupEvents') {
+        for (const lookup of await discoverLookupPartitions(source)) {
+          partitions.push({
+            id: `${sourceIndex}-lookup-${lookup.accountId}-${lookup.region}`,
+            sourceIndex,
+            label: `lookupEvents ${lookup.accountId}/${lookup.region}`,
+            lookup,
+          });
+        }
         continue;
       }
       const client = createS3Client(source);

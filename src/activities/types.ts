@@ -6,6 +6,7 @@ import type { ScanConfig } from '../config/load';
 import type { Source } from '../config/schema';
 import type { ScanPeriod } from '../rules/types';
 import type { SkippedItem } from '../sources/log-object';
+import type { LookupPartition } from '../sources/lookup-events';
 import type { S3TrailPartition } from '../sources/s3';
 
 /** JSON lines carried inline when small, or as a reference to a scratch file when large. */
@@ -26,6 +27,7 @@ export interface PartitionSpec {
   sourceIndex: number;
   label: string;
   s3?: S3TrailPartition;
+  lookup?: LookupPartition;
 }
 
 export interface ScanPartitionInput {
@@ -43,6 +45,10 @@ export interface PartitionStats {
   selected: number;
   bytes: number;
   malformedRecords: number;
+  /** LookupEvents partitions: API requests, pages, and attempts retried after throttling or server errors */
+  requests?: number;
+  pages?: number;
+  retriedAttempts?: number;
 }
 
 export interface PartitionResult {
@@ -92,11 +98,18 @@ export interface FailedPartition {
   error: string;
 }
 
+export interface SourceStats extends PartitionStats {
+  source: string;
+  partitions: number;
+}
+
 export interface ScanSummary {
   date: string;
   period: { start: string; end: string };
   partitions: number;
   failedPartitions: FailedPartition[];
+  /** counts per configured source */
+  sources: SourceStats[];
   objects: number;
   records: number;
   parsedRecords: number;

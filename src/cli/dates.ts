@@ -10,3 +10,17 @@ export function parseScanDate(text: string, option = '--date', now = new Date())
   if (text > today) throw new UsageError(`${option} ${text} is in the future (today is ${today} UTC)`);
   return text;
 }
+
+const LOOKUP_RETENTION_DAYS = 90;
+
+/** LookupEvents serves the last 90 days only: refuse older dates up front when a lookupEvents source is configured. */
+export function checkLookupRetention(sources: readonly { type: string }[], date: string, now = new Date()): void {
+  if (!sources.some((s) => s.type === 'lookupEvents')) return;
+  const oldest = new Date(now.getTime() - LOOKUP_RETENTION_DAYS * 86_400_000).toISOString().slice(0, 10);
+  if (date < oldest) {
+    throw new UsageError(
+      `${date} is older than the ${LOOKUP_RETENTION_DAYS} days LookupEvents keeps (oldest: ${oldest}); ` +
+        'remove the lookupEvents source to scan it from the S3 trail',
+    );
+  }
+}

@@ -21,6 +21,11 @@ export function formatSummary(summary: ScanSummary): string {
       `(${Object.entries(summary.findingsByRule).map(([rule, n]) => `${rule}: ${n}`).join(', ') || 'no rules enabled'})`,
     `  read ${summary.objects} object(s), ${summary.records} record(s), ${(summary.bytes / 1e6).toFixed(1)} MB ` +
       `from ${summary.partitions} partition(s); ${summary.selectedEvents} selected event(s), ${summary.duplicateEvents} duplicate(s)`,
+    ...summary.sources.map(
+      (s) =>
+        `  ${s.source}: ${s.partitions} partition(s), ${s.records} record(s), ${s.selected} selected` +
+        (s.requests !== undefined ? `, ${s.requests} request(s), ${s.pages ?? 0} page(s), ${s.retriedAttempts ?? 0} retried attempt(s)` : `, ${s.objects} object(s)`),
+    ),
     `  findings stored in ${summary.store.file} (${summary.store.added} new, ${summary.store.updated} updated, ${summary.store.stored} in file)`,
   ];
   if (summary.skippedCount) {

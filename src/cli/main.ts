@@ -5,7 +5,7 @@ import { UsageError, loadConfig } from '../config/load';
 import { startDevServer } from '../local/dev-server';
 import { readFindings } from '../store/findings-store';
 import { createWorker } from '../workers/worker';
-import { parseScanDate } from './dates';
+import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
 import { formatFinding, formatSummary } from './format';
 import { runDailyScan, scanConfigOf, withTemporal } from './scan';
@@ -47,6 +47,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       const date = parseScanDate(opts.date);
       const config = configOf(command);
       const scanConfig = scanConfigOf(config);
+      checkLookupRetention(scanConfig.sources, date);
       quietRuntime();
       const outcome = await withTemporal(temporalTarget(config), Boolean(opts.embedded), (client, target) =>
         runDailyScan(client, target, date, scanConfig),

@@ -29,29 +29,35 @@ export function mightMatch(raw: Buffer, needles: readonly Buffer[]): boolean {
 
 async function* decompressedChunks(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
   const iterator = body[Symbol.asyncIterator]();
-  let first = await iterator.next();
-  while (!first.done && first.value.length < 2) {
-    const next = await iterator.next();
-    first = next.done ? first : { done: false, value: Buffer.concat([first.value, next.value]) };
-    if (next.done) break;
-  }
-  if (first.done) return;
-  const head = Buffer.from(first.value);
-  async function* all(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
+  try {
+    let first = await iterator.next();
+    while (!first.done && first.value.length < 2) {
       const next = await iterator.next();
-      if (next.done) return;
-      yield Buffer.from(next.value);
+      first = next.done ? first : { done: false, value: Buffer.concat([first.value, next.value]) };
+      if (next.done) break;
     }
+    if (first.done) return;
+    const head = Buffer.from(first.value);
+    async function* all(): AsyncGenerator<Buffer> {
+      yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield Buffer.from(next.value);
+      }
+    }
+    if (head[0] !== 0x1f || head[1] !== 0x8b) {
+      yield* all();
+      return;
+    }
+    const gunzip = createGunzip();
+    pipeline(Readable.from(all()), gunzip, () => undefined);
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } finally {
+    // A file rejected part-way must still release its body (a file descriptor, an HTTP socket):
+    // closing the iterator destroys a stream. Not awaited, so a stalled body cannot hang the reader.
+    iterator.return?.()?.catch(() => undefined);
   }
-  if (head[0] !== 0x1f || head[1] !== 0x8b) {
-    yield* all();
-    return;
-  }
-  const gunzip = createGunzip();
-  pipeline(Readable.from(all()), gunzip, () => undefined);
-  for await (const chunk of gunzip) yield chunk as Buffer;
 }
 
 /**

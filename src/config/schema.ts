@@ -25,7 +25,26 @@ export const directorySourceSchema = z.strictObject({
   path: z.string().min(1),
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [s3SourceSchema, directorySourceSchema]);
+export const lookupAccountSchema = z.strictObject({
+  accountId,
+  /** role to assume in that account; without it the default credential chain is used */
+  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+  externalId: z.string().min(2).optional(),
+});
+
+export const lookupEventsSourceSchema = z.strictObject({
+  type: z.literal('lookupEvents'),
+  /** regions to query; without them, every region enabled in the account (EC2 DescribeRegions) */
+  regions: z.array(region).min(1).optional(),
+  /** accounts to query; without them, the account of the default credential chain */
+  accounts: z.array(lookupAccountSchema).min(1).optional(),
+  /** endpoint overrides for local tests */
+  endpoint: httpUrl.optional(),
+  stsEndpoint: httpUrl.optional(),
+  ec2Endpoint: httpUrl.optional(),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [s3SourceSchema, lookupEventsSourceSchema, directorySourceSchema]);
 
 export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
@@ -45,5 +64,7 @@ export const configSchema = z.strictObject({
 
 export type S3Source = z.infer<typeof s3SourceSchema>;
 export type DirectorySource = z.infer<typeof directorySourceSchema>;
+export type LookupEventsSource = z.infer<typeof lookupEventsSourceSchema>;
+export type LookupAccount = z.infer<typeof lookupAccountSchema>;
 export type Source = z.infer<typeof sourceSchema>;
 export type RawConfig = z.infer<typeof configSchema>;

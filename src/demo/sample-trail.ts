@@ -18,7 +18,9 @@ function uuid(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-const at = (time: string, date = DEMO_DATE) => `${date}T${time}Z`;
+/** The day being built; set by buildSampleTrail for the builders below. */
+let day = DEMO_DATE;
+const at = (time: string, date = day) => `${date}T${time}Z`;
 
 function base(seed: string, eventTime: string, account: string, region: string): CloudTrailRecord {
   return {
@@ -163,8 +165,9 @@ function nextDay(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
-/** The demo trail: S3 key -> object bytes. */
-export function buildSampleTrail(): Map<string, Buffer> {
+/** The demo trail for a day (default the demo's): S3 key -> object bytes. */
+export function buildSampleTrail(date = DEMO_DATE): Map<string, Buffer> {
+  day = date;
   const files = new Map<string, Buffer>();
   const alice = iamUser(PROD_ACCOUNT, 'alice');
   const mallory = iamUser(PROD_ACCOUNT, 'mallory');
@@ -194,15 +197,15 @@ export function buildSampleTrail(): Map<string, Buffer> {
       const t = `${String(hour).padStart(2, '0')}:${String((i * 4) % 60).padStart(2, '0')}:${String((i * 7) % 60).padStart(2, '0')}`;
       records.push(i % 6 === 5 ? ownBucketPut(`own-${hour}-${i}`, t, PROD_ACCOUNT) : noise(`noise-${hour}-${i}`, t, PROD_ACCOUNT, 'us-east-1', n++));
     }
-    files.set(keyFor(PROD_ACCOUNT, 'us-east-1', `${DEMO_DATE}T${time}`, uuid(`file-${hour}`).replace(/-/g, '').slice(0, 16)), logFile(records));
+    files.set(keyFor(PROD_ACCOUNT, 'us-east-1', `${day}T${time}`, uuid(`file-${hour}`).replace(/-/g, '').slice(0, 16)), logFile(records));
   }
   for (const [time, records] of Object.entries(hourly)) {
     if (!time.endsWith(':05') && !time.endsWith(':35')) {
-      files.set(keyFor(PROD_ACCOUNT, 'us-east-1', `${DEMO_DATE}T${time}`, uuid(`extra-${time}`).replace(/-/g, '').slice(0, 16)), logFile(records));
+      files.set(keyFor(PROD_ACCOUNT, 'us-east-1', `${day}T${time}`, uuid(`extra-${time}`).replace(/-/g, '').slice(0, 16)), logFile(records));
     }
   }
   const carol = iamUser(DEV_ACCOUNT, 'carol');
-  const tomorrow = nextDay(DEMO_DATE);
+  const tomorrow = nextDay(day);
   files.set(
     keyFor(DEV_ACCOUNT, 'eu-west-1', `${tomorrow}T00:05`, 'LATEDELIVERY0001'),
     logFile([
@@ -210,8 +213,8 @@ export function buildSampleTrail(): Map<string, Buffer> {
       { ...sendCommand('carol-next-day', '00:01:02', DEV_ACCOUNT, carol, { date: tomorrow }), awsRegion: 'eu-west-1' },
     ]),
   );
-  files.set(keyFor(DEV_ACCOUNT, 'eu-west-1', `${DEMO_DATE}T12:00`, 'CORRUPTOBJECT001'), logFile([noise('c', '11:59:00', DEV_ACCOUNT, 'eu-west-1', 1)]).subarray(0, 60));
-  const [y, m, d] = DEMO_DATE.split('-');
+  files.set(keyFor(DEV_ACCOUNT, 'eu-west-1', `${day}T12:00`, 'CORRUPTOBJECT001'), logFile([noise('c', '11:59:00', DEV_ACCOUNT, 'eu-west-1', 1)]).subarray(0, 60));
+  const [y, m, d] = day.split('-');
   files.set(
     `AWSLogs/${PROD_ACCOUNT}/CloudTrail-Digest/us-east-1/${y}/${m}/${d}/${PROD_ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_${y}${m}${d}T110000Z.json.gz`,
     gzipSync(JSON.stringify({ awsAccountId: PROD_ACCOUNT, digestStartTime: at('10:00:00'), digestEndTime: at('11:00:00'), logFiles: [] })),

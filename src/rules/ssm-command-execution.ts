@@ -110,7 +110,6 @@ function correlate(
   const findings: SsmCommandExecutionFinding[] = [];
   for (const { accountId, user, windowStart, events } of groups.values()) {
     if (events.length < options.threshold) continue;
-    const times = events.map((e) => e.eventTimeMs);
     findings.push({
       id: findingId(RULE_ID, accountId, user, String(windowStart)),
       ruleId: RULE_ID,
@@ -122,8 +121,8 @@ function correlate(
       user,
       windowStart: isoUtc(windowStart * 1000),
       windowEnd: isoUtc((windowStart + WINDOW_SECONDS) * 1000),
-      firstSeen: isoUtc(Math.min(...times)),
-      lastSeen: isoUtc(Math.max(...times)),
+      firstSeen: isoUtc(events.reduce((min, e) => Math.min(min, e.eventTimeMs), Infinity)),
+      lastSeen: isoUtc(events.reduce((max, e) => Math.max(max, e.eventTimeMs), -Infinity)),
       count: events.length,
       failedCount: events.filter((e) => e.failed).length,
       eventIds: events.map((e) => e.eventID).sort(),

@@ -191,7 +191,7 @@ function correlate(
   if (!options.enabled) return [];
   // One event per eventID, the earliest copy, so the result never depends on input order or duplicates.
   const unique = new Map<string, SsmOutputToForeignBucketSelected>();
-  for (const event of selected) unique.set(event.eventID + Math.random(), event);
+  for (const event of [...selected].sort(byTimeThenId)) if (!unique.has(event.eventID)) unique.set(event.eventID, event);
 
   const commandStartMs = period.startMs - lookbackMs(options);
   const putsByBucket = new Map<string, ForeignPutSelected[]>();
@@ -209,12 +209,15 @@ function correlate(
   const findings: SsmOutputToForeignBucketFinding[] = [];
   for (const command of commands) {
     if (command.bucket === '') continue;
-    const puts = (putsByBucket.get(command.bucket) ?? []).filter(
-      (put) => !options.matchExecutionIdInKey || (command.executionId !== '' && put.key.includes(command.executionId)),
-    );
+    const bucketPuts = putsByBucket.get(command.bucket) ?? [];
+    const puts = options.matchExecutionIdInKey
+      ? bucketPuts.filter((put) => command.executionId !== '' && put.key.includes(command.executionId))
+      : bucketPuts;
     if (puts.length === 0) continue;
-    const representative = puts[0]; // puts are in (eventTimeMs, eventID) order
-    const times = [command.eventTimeMs, ...puts.map((p) => p.eventTimeMs)];
+    // puts are in (eventTimeMs, eventID) order: the first is the representative, first and last bound the span
+    const representative = puts[0];
+    const firstMs = Math.min(command.eventTimeMs, puts[0].eventTimeMs);
+    const lastMs = Math.max(command.eventTimeMs, puts[puts.length - 1].eventTimeMs);
     const putObjectEventIds = puts.map((p) => p.eventID).sort();
     const eventIds = [command.eventID, ...putObjectEventIds].sort();
     const finding: SsmOutputToForeignBucketFinding = {
@@ -239,8 +242,8 @@ function correlate(
       recipientAccountId: representative.recipientAccountId,
       sourceIpAddress: representative.sourceIpAddress,
       putObjectEventIds,
-      firstSeen: isoUtc(Math.min(...times)),
-      lastSeen: isoUtc(Math.max(...times)),
+      firstSeen: isoUtc(firstMs),
+      lastSeen: isoUtc(lastMs),
       count: eventIds.length,
       eventIds,
     };

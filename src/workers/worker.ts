@@ -28,6 +28,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     activities,
     ...workflowSource(),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
+    // checkpoints are only as fresh as the last heartbeat the server saw: send them at least every second
+    maxHeartbeatThrottleInterval: '1 second',
   });
   return { worker, connection };
 }

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { DailyScanInput, FailedPartition, PartitionResult, ScanSummary } from '../activities/types';
+import type { DailyScanInput, FailedPartition, PartitionResult, PartitionSpec, ScanSummary, SourceStats } from '../activities/types';
+import type { Source } from '../config/schema';
 
 const DAY_MS = 86_400_000;
 
@@ -11,12 +12,24 @@ const { planPartitions, correlate, storeFindings, cleanupScratch } = proxyActivi
 
 const { scanPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts: 8,
+    nonRetryableErrorTypes: ['PermanentSourceError'],
+  },
+});
+
+const { lookupEventsPartition } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 60,
     nonRetryableErrorTypes: ['PermanentSourceError'],
   },
 });
@@ -37,6 +50,34 @@ export function scanPeriod(date: string): { startMs: number; endMs: number } {
     throw ApplicationFailure.nonRetryable(`invalid scan date "${date}" (expected YYYY-MM-DD)`, 'InvalidInput');
   }
   return { startMs, endMs: startMs + DAY_MS };
+}
+
+function sourceName(source: Source): string {
+  if (source.type === 's3') return `s3://${source.bucket}/${source.prefix}`;
+  if (source.type === 'directory') return `directory ${source.path}`;
+  return `lookupEvents ${source.regions?.join(',') ?? 'all enabled regions'}`;
+}
+
+function statsBySource(sources: Source[], partitions: PartitionSpec[], results: PartitionResult[]): SourceStats[] {
+  const bySource = sources.map((source): SourceStats => ({
+    source: sourceName(source),
+    partitions: 0,
+    objects: 0,
+    records: 0,
+    parsed: 0,
+    selected: 0,
+    bytes: 0,
+    malformedRecords: 0,
+  }));
+  const indexOf = new Map(partitions.map((p) => [p.id, p.sourceIndex]));
+  for (const partition of partitions) bySource[partition.sourceIndex].partitions++;
+  for (const result of results) {
+    const total = bySource[indexOf.get(result.partitionId) ?? 0];
+    for (const [key, value] of Object.entries(result.stats) as [keyof typeof result.stats, number | undefined][]) {
+      if (value !== undefined) total[key] = (total[key] ?? 0) + value;
+    }
+  }
+  return bySource;
 }
 
 function failureMessage(error: unknown): string {
@@ -64,7 +105,8 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
   await Promise.all(
     partitions.map(async (partition) => {
       try {
-        const result = await scanPartition({
+        const read = partition.lookup ? lookupEventsPartition : scanPartition;
+        const result = await read({
           scanId,
           partition,
           source: input.config.sources[partition.sourceIndex],
@@ -105,6 +147,7 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
     period: { start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
     partitions: partitions.length,
     failedPartitions,
+    sources: statsBySource(input.config.sources, partitions, results),
     objects: sum((r) => r.stats.objects),
     records: sum((r) => r.stats.records),
     parsedRecords: sum((r) => r.stats.parsed),

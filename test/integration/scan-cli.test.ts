@@ -2,40 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEMO_DATE, buildSampleTrail } from '../../src/demo/sample-trail';
-import type { Finding, SsmCommandExecutionFinding, SsmOutputToForeignBucketFinding } from '../../src/rules/types';
+import type { Finding } from '../../src/rules/types';
 import { createWorker } from '../../src/workers/worker';
 import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
 import { s3Endpoint, temporalAddress } from '../helpers/services';
+import { projectFindings } from '../helpers/trail-records';
 import { EXPECTED_RULE1, EXPECTED_RULE2 } from './expected-demo-findings';
 
-const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
 const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
-
-function project(findings: Finding[]) {
-  const rule1 = findings
-    .filter((f): f is SsmCommandExecutionFinding => f.ruleId === RULE1)
-    .map(({ accountId, user, windowStart, count, failedCount }) => ({ accountId, user, windowStart, count, failedCount }))
-    .sort((a, b) => a.windowStart.localeCompare(b.windowStart));
-  const rule2 = findings
-    .filter((f): f is SsmOutputToForeignBucketFinding => f.ruleId === RULE2)
-    .map((f) => ({
-      s3Bucket: f.s3Bucket,
-      bucketOwnerAccountId: f.bucketOwnerAccountId,
-      commandEventName: f.commandEventName,
-      commandUser: f.commandUser,
-      commandUserArn: f.commandUserArn,
-      commandSourceIpAddress: f.commandSourceIpAddress,
-      documentName: f.documentName,
-      accountName: f.accountName,
-      accountUpnSuffix: f.accountUpnSuffix,
-      recipientAccountId: f.recipientAccountId,
-      sourceIpAddress: f.sourceIpAddress,
-      firstSeen: f.firstSeen,
-      lastSeen: f.lastSeen,
-      count: f.count,
-    }));
-  return { rule1, rule2 };
-}
 
 async function uploadTrail(bucket: string, rewriteKey: (key: string) => string): Promise<void> {
   const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint(), forcePathStyle: true });
@@ -60,7 +34,7 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
     expect(result.stderr).toContain('CORRUPTOBJECT001');
     expect(result.code).toBe(0);
     s3Findings = jsonLines<Finding>(result.stdout);
-    expect(project(s3Findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
+    expect(projectFindings(s3Findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
     expect(result.stderr).toMatch(/2 partition\(s\)/);
     const stored = jsonLines<Finding>(readFileSync(join(dir, 'findings', `${DEMO_DATE}.jsonl`), 'utf8'));
     expect(stored.map((f) => f.id).sort()).toEqual(s3Findings.map((f) => f.id).sort());
@@ -75,7 +49,7 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
     const first = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DEMO_DATE]);
     expect(first.code).toBe(0);
     const findings = jsonLines<Finding>(first.stdout);
-    expect(project(findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
+    expect(projectFindings(findings)).toEqual({ rule1: EXPECTED_RULE1, rule2: EXPECTED_RULE2 });
     expect(findings.map((f) => f.id).sort()).toEqual(s3Findings.map((f) => f.id).sort());
     expect(first.stderr).toContain('exports/notes.json: no "Records" array');
     expect(first.stderr).toContain('CloudTrail-Digest file');

@@ -202,7 +202,7 @@ describe('windows: 300 s, aligned to the epoch', () => {
     expect(one[0].id).toBe(findingId(RULE_ID, ACCOUNT, 'alice', String(epochSeconds('2026-11-25T10:05:00Z'))));
   });
 
-  test('sub-second event times fall in the window of their second', () => {
+  test('sub-second event times keep their milliseconds and fall in the window of their instant', () => {
     const findings = run([at('2026-11-25T10:04:59.999Z', 'e1')]);
     expect(findings[0].windowStart).toBe('2026-11-25T10:00:00Z');
     expect(findings[0].firstSeen).toBe('2026-11-25T10:04:59.999Z');
@@ -427,6 +427,20 @@ describe('determinism', () => {
     const doubled = rule.correlate([...selected, ...reorder(selected)], D, opts);
     expect(doubled).toEqual(expected);
     expect(doubled[0]).toMatchObject({ count: 3, failedCount: 1, eventIds: ['e1', 'e2', 'e5'] });
+  });
+
+  test('a very busy window (200 000 events) is one finding, without exhausting the stack', () => {
+    const base = Date.parse('2026-11-25T10:00:00Z');
+    const selected: SsmCommandExecutionSelected[] = Array.from({ length: 200_000 }, (_, i) => ({
+      eventID: `e${String(i).padStart(6, '0')}`,
+      eventTimeMs: base + (i % 300_000),
+      accountId: ACCOUNT,
+      user: 'alice',
+      failed: i % 2 === 0,
+    }));
+    const [finding, ...rest] = rule.correlate(selected, D, options());
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({ count: 200_000, failedCount: 100_000, firstSeen: '2026-11-25T10:00:00Z', lastSeen: '2026-11-25T10:03:19.999Z' });
   });
 
   test('eventIds are sorted', () => {

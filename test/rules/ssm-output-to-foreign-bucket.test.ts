@@ -384,6 +384,20 @@ describe('join on the bucket', () => {
     expect(run(records)).toEqual([]);
   });
 
+  test('the real cross-account PutObject example joins a command naming its (upper-case) bucket', () => {
+    const [awsPut] = loadSample('awsdoc_s3outposts_putobject_crossaccount.json');
+    const records = [command('c1', '2020-11-30T15:40:00Z', 'DOC-EXAMPLE-BUCKET1'), awsPut];
+    const [finding] = run(records, day('2020-11-30'));
+    expect(finding).toMatchObject({
+      s3Bucket: 'DOC-EXAMPLE-BUCKET1',
+      bucketOwnerAccountId: '222222222222',
+      recipientAccountId: '444455556666',
+      accountName: 'yourUserName',
+      putObjectEventIds: ['ee3b4e0c-ab12-459b-9998-0a5a6f2e4015'],
+    });
+    expect(run([command('c1', '2020-11-30T15:40:00Z', 'doc-example-bucket1'), awsPut], day('2020-11-30'))).toEqual([]);
+  });
+
   test('a blank bucket never joins, even for hand-made selected events', () => {
     const cmd: SsmCommandSelected = {
       kind: 'command',
@@ -444,6 +458,13 @@ describe('join on the bucket', () => {
     expect(finding.eventIds).toEqual(['c1', 'p-other', 'p-stderr', 'p-stdout']);
     expect(finding.count).toBe(4);
     expect(finding.lastSeen).toBe('2026-11-25T11:00:33Z');
+  });
+
+  test('eventIds sort the command among its puts', () => {
+    const [finding] = run([command('m-cmd', '2026-11-25T11:00:00Z'), put('z-put', '2026-11-25T11:00:31Z'), put('a-put', '2026-11-25T11:00:32Z')]);
+    expect(finding.eventIds).toEqual(['a-put', 'm-cmd', 'z-put']);
+    expect(finding.putObjectEventIds).toEqual(['a-put', 'z-put']);
+    expect(finding.count).toBe(3);
   });
 
   test('several commands sharing a bucket give one finding each, sorted by (firstSeen, commandEventId)', () => {

@@ -35,6 +35,9 @@ function mockActivities(overrides: Partial<Activities> = {}) {
         resumedFromCheckpoint: false,
       };
     },
+    async lookupEventsPartition(input) {
+      return impl.scanPartition(input);
+    },
     async correlate(input) {
       calls.correlated.push(input);
       return { findings: { lines: 2, inline: '' }, findingsByRule: { PH_Rule_ES_IMPORT_AWS_15: 2 }, findingIds: ['f-1', 'f-2'], selectedEvents: 2, duplicateEvents: 0 };
@@ -105,6 +108,27 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(summary.failedPartitions).toEqual([{ label: 'directory /logs/b', error: 'directory source /logs/b: ENOENT' }]);
     expect(summary.objects).toBe(3);
     expect(calls.correlated[0].selected).toHaveLength(1);
+  });
+
+  test('LookupEvents partitions go to lookupEventsPartition, and the summary counts per source', async () => {
+    const { impl, calls } = mockActivities();
+    const lookedUp: string[] = [];
+    impl.planPartitions = async () => [
+      { id: '0-dir', sourceIndex: 0, label: 'directory /logs/a' },
+      { id: '1-lookup', sourceIndex: 1, label: 'lookupEvents 111122223333/us-east-1', lookup: { accountId: '111122223333', region: 'us-east-1' } },
+    ];
+    impl.lookupEventsPartition = async (input) => {
+      lookedUp.push(input.partition.id);
+      const result = await impl.scanPartition(input);
+      return { ...result, stats: { ...result.stats, requests: 4, pages: 3, retriedAttempts: 1 } };
+    };
+    const summary = await run(impl);
+    expect(lookedUp).toEqual(['1-lookup']);
+    expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(['0-dir', '1-lookup']);
+    expect(summary.sources).toEqual([
+      expect.objectContaining({ source: 'directory /logs/a', partitions: 1, objects: 3 }),
+      expect.objectContaining({ source: 'directory /logs/b', partitions: 1, requests: 4, pages: 3, retriedAttempts: 1 }),
+    ]);
   });
 
   test('an invalid date fails the workflow without running any activity', async () => {

@@ -1,0 +1,127 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
+import { readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
+import {
+  LOOKUP_RETENTION_DAYS,
+  createLookupClient,
+  isPermanentLookupError,
+  isThrottling,
+  lookupEventPages,
+} from '../sources/lookup-events';
+import { configuredRules } from './configured-rules';
+import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
+import type { PartitionResult, ScanPartitionInput } from './types';
+
+/** Data events (S3 PutObject and its multipart relatives) never appear in LookupEvents. */
+const DATA_EVENT_NAMES = new Set(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
+const DAY_MS = 86_400_000;
+
+/** Where a query stands: which event name, and the token of its next page (bound to the query's times). */
+interface LookupPosition {
+  eventIndex: number;
+  nextToken?: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** Exponential backoff with full jitter for throttling, on top of Temporal's retry policy. */
+function throttleDelayMs(attempt: number): number {
+  const ceiling = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/**
+ * Asks LookupEvents for exactly the management events the rules select (one EventName query each),
+ * in one account and region, newest first. Heartbeats the NextToken with its query after each page,
+ * so a retry resumes where the last attempt stopped.
+ */
+export async function lookupEventsPartition(input: ScanPartitionInput): Promise<PartitionResult> {
+  const { source, partition } = input;
+  if (source.type !== 'lookupEvents' || !partition.lookup) {
+    throw ApplicationFailure.nonRetryable('lookupEventsPartition needs a lookupEvents partition', 'InvalidInput');
+  }
+  const context = Context.current();
+  const rules = configuredRules(input.rules);
+  const readWindow = readPeriod(rules, input.period);
+  const eventNames = selectedEventNames(rules).filter((name) => !DATA_EVENT_NAMES.has(name));
+  const retentionStartMs = Date.now() - LOOKUP_RETENTION_DAYS * DAY_MS + 60_000;
+  const previous = context.info.heartbeatDetails as ProgressCheckpoint<LookupPosition> | undefined;
+  const start: LookupPosition = { eventIndex: 0, startMs: Math.max(readWindow.startMs, retentionStartMs), endMs: readWindow.endMs };
+  const progress = new PartitionProgress(input.scanId, partition, start, previous);
+  const { state } = progress;
+  state.stats.retriedAttempts = context.info.attempt - 1;
+
+  if (readWindow.endMs <= retentionStartMs) {
+    progress.skip({
+      source: partition.label,
+      key: '',
+      reason: `LookupEvents keeps ${LOOKUP_RETENTION_DAYS} days of events; this period is older (the S3 trail still serves it)`,
+    });
+    return progress.result();
+  }
+
+  const counters = { requests: state.stats.requests ?? 0, pages: state.stats.pages ?? 0 };
+  const saveCounters = () => {
+    state.stats.requests = counters.requests;
+    state.stats.pages = counters.pages;
+  };
+  const selectFromPage = (events: string[], eventName: string): string[] => {
+    const lines: string[] = [];
+    for (const text of events) {
+      let record: unknown;
+      try {
+        record = JSON.parse(text);
+      } catch {
+        record = undefined;
+      }
+      const reason = record === undefined ? 'CloudTrailEvent is not valid JSON' : malformedReason(record);
+      if (reason) {
+        state.stats.malformedRecords++;
+        progress.skip({ source: partition.label, key: eventName, reason: `malformed record: ${reason}` });
+        continue;
+      }
+      state.stats.parsed++;
+      for (const line of selectRecord(rules, record as CloudTrailRecord, readWindow)) lines.push(JSON.stringify(line));
+    }
+    return lines;
+  };
+  const client = createLookupClient(source, partition.lookup, counters);
+  try {
+    while (state.position.eventIndex < eventNames.length) {
+      const query = {
+        eventName: eventNames[state.position.eventIndex],
+        startTime: new Date(state.position.startMs),
+        endTime: new Date(state.position.endMs),
+      };
+      for await (const page of lookupEventPages(client, query, state.position.nextToken, counters)) {
+        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
+        progress.append(selectFromPage(page.events, query.eventName));
+        state.stats.records += page.events.length;
+        state.position = { ...state.position, nextToken: page.nextToken };
+        saveCounters();
+        context.heartbeat(state);
+      }
+      state.position = { ...start, eventIndex: state.position.eventIndex + 1 };
+      context.heartbeat(state);
+    }
+  } catch (error) {
+    saveCounters();
+    context.heartbeat(state);
+    const message = `LookupEvents ${partition.label}: ${(error as Error).name}: ${(error as Error).message}`;
+    if (isThrottling(error)) {
+      throw ApplicationFailure.create({ message, type: 'ThrottlingException', nextRetryDelay: throttleDelayMs(context.info.attempt) });
+    }
+    if ((error as Error).name === 'InvalidNextTokenException') {
+      // the token no longer fits its query: start that event name again rather than fail
+      state.position = { ...state.position, nextToken: undefined };
+      context.heartbeat(state);
+      throw ApplicationFailure.create({ message, type: 'InvalidNextTokenException' });
+    }
+    if (isPermanentLookupError(error)) throw ApplicationFailure.nonRetryable(message, 'PermanentSourceError');
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  saveCounters();
+  return progress.result();
+}

@@ -1,0 +1,71 @@
+import { appendFileSync, existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import type { SkippedItem } from '../sources/log-object';
+import { blobFromFile, scratchPath } from './scratch';
+import type { PartitionResult, PartitionSpec, PartitionStats } from './types';
+
+const SKIPPED_KEPT = 50;
+
+/** What a partition activity heartbeats: its counts and how much of its scratch file is final. */
+export interface ProgressCheckpoint<Position> {
+  position: Position;
+  scratchBytes: number;
+  selectedLines: number;
+  stats: PartitionStats;
+  skipped: SkippedItem[];
+  skippedCount: number;
+}
+
+/**
+ * The selected events and counts of one partition activity, written to a scratch file as it goes,
+ * so that a retried attempt can resume from the last heartbeat instead of starting over.
+ */
+export class PartitionProgress<Position> {
+  readonly resumed: boolean;
+  readonly state: ProgressCheckpoint<Position>;
+  private readonly file: string;
+
+  constructor(scanId: string, private readonly partition: PartitionSpec, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
+    this.file = scratchPath(scanId, `selected-${partition.id}`);
+    this.resumed = previous !== undefined && existsSync(this.file) && statSync(this.file).size >= previous.scratchBytes;
+    if (this.resumed && previous) {
+      this.state = previous;
+      truncateSync(this.file, previous.scratchBytes);
+    } else {
+      this.state = {
+        position: start,
+        scratchBytes: 0,
+        selectedLines: 0,
+        stats: { objects: 0, records: 0, parsed: 0, selected: 0, bytes: 0, malformedRecords: 0 },
+        skipped: [],
+        skippedCount: 0,
+      };
+      writeFileSync(this.file, '');
+    }
+  }
+
+  append(lines: readonly string[]): void {
+    if (!lines.length) return;
+    const text = `${lines.join('\n')}\n`;
+    appendFileSync(this.file, text);
+    this.state.scratchBytes += Buffer.byteLength(text);
+    this.state.selectedLines += lines.length;
+    this.state.stats.selected += lines.length;
+  }
+
+  skip(item: SkippedItem): void {
+    this.state.skippedCount++;
+    if (this.state.skipped.length < SKIPPED_KEPT) this.state.skipped.push(item);
+  }
+
+  result(): PartitionResult {
+    return {
+      partitionId: this.partition.id,
+      label: this.partition.label,
+      selected: blobFromFile(this.file, this.state.selectedLines),
+      stats: this.state.stats,
+      skipped: this.state.skipped,
+      skippedCount: this.state.skippedCount,
+      resumedFromCheckpoint: this.resumed,
+    };
+  }
+}

@@ -1,0 +1,208 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { gzipSync } from 'node:zlib';
+import type { ScanSummary } from '../../src/activities/types';
+import type { CloudTrailRecord } from '../../src/cloudtrail/record';
+import { parseConfig } from '../../src/config/load';
+import { buildSampleTrail } from '../../src/demo/sample-trail';
+import type { Finding } from '../../src/rules/types';
+import { BIN, jsonLines, runCli, tempDir, writeConfig } from '../helpers/cli';
+import { type LookupServer, startLookupEventsServer } from '../helpers/lookup-events-server';
+import { s3Endpoint, temporalAddress } from '../helpers/services';
+import { projectFindings, recordsOf } from '../helpers/trail-records';
+import { expectedRule1, expectedRule2 } from './expected-demo-findings';
+
+// LookupEvents serves the last 90 days: scan a recent day.
+const DATE = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+const trail = buildSampleTrail(DATE);
+const records = recordsOf(trail);
+const REGIONS = ['eu-west-1', 'us-east-1'];
+
+function isDataEvent(r: CloudTrailRecord): boolean {
+  return r.eventCategory === 'Data' || r.managementEvent === false;
+}
+
+async function uploadToS3(bucket: string, files: Map<string, Buffer>): Promise<void> {
+  const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint(), forcePathStyle: true });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const [key, body] of files) await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  client.destroy();
+}
+
+/** The trail's files with only their data events (PutObject), as a trail that lacks management events. */
+function dataEventsOnly(files: Map<string, Buffer>): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [key, body] of files) {
+    if (!key.includes('/CloudTrail/')) continue;
+    const kept = recordsOf(new Map([[key, body]])).filter(isDataEvent);
+    if (kept.length) out.set(key, gzipSync(JSON.stringify({ Records: kept })));
+  }
+  return out;
+}
+
+function lookupSource(server: LookupServer) {
+  return { type: 'lookupEvents', regions: REGIONS, accounts: [{ accountId: '111122223333' }], endpoint: server.endpoint };
+}
+
+async function scan(config: object, extraArgs: string[] = []) {
+  const dir = tempDir('lookup');
+  const file = writeConfig(dir, { findings: { directory: join(dir, 'findings') }, ...config });
+  const result = await runCli(['scan', '--embedded', '--json', '--config', file, '--date', DATE, ...extraArgs]);
+  return { ...result, findings: jsonLines<Finding>(result.stdout) };
+}
+
+const ids = (findings: Finding[]) => findings.map((f) => f.id).sort();
+
+describe('LookupEvents source, through the CLI with a real Temporal dev server', () => {
+  let s3Only: Finding[];
+
+  beforeAll(async () => {
+    await uploadToS3('lookup-full-trail', trail);
+    await uploadToS3('lookup-data-events', dataEventsOnly(trail));
+    const result = await scan({ sources: [{ type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
+    expect(result.code).toBe(0);
+    s3Only = result.findings;
+    expect(projectFindings(s3Only)).toEqual({ rule1: expectedRule1(DATE), rule2: expectedRule2(DATE) });
+  });
+
+  test('rule 1 from LookupEvents alone; requests stay within 2 per second per account and region', async () => {
+    const server = await startLookupEventsServer({ records });
+    try {
+      const result = await scan({ sources: [lookupSource(server)] });
+      expect(result.code).toBe(0);
+      expect(projectFindings(result.findings)).toEqual({ rule1: expectedRule1(DATE), rule2: [] });
+      expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
+      expect(server.budgetViolations).toBe(0);
+      // one query per selected management event name, per region
+      expect(new Set(server.requests.map((r) => r.eventName))).toEqual(new Set(['SendCommand', 'CreateAssociation']));
+      expect(new Set(server.requests.map((r) => r.region))).toEqual(new Set(REGIONS));
+      expect(result.stderr).toMatch(/lookupEvents .*: 2 partition\(s\), \d+ record\(s\), \d+ selected, 4 request\(s\), 4 page\(s\), 0 retried/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('rule 2 with commands from LookupEvents and PutObject data events from S3 gives the S3-only findings and ids', async () => {
+    const server = await startLookupEventsServer({ records });
+    try {
+      const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-data-events', endpoint: s3Endpoint() }] });
+      expect(result.code).toBe(0);
+      expect(ids(result.findings)).toEqual(ids(s3Only));
+      expect(result.findings.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...s3Only].sort((a, b) => a.id.localeCompare(b.id)));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('both sources holding the same SendCommand count it once: identical findings, duplicates reported', async () => {
+    const server = await startLookupEventsServer({ records });
+    try {
+      const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
+      expect(result.code).toBe(0);
+      expect(result.findings.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...s3Only].sort((a, b) => a.id.localeCompare(b.id)));
+      expect(result.stderr).toMatch(/[1-9]\d* duplicate\(s\)/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a throttling storm still completes with the same findings and never exceeds the budget', async () => {
+    const server = await startLookupEventsServer({ records, throttle: (i) => i < 8 });
+    try {
+      const result = await scan({ sources: [lookupSource(server)] });
+      expect(result.code).toBe(0);
+      expect(server.injectedThrottles).toBe(8);
+      expect(server.budgetViolations).toBe(0);
+      expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
+      expect(result.stderr).toMatch(/lookupEvents .*[1-9]\d* retried attempt\(s\)/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('requests grow with matching events, not with the account activity', async () => {
+    const noise = Array.from({ length: 3000 }, (_, i) => ({
+      ...records.find((r) => r.eventName === 'DescribeInstances')!,
+      eventID: `noise-${i}`,
+      eventTime: `${DATE}T${String(i % 24).padStart(2, '0')}:30:00Z`,
+    }));
+    const quiet = await startLookupEventsServer({ records });
+    const busy = await startLookupEventsServer({ records: [...records, ...noise] });
+    try {
+      const a = await scan({ sources: [lookupSource(quiet)] });
+      const b = await scan({ sources: [lookupSource(busy)] });
+      expect(a.code).toBe(0);
+      expect(b.code).toBe(0);
+      expect(busy.requests.length).toBe(quiet.requests.length);
+      expect(ids(b.findings)).toEqual(ids(a.findings));
+    } finally {
+      await quiet.close();
+      await busy.close();
+    }
+  });
+
+  test('a region that answers AccessDenied fails its partition with a clear message; the other completes', async () => {
+    const server = await startLookupEventsServer({ records, fail: ({ region }) => (region === 'eu-west-1' ? 'AccessDeniedException' : undefined) });
+    try {
+      const result = await scan({ sources: [lookupSource(server)] });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/FAILED partition lookupEvents 111122223333\/eu-west-1: .*AccessDeniedException/);
+      expect(projectFindings(result.findings).rule1).toEqual(expectedRule1(DATE).filter((f) => f.user !== 'carol'));
+      expect(server.requests.filter((r) => r.region === 'eu-west-1')).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a date older than 90 days is refused up front with exit 2', async () => {
+    const old = new Date(Date.now() - 120 * 86_400_000).toISOString().slice(0, 10);
+    const dir = tempDir('old');
+    const file = writeConfig(dir, { sources: [{ type: 'lookupEvents', regions: ['us-east-1'] }] });
+    const result = await runCli(['scan', '--embedded', '--config', file, '--date', old]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/older than the 90 days LookupEvents keeps/);
+  });
+
+  test('a worker killed mid-pagination resumes from its NextToken checkpoint', async () => {
+    const many = Array.from({ length: 600 }, (_, i) => ({
+      ...records.find((r) => r.eventName === 'SendCommand' && !r.errorCode)!,
+      eventID: `bulk-${String(i).padStart(4, '0')}`,
+      eventTime: `${DATE}T${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}:07Z`,
+    }));
+    const server = await startLookupEventsServer({ records: many });
+    const taskQueue = `lookup-kill-${Date.now()}`;
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue };
+    const startWorker = (): ChildProcess => spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+    const config = parseConfig({ sources: [{ ...lookupSource(server), regions: ['us-east-1'] }], findings: { directory: join(tempDir('kill'), 'f') } });
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const client = new Client({ connection });
+    let worker = startWorker();
+    try {
+      const handle = await client.workflow.start('DailyScanWorkflow', {
+        taskQueue,
+        workflowId: `scan-${DATE}-kill-${taskQueue}`,
+        args: [{ date: DATE, config: { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory } }],
+      });
+      const deadline = Date.now() + 60_000;
+      while (server.requests.filter((r) => r.status === 200).length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      worker.kill('SIGKILL');
+      const pagesBeforeKill = server.requests.filter((r) => r.status === 200).length;
+      expect(pagesBeforeKill).toBeGreaterThanOrEqual(8);
+      worker = startWorker();
+      const summary = (await handle.result()) as ScanSummary;
+      // 600 SendCommands: 12 pages, plus one CreateAssociation page, for an uninterrupted run; a restart
+      // from scratch would ask for all 13 again after the pages served before the kill
+      const served = server.requests.filter((r) => r.status === 200).length;
+      expect(served).toBeLessThanOrEqual(13 + pagesBeforeKill - 4);
+      expect(server.requests.filter((r) => r.status === 200 && r.nextToken).length).toBeGreaterThan(10);
+      expect(summary.findings).toBe(new Set(many.map((r) => Math.floor(Date.parse(r.eventTime!) / 300_000))).size);
+      expect(summary.selectedEvents).toBeGreaterThanOrEqual(600);
+    } finally {
+      worker.kill('SIGKILL');
+      await connection.close();
+      await server.close();
+    }
+  });
+});

@@ -1,41 +1,63 @@
 #!/usr/bin/env node
-// Runs one real daily scan of the built-in sample trail on a private dev server and saves its event
-// history for the replay tests:  node scripts/record-history.js [test/fixtures/histories/daily-scan.json]
-// Re-record deliberately, after a workflow change that is meant to be incompatible, and keep the old file.
+// Runs real scans of the built-in sample trail on a private dev server and saves their event
+// histories for the replay tests (test/fixtures/histories/):
+//   daily-scan.json      DailyScanWorkflow of the demo day, with search attributes
+//   range-scan.json      RangeScanWorkflow over 3 days, 2 per run (its first run: ends in continue-as-new)
+//   scheduled-scan.json  ScheduledScanWorkflow (started directly: it scans the day before its start)
+// Re-record deliberately, after a workflow change that is meant to be incompatible.
 'use strict';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { mkdirSync, mkdtempSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { dirname, join, resolve } = require('node:path');
+const { dirname, join } = require('node:path');
 const { DefaultLogger, Runtime } = require('@temporalio/worker');
+const { historyToJSON } = require('@temporalio/common/lib/proto-utils');
 const { parseConfig } = require('../dist/config/load');
 const { DEMO_DATE, buildSampleTrail } = require('../dist/demo/sample-trail');
 const { startDevServer } = require('../dist/local/dev-server');
 const { createWorker } = require('../dist/workers/worker');
 const { connectClient } = require('../dist/cli/temporal');
-const { runDailyScan } = require('../dist/cli/scan');
+const { shiftDay } = require('../dist/workflows/scan-days');
+
+const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 (async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const out = resolve(process.argv[2] ?? join(__dirname, '..', 'test', 'fixtures', 'histories', 'daily-scan.json'));
   const work = mkdtempSync(join(tmpdir(), 'tw-history-'));
-  for (const [key, body] of buildSampleTrail()) {
-    mkdirSync(dirname(join(work, 'logs', key)), { recursive: true });
-    writeFileSync(join(work, 'logs', key), body);
+  const yesterday = shiftDay(new Date().toISOString().slice(0, 10), -1);
+  for (const day of [DEMO_DATE, shiftDay(DEMO_DATE, 1), shiftDay(DEMO_DATE, 2), yesterday, shiftDay(yesterday, -1)]) {
+    for (const [key, body] of buildSampleTrail(day)) {
+      mkdirSync(dirname(join(work, 'logs', key)), { recursive: true });
+      writeFileSync(join(work, 'logs', key), body);
+    }
   }
-  const config = parseConfig({ sources: [{ type: 'directory', path: join(work, 'logs') }], findings: { directory: join(work, 'findings') } });
+  const loaded = parseConfig({ sources: [{ type: 'directory', path: join(work, 'logs') }], findings: { directory: join(work, 'findings') } });
+  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory };
   const server = await startDevServer({});
   const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden' };
   try {
     const { worker, connection } = await createWorker(target);
     await worker.runUntil(async () => {
       const { client, close } = await connectClient(target);
-      const outcome = await runDailyScan(client, target, DEMO_DATE, { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory });
-      const history = await client.workflow.getHandle(outcome.workflowId, outcome.runId).fetchHistory();
-      const { historyToJSON } = require('@temporalio/common/lib/proto-utils');
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, historyToJSON(history));
-      console.log(`saved ${history.events.length} events of ${outcome.workflowId} to ${out}`);
+      const save = async (name, handle) => {
+        const history = await handle.fetchHistory();
+        mkdirSync(OUT, { recursive: true });
+        writeFileSync(join(OUT, name), historyToJSON(history));
+        console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
+      };
+      const daily = await client.workflow.start('DailyScanWorkflow', { taskQueue: target.taskQueue, workflowId: `scan-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config, indexed: true }] });
+      await daily.result();
+      await save('daily-scan.json', daily);
+      const range = await client.workflow.start('RangeScanWorkflow', {
+        taskQueue: target.taskQueue,
+        workflowId: 'scan-range-history',
+        args: [{ from: shiftDay(DEMO_DATE, 1), to: shiftDay(DEMO_DATE, 3), config, concurrency: 2, indexed: true, daysPerRun: 2 }],
+      });
+      await range.result();
+      await save('range-scan.json', client.workflow.getHandle(range.workflowId, range.firstExecutionRunId));
+      const scheduled = await client.workflow.start('ScheduledScanWorkflow', { taskQueue: target.taskQueue, workflowId: 'scheduled-scan-history', args: [{ config, rescanDays: 1, indexed: true }] });
+      await scheduled.result();
+      await save('scheduled-scan.json', scheduled);
       await close();
     });
     await connection.close();

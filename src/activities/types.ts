@@ -20,6 +20,8 @@ export interface DailyScanInput {
   /** UTC day, YYYY-MM-DD */
   date: string;
   config: ScanConfig;
+  /** set the custom search attributes (only when the namespace has them registered) */
+  indexed?: boolean;
 }
 
 export interface PartitionSpec {

@@ -1,4 +1,5 @@
 import type { ScanSummary } from '../activities/types';
+import type { RangeScanResult } from '../workflows/range-scan';
 import type { Finding } from '../rules/types';
 
 export function formatFinding(f: Finding): string {
@@ -34,5 +35,13 @@ export function formatSummary(summary: ScanSummary): string {
     if (summary.skippedCount > summary.skipped.length) lines.push(`    ... and ${summary.skippedCount - summary.skipped.length} more`);
   }
   for (const failed of summary.failedPartitions) lines.push(`  FAILED partition ${failed.label}: ${failed.error}`);
+  return lines.join('\n');
+}
+
+export function formatRangeResult(result: RangeScanResult): string {
+  const lines = [`re-run ${result.from} .. ${result.to}: ${result.days.length} day(s), ${result.findings} finding(s)`];
+  for (const day of result.days) {
+    lines.push(`  ${day.date}: ${day.status}${day.status === 'Failed' ? ` (${day.error})` : `, ${day.findings} finding(s)`}`);
+  }
   return lines.join('\n');
 }

@@ -3,18 +3,54 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { UsageError, loadConfig } from '../config/load';
 import { startDevServer } from '../local/dev-server';
+import type { Finding } from '../rules/types';
 import { readFindings } from '../store/findings-store';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
-import { formatFinding, formatSummary } from './format';
-import { runDailyScan, scanConfigOf, withTemporal } from './scan';
+import { formatFinding, formatRangeResult, formatSummary } from './format';
+import { runDailyScan, runRangeScan, scanConfigOf, withTemporal } from './scan';
+import { registerScheduleCommands } from './schedule-commands';
 import { temporalTarget } from './temporal';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
   return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+interface ScanOptions {
+  date?: string;
+  from?: string;
+  to?: string;
+  concurrency: number;
+  daysPerRun: number;
+  embedded?: boolean;
+  json?: boolean;
+}
+
+/** --date D, or --from D1 --to D2 (inclusive), validated. */
+function scanRange(opts: ScanOptions): { from: string; to: string } {
+  if (opts.date) {
+    if (opts.from || opts.to) throw new UsageError('give either --date, or --from and --to, not both');
+    const date = parseScanDate(opts.date);
+    return { from: date, to: date };
+  }
+  if (!opts.from || !opts.to) throw new UsageError('scan needs --date YYYY-MM-DD, or --from YYYY-MM-DD and --to YYYY-MM-DD');
+  const from = parseScanDate(opts.from, '--from');
+  const to = parseScanDate(opts.to, '--to');
+  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+  return { from, to };
+}
+
+function printFindings(findings: readonly Finding[], json?: boolean): void {
+  for (const finding of findings) process.stdout.write(`${json ? JSON.stringify(finding) : formatFinding(finding)}\n`);
 }
 
 function quietRuntime(): void {
@@ -39,25 +75,37 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('scan')
-    .description('scan one UTC day now and wait for the result')
-    .requiredOption('--date <YYYY-MM-DD>', 'the UTC day to scan')
+    .description('scan one UTC day now (--date), or re-run an inclusive range of days (--from/--to), and wait for the result')
+    .option('--date <YYYY-MM-DD>', 'the UTC day to scan')
+    .option('--from <YYYY-MM-DD>', 'first day of a range re-run')
+    .option('--to <YYYY-MM-DD>', 'last day of a range re-run (inclusive)')
+    .addOption(new Option('--concurrency <n>', 'daily scans of a range running at once').default(3).argParser(positiveInt))
+    .addOption(new Option('--days-per-run <n>', 'range workflow continues as new after this many days').default(30).argParser(positiveInt))
     .option('--embedded', 'start a private dev server and worker for this run')
     .option('--json', 'print one finding per line as JSON on stdout (summary on stderr)')
-    .action(async (opts: { date: string; embedded?: boolean; json?: boolean }, command: Command) => {
-      const date = parseScanDate(opts.date);
+    .action(async (opts: ScanOptions, command: Command) => {
+      const range = scanRange(opts);
       const config = configOf(command);
       const scanConfig = scanConfigOf(config);
-      checkLookupRetention(scanConfig.sources, date);
+      checkLookupRetention(scanConfig.sources, range.from);
       quietRuntime();
-      const outcome = await withTemporal(temporalTarget(config), Boolean(opts.embedded), (client, target) =>
-        runDailyScan(client, target, date, scanConfig),
-      );
-      for (const finding of outcome.findings) {
-        process.stdout.write(`${opts.json ? JSON.stringify(finding) : formatFinding(finding)}\n`);
+      const target = temporalTarget(config);
+      if (range.from === range.to && opts.date) {
+        const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig));
+        printFindings(outcome.findings, opts.json);
+        (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
+        setExit(outcome.summary.failedPartitions.length ? 1 : 0);
+        return;
       }
-      (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
-      setExit(outcome.summary.failedPartitions.length ? 1 : 0);
+      const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) =>
+        runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig),
+      );
+      printFindings(outcome.findings, opts.json);
+      (opts.json ? process.stderr : process.stdout).write(`${formatRangeResult(outcome.result)}\n`);
+      setExit(outcome.result.failedDays.length || outcome.result.days.some((d) => d.status !== 'Completed') ? 1 : 0);
     });
+
+  registerScheduleCommands(program, configOf);
 
   program
     .command('findings')

@@ -7,8 +7,11 @@ import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
 import { readFindings } from '../store/findings-store';
 import { type DailyScanWorkflow, progressQuery } from '../workflows/daily-scan';
+import { type RangeScanResult, type RangeScanWorkflow, rangeProgressQuery, rangeWorkflowId } from '../workflows/range-scan';
+import { daysBetween } from '../workflows/scan-days';
 import { createWorker } from '../workers/worker';
 import { connectClient, type TemporalTarget } from './temporal';
+import { searchAttributesRegistered } from './visibility';
 
 export interface ScanOutcome {
   summary: ScanSummary;
@@ -54,10 +57,13 @@ async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Pro
 
 /** Starts (or joins, when one is running) the day's scan workflow and waits for its result. */
 export async function runDailyScan(client: Client, target: TemporalTarget, date: string, config: ScanConfig): Promise<ScanOutcome> {
+  const indexed = await searchAttributesRegistered(client, target.namespace);
   const handle = await client.workflow.start<typeof DailyScanWorkflow>('DailyScanWorkflow', {
     taskQueue: target.taskQueue,
     workflowId: `scan-${date}`,
-    args: [{ date, config }],
+    args: [{ date, config, indexed }],
+    staticSummary: `Daily scan of ${date}`,
+    staticDetails: `Sources: ${config.sources.map((s) => s.type).join(', ')}; rules: ${Object.keys(config.rules).join(', ')}`,
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
@@ -65,6 +71,63 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
   const findings = readFindings(config.findingsDirectory, date).filter((f) => !wanted || wanted.has(f.id));
   return { summary, findings, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+}
+
+export interface RangeOutcome {
+  result: RangeScanResult;
+  findings: Finding[];
+  workflowId: string;
+}
+
+/** Shows days done, findings so far, elapsed and remaining time on stderr while a range runs. */
+async function showRangeProgress<T>(handle: { query: (q: typeof rangeProgressQuery) => Promise<{ daysTotal: number; daysDone: number; findings: number }> }, total: number, done: Promise<T>): Promise<T> {
+  const bar = new SingleBar({
+    format: 'days |{bar}| {value}/{total} | {findings} finding(s) | elapsed {duration_formatted} | remaining {eta_formatted}',
+    stream: process.stderr,
+    hideCursor: true,
+    etaBuffer: 5,
+    noTTYOutput: !process.stderr.isTTY,
+    notTTYSchedule: 10_000,
+  });
+  bar.start(total, 0, { findings: 0 });
+  const timer = setInterval(() => {
+    handle.query(rangeProgressQuery).then(
+      (p) => bar.update(p.daysDone, { findings: p.findings }),
+      () => undefined,
+    );
+  }, 500);
+  try {
+    const result = await done;
+    const final = await handle.query(rangeProgressQuery).catch(() => undefined);
+    if (final) bar.update(final.daysDone, { findings: final.findings });
+    return result;
+  } finally {
+    clearInterval(timer);
+    bar.stop();
+  }
+}
+
+/** Re-runs an inclusive range of days, a bounded number at a time, and returns the stored findings of those days. */
+export async function runRangeScan(
+  client: Client,
+  target: TemporalTarget,
+  range: { from: string; to: string; concurrency: number; daysPerRun?: number },
+  config: ScanConfig,
+): Promise<RangeOutcome> {
+  const indexed = await searchAttributesRegistered(client, target.namespace);
+  const workflowId = rangeWorkflowId(range.from, range.to);
+  const handle = await client.workflow.start<typeof RangeScanWorkflow>('RangeScanWorkflow', {
+    taskQueue: target.taskQueue,
+    workflowId,
+    args: [{ from: range.from, to: range.to, config, concurrency: range.concurrency, indexed, daysPerRun: range.daysPerRun }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    staticSummary: `Re-run of ${range.from} .. ${range.to}`,
+  });
+  const days = daysBetween(range.from, range.to);
+  const result = await showRangeProgress(handle, days.length, handle.result());
+  const findings = days.flatMap((day) => readFindings(config.findingsDirectory, day));
+  return { result, findings, workflowId };
 }
 
 /** Runs `work` against a Temporal service: a private dev server and worker with --embedded, else $TEMPORAL_ADDRESS. */

@@ -13,13 +13,15 @@ export const PROD_ACCOUNT = '111122223333';
 export const DEV_ACCOUNT = '210987654321';
 export const FOREIGN_ACCOUNT = '444455556666';
 
+/** The day being built; set by buildSampleTrail for the builders below. */
+let day = DEMO_DATE;
+
+/** A stable UUID per seed and day, so every day of a generated trail has its own event ids. */
 function uuid(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
+  const h = createHash('sha256').update(day === DEMO_DATE ? seed : `${day}/${seed}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** The day being built; set by buildSampleTrail for the builders below. */
-let day = DEMO_DATE;
 const at = (time: string, date = day) => `${date}T${time}Z`;
 
 function base(seed: string, eventTime: string, account: string, region: string): CloudTrailRecord {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
 import { temporalCliPath } from './tools';
 
 export interface DevServer {
@@ -71,6 +72,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
+  for (const { name, cliType } of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${cliType}`);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -105,6 +107,7 @@ async function startDownloadedServer(options: DevServerOptions, namespace: strin
       ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      searchAttributes: [ScanDate, RuleIds, FindingCount, ScanStatus, Sources, SkippedObjects],
       extraArgs: options.extraArgs,
     },
   });

@@ -1,7 +1,18 @@
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { DailyScanInput, FailedPartition, PartitionResult, PartitionSpec, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
+import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 const DAY_MS = 86_400_000;
 
@@ -91,14 +102,55 @@ function failureMessage(error: unknown): string {
  */
 export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSummary> {
   const period = scanPeriod(input.date);
-  const { workflowId, runId } = workflowInfo();
-  const scanId = `${workflowId}-${runId}`;
   const progress: ScanProgress = { phase: 'planning', partitions: 0, partitionsDone: 0, objects: 0, records: 0 };
   setHandler(progressQuery, () => progress);
+  if (input.indexed) {
+    upsertSearchAttributes([
+      { key: ScanDate, value: new Date(period.startMs) },
+      { key: RuleIds, value: Object.keys(input.config.rules).sort() },
+      { key: Sources, value: [...new Set(input.config.sources.map((s) => s.type))].sort() },
+      { key: ScanStatus, value: 'Running' },
+    ]);
+  }
+  try {
+    const summary = await scanDay(input, period, progress);
+    const status = summary.failedPartitions.length ? 'Partial' : 'Completed';
+    if (input.indexed) {
+      upsertSearchAttributes([
+        { key: ScanStatus, value: status },
+        { key: FindingCount, value: summary.findings },
+        { key: SkippedObjects, value: summary.skippedCount },
+      ]);
+    }
+    upsertMemo({
+      summary: {
+        status,
+        findings: summary.findings,
+        findingsByRule: summary.findingsByRule,
+        objects: summary.objects,
+        records: summary.records,
+        skipped: summary.skippedCount,
+        failedPartitions: summary.failedPartitions.length,
+      },
+    });
+    setCurrentDetails(
+      `**${status}**: ${summary.findings} finding(s) from ${summary.records} record(s) in ${summary.objects} object(s); ` +
+        `${summary.skippedCount} skipped, ${summary.failedPartitions.length} failed partition(s)`,
+    );
+    return summary;
+  } catch (error) {
+    if (input.indexed) upsertSearchAttributes([{ key: ScanStatus, value: 'Failed' }]);
+    throw error;
+  }
+}
 
+async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScanSummary> {
+  const { workflowId, runId } = workflowInfo();
+  const scanId = `${workflowId}-${runId}`;
   const partitions = await planPartitions(input.config);
   progress.phase = 'scanning';
   progress.partitions = partitions.length;
+  setCurrentDetails(`scanning ${partitions.length} partition(s)`);
 
   const failedPartitions: FailedPartition[] = [];
   const results: PartitionResult[] = [];
@@ -120,6 +172,7 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
         failedPartitions.push({ label: partition.label, error: failureMessage(error) });
       } finally {
         progress.partitionsDone++;
+        setCurrentDetails(`scanned ${progress.partitionsDone} of ${partitions.length} partition(s), ${progress.objects} object(s)`);
       }
     }),
   );

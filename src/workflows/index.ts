@@ -1,1 +1,3 @@
 export { DailyScanWorkflow } from './daily-scan';
+export { RangeScanWorkflow } from './range-scan';
+export { ScheduledScanWorkflow } from './scheduled-scan';

@@ -7,7 +7,7 @@ import { mightMatch, readLogFile, type ReadCounts } from '../../src/cloudtrail/r
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { LogFileFormatError } from '../../src/cloudtrail/record-splitter';
 
-const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/samples/cloudtrail');
+const SAMPLES_DIR = path.resolve(__dirname, '../fixtures/cloudtrail-samples');
 
 const NEEDLES = ['SendCommand', 'CreateAssociation', 'PutObject'].map((n) => Buffer.from(n));
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LogFileFormatError, RecordSplitter } from '../../src/cloudtrail/record-splitter';
 
-const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/samples/cloudtrail');
+const SAMPLES_DIR = path.resolve(__dirname, '../fixtures/cloudtrail-samples');
 
 interface SplitResult {
   raws: string[];

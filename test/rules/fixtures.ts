@@ -1,6 +1,6 @@
 /**
  * Real-shaped CloudTrail records for the rule tests, built from the shapes of the real samples in
- * shared/samples/cloudtrail and from shared/spec/CLOUDTRAIL.md (no public real record exists of
+ * test/fixtures/cloudtrail-samples (copied from shared/samples/cloudtrail) and from shared/spec/CLOUDTRAIL.md (no public real record exists of
  * CreateAssociation, of SendCommand with an output bucket, or of a PutObject by the SSM agent).
  */
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { CloudTrailRecord, ResourceRef, UserIdentity } from '../../src/cloudtrail/record';
 import type { ScanPeriod, SelectedEvent } from '../../src/rules/types';
 
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/samples/cloudtrail');
+export const SAMPLES_DIR = path.resolve(__dirname, '../fixtures/cloudtrail-samples');
 
 /** The records of one sample file (`{"Records":[...]}`), freshly parsed. */
 export function loadSample(file: string): CloudTrailRecord[] {

@@ -1,0 +1,77 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ChildWorkflowFailure, executeChild, sleep } from '@temporalio/workflow';
+import type { ScanConfig } from '../config/load';
+import type { ScanSummary } from '../activities/types';
+import type { DailyScanWorkflow } from './daily-scan';
+
+const DAY_MS = 86_400_000;
+
+export interface DayOutcome {
+  date: string;
+  findings: number;
+  status: 'Completed' | 'Partial' | 'Failed';
+  error?: string;
+}
+
+/** The UTC days from `from` to `to`, inclusive, as YYYY-MM-DD. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let ms = Date.parse(`${from}T00:00:00Z`); ms <= Date.parse(`${to}T00:00:00Z`); ms += DAY_MS) {
+    days.push(new Date(ms).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+export function shiftDay(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+function messageOf(error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof ChildWorkflowFailure && cause.cause) cause = cause.cause;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Runs the daily scan of one day as a child workflow "scan-<date>". When a scan of that day is
+ * already running (a schedule, another re-run), waits for it to finish and then scans again, so
+ * the day is always scanned with this run's configuration; finding ids keep the store free of copies.
+ */
+export async function scanOneDay(date: string, config: ScanConfig, indexed: boolean): Promise<DayOutcome> {
+  for (let waited = 0; ; waited++) {
+    try {
+      const summary: ScanSummary = await executeChild<typeof DailyScanWorkflow>('DailyScanWorkflow', {
+        workflowId: `scan-${date}`,
+        args: [{ date, config, indexed }],
+        staticSummary: `Daily scan of ${date}`,
+      });
+      return { date, findings: summary.findings, status: summary.failedPartitions.length ? 'Partial' : 'Completed' };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError && waited < 240) {
+        await sleep('15 seconds');
+        continue;
+      }
+      return { date, findings: 0, status: 'Failed', error: messageOf(error) };
+    }
+  }
+}
+
+/** Scans the days with at most `concurrency` children at a time, in order; calls `onDone` as each ends. */
+export async function scanDays(
+  days: readonly string[],
+  config: ScanConfig,
+  options: { concurrency: number; indexed: boolean; onDone?: (outcome: DayOutcome) => void },
+): Promise<DayOutcome[]> {
+  const outcomes: DayOutcome[] = new Array(days.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < days.length) {
+      const index = next++;
+      outcomes[index] = await scanOneDay(days[index], config, options.indexed);
+      options.onDone?.(outcomes[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, days.length)) }, lane));
+  return outcomes;
+}

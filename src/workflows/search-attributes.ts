@@ -1,0 +1,26 @@
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+
+/**
+ * Custom search attributes every scan sets, so the Web UI and `temporal workflow list --query` find
+ * runs by day, rule, outcome and source. `trailwarden dev` registers them; production clusters need
+ * `temporal operator search-attribute create` once (see README).
+ */
+export const ScanDate = defineSearchAttributeKey('ScanDate', SearchAttributeType.DATETIME);
+export const RuleIds = defineSearchAttributeKey('RuleIds', SearchAttributeType.KEYWORD_LIST);
+export const FindingCount = defineSearchAttributeKey('FindingCount', SearchAttributeType.INT);
+export const ScanStatus = defineSearchAttributeKey('ScanStatus', SearchAttributeType.KEYWORD);
+export const Sources = defineSearchAttributeKey('Sources', SearchAttributeType.KEYWORD_LIST);
+export const SkippedObjects = defineSearchAttributeKey('SkippedObjects', SearchAttributeType.INT);
+
+/** Set by Temporal on runs a Schedule starts: the time the run was scheduled for. */
+export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** Name and type (as `temporal` CLI flags spell them) of every attribute trailwarden sets. */
+export const CUSTOM_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; cliType: string }> = [
+  { name: ScanDate.name, cliType: 'Datetime' },
+  { name: RuleIds.name, cliType: 'KeywordList' },
+  { name: FindingCount.name, cliType: 'Int' },
+  { name: ScanStatus.name, cliType: 'Keyword' },
+  { name: Sources.name, cliType: 'KeywordList' },
+  { name: SkippedObjects.name, cliType: 'Int' },
+];

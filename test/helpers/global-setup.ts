@@ -1,13 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { freePort, startDevServer } from '../../src/local/dev-server';
 import { motoServerPath } from '../../src/local/tools';
 
 /**
  * Starts the real services once for the whole run: a Temporal dev server (the `temporal` CLI from
- * PATH or .tools/, installed there when missing) and moto's S3 server. Nothing here is optional:
+ * PATH or .tools/, installed there when missing) and moto's S3 server, and makes sure Debian's
+ * chromium is there for the Web UI test. Nothing here is optional:
  * a missing binary is installed, and a failure to start fails the run.
  */
 export default async function globalSetup(): Promise<void> {
+  execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'ensure-chromium.sh')], { stdio: 'inherit' });
   const temporal = await startDevServer({});
   const moto = motoServerPath();
   if (!moto) throw new Error('moto_server is not available and could not be installed into .tools/');

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type * as activities from '../../src/activities';
 import type { CorrelateInput, PartitionSpec, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
-import { DailyScanWorkflow } from '../../src/workflows';
+import { DailyScanWorkflow, RangeScanWorkflow, ScheduledScanWorkflow } from '../../src/workflows';
 import { temporalAddress } from '../helpers/services';
 
 type Activities = typeof activities;
@@ -135,5 +135,65 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     const { impl, calls } = mockActivities();
     await expect(run(impl, '2026-02-30x')).rejects.toThrow();
     expect(calls.scanned).toHaveLength(0);
+  });
+});
+
+describe('ScheduledScanWorkflow and RangeScanWorkflow (scan activities mocked)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress() });
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  async function withWorker<T>(impl: Activities, work: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    return worker.runUntil(work(taskQueue));
+  }
+
+  test('a scheduled run started without a schedule scans the day before its start and re-scans rescanDays before that', async () => {
+    const { impl, calls } = mockActivities();
+    const result = await withWorker(impl, (taskQueue) =>
+      env.client.workflow.execute(ScheduledScanWorkflow, { taskQueue, workflowId: `sched-${taskQueue}`, args: [{ config, rescanDays: 2 }] }),
+    );
+    const started = new Date(Date.parse(result.scheduledFor));
+    const day = (n: number) => new Date(Date.UTC(started.getUTCFullYear(), started.getUTCMonth(), started.getUTCDate() - n)).toISOString().slice(0, 10);
+    expect(result.days.map((d) => d.date)).toEqual([day(1), day(2), day(3)]);
+    expect(result.days.every((d) => d.status === 'Completed' && d.findings === 2)).toBe(true);
+    const periods = new Set(calls.scanned.map((c) => new Date(c.period.startMs).toISOString().slice(0, 10)));
+    expect([...periods].sort()).toEqual([day(3), day(2), day(1)]);
+  });
+
+  test('a range continues as new every daysPerRun days and reports every day once, failed days included', async () => {
+    const { impl } = mockActivities();
+    const plan = impl.planPartitions;
+    let planned = 0;
+    impl.planPartitions = async (cfg) => {
+      planned++;
+      return plan(cfg);
+    };
+    const correlate = impl.correlate;
+    impl.correlate = async (input) => {
+      if (input.period.startMs === Date.parse('2026-08-03T00:00:00Z')) throw ApplicationFailure.nonRetryable('disk full', 'StoreError');
+      return correlate(input);
+    };
+    const result = await withWorker(impl, async (taskQueue) => {
+      const handle = await env.client.workflow.start(RangeScanWorkflow, {
+        taskQueue,
+        workflowId: `range-${taskQueue}`,
+        args: [{ from: '2026-08-01', to: '2026-08-05', config, concurrency: 2, daysPerRun: 2 }],
+      });
+      const output = await handle.result();
+      const runs = [];
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(run.runId);
+      return { output, runs };
+    });
+    expect(result.output.days.map((d) => d.date)).toEqual(['2026-08-01', '2026-08-02', '2026-08-03', '2026-08-04', '2026-08-05']);
+    expect(result.output.failedDays).toEqual([expect.objectContaining({ date: '2026-08-03', status: 'Failed', error: 'disk full' })]);
+    expect(result.output.findings).toBe(8);
+    expect(result.runs).toHaveLength(3);
+    expect(planned).toBe(5);
   });
 });

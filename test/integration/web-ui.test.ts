@@ -72,7 +72,7 @@ describe('the Web UI shows scans and their search attributes', () => {
 
     await page.getByRole('link', { name: 'Search Attributes' }).or(page.getByRole('tab', { name: 'Search Attributes' })).first().click();
     const expected = ['"FindingCount": 6', '"ScanStatus": "Completed"', `"ScanDate": "${DATE}T00:00:00`, '"PH_Rule_ES_IMPORT_AWS_15"', '"SkippedObjects": 2', '"directory"'];
-    await page.waitForFunction((texts) => texts.every((t) => document.body.innerText.includes(t)), expected, { timeout: 30_000 });
+    await page.waitForFunction((texts) => texts.every((t) => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText.includes(t)), expected, { timeout: 30_000 });
     await page.screenshot({ path: join(OUTPUT, 'web-ui-search-attributes.png'), fullPage: true });
   });
 });

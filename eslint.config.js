@@ -24,7 +24,7 @@ module.exports = tseslint.config(
             { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'zlib', 'child_process', 'http', 'https', 'net'], message: 'workflow code must not use Node modules' },
             { group: ['@aws-sdk/*', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'workflow code must not use AWS or worker/client modules' },
             { group: ['../activities', '../activities/*', '!../activities/types'], message: 'import activity types only: `import type * as activities`', allowTypeImports: true },
-            { group: ['../sources/*', '../store/*', '../local/*', '../notify/*', '../cli/*'], message: 'workflow code must not import I/O modules' },
+            { group: ['../sources/*', '../store/*', '../local/*', '../notify/*', '../cli/*'], message: 'workflow code must not import I/O modules (types only)', allowTypeImports: true },
           ],
         },
       ],

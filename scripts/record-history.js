@@ -4,6 +4,8 @@
 //   daily-scan.json      DailyScanWorkflow of the demo day, with search attributes
 //   range-scan.json      RangeScanWorkflow over 3 days, 2 per run (its first run: ends in continue-as-new)
 //   scheduled-scan.json  ScheduledScanWorkflow (started directly: it scans the day before its start)
+//   incident.json        IncidentWorkflow of the demo day's alice finding (2 s window, file channel)
+//   notification.json    its NotificationWorkflow
 // Re-record deliberately, after a workflow change that is meant to be incompatible.
 'use strict';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -31,18 +33,27 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
       writeFileSync(join(work, 'logs', key), body);
     }
   }
-  const loaded = parseConfig({ sources: [{ type: 'directory', path: join(work, 'logs') }], findings: { directory: join(work, 'findings') } });
-  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory };
+  const loaded = parseConfig({
+    sources: [{ type: 'directory', path: join(work, 'logs') }],
+    findings: { directory: join(work, 'findings') },
+    notifications: [{ type: 'file', name: 'history-file', path: join(work, 'notifications.jsonl') }],
+    rules: { PH_Rule_ES_IMPORT_AWS_15: { suppression: { duration: 'PT2S' } } },
+  });
+  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, incidents: loaded.incidents };
   const server = await startDevServer({});
   const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden' };
   try {
     const { worker, connection } = await createWorker(target);
     await worker.runUntil(async () => {
       const { client, close } = await connectClient(target);
+      const ids = {};
       const save = async (name, handle) => {
         const history = await handle.fetchHistory();
         mkdirSync(OUT, { recursive: true });
         writeFileSync(join(OUT, name), historyToJSON(history));
+        // replay needs the workflow id where the code derives other ids from it
+        ids[name] = handle.workflowId;
+        writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
         console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
       };
       const daily = await client.workflow.start('DailyScanWorkflow', { taskQueue: target.taskQueue, workflowId: `scan-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config, indexed: true }] });
@@ -58,6 +69,16 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
       const scheduled = await client.workflow.start('ScheduledScanWorkflow', { taskQueue: target.taskQueue, workflowId: 'scheduled-scan-history', args: [{ config, rescanDays: 1, indexed: true }] });
       await scheduled.result();
       await save('scheduled-scan.json', scheduled);
+      const incidentRuns = [];
+      for await (const run of client.workflow.list({ query: "WorkflowType = 'IncidentWorkflow'" })) incidentRuns.push(run);
+      const alice = [];
+      for (const run of incidentRuns) {
+        const handle = client.workflow.getHandle(run.workflowId, run.runId);
+        const state = await handle.result();
+        if (state.key.user === 'alice' && state.evidence.some((e) => e.windowStart.startsWith(DEMO_DATE))) alice.push({ handle, state });
+      }
+      await save('incident.json', alice[0].handle);
+      await save('notification.json', client.workflow.getHandle(alice[0].state.notifications[0].notificationId));
       await close();
     });
     await connection.close();

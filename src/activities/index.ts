@@ -2,3 +2,4 @@ export { planPartitions } from './plan';
 export { scanPartition } from './scan-partition';
 export { lookupEventsPartition } from './lookup-events-partition';
 export { correlate, storeFindings, cleanupScratch } from './correlate';
+export { routeFindings, deliverNotification } from './incidents';

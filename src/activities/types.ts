@@ -124,4 +124,6 @@ export interface ScanSummary {
   findingsByRule: Record<string, number>;
   findingIds?: string[];
   store: StoreFindingsResult;
+  /** findings handed to incidents: incidents signalled, findings new to them, findings routed by an earlier run */
+  incidents?: { incidents: number; newFindings: number; alreadyRouted: number };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,8 +9,18 @@ import { freePort, startDevServer } from '../local/dev-server';
 import { motoServerPath } from '../local/tools';
 import { createWorker } from '../workers/worker';
 import { formatFinding, formatSummary } from './format';
+import { listIncidents } from './incidents';
 import { connectClient } from './temporal';
 import { runDailyScan } from './scan';
+
+async function waitForLines(file: string, count: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+    if (lines >= count || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 interface LocalS3 {
   endpoint: string;
@@ -79,7 +89,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     source = { type: 'directory', path: dir };
     process.stderr.write(`demo: sample trail of ${files.size} files in ${dir}\n`);
   }
-  const config = parseConfig({ sources: [source], findings: { directory: join(work, 'findings') } });
+  const notifications = join(work, 'notifications.jsonl');
+  const config = parseConfig({
+    sources: [source],
+    findings: { directory: join(work, 'findings') },
+    notifications: [{ type: 'file', name: 'demo-file', path: notifications }],
+  });
   const uiPort = options.uiPort ?? (await freePort());
   const server = await startDevServer({ uiPort });
   const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo' };
@@ -90,9 +105,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         const { client, close } = await connectClient(target);
         try {
           process.stderr.write(`demo: scanning ${DEMO_DATE} through Temporal at ${server.address}\n`);
-          const outcome = await runDailyScan(client, target, DEMO_DATE, config);
+          const outcome = await runDailyScan(client, target, DEMO_DATE, { ...config, incidents: { ...config.incidents!, webUiUrl: server.uiUrl! } });
           for (const finding of outcome.findings) process.stdout.write(`${formatFinding(finding)}\n`);
           process.stdout.write(`\n${formatSummary(outcome.summary)}\n`);
+          const expected = outcome.summary.incidents?.incidents ?? 0;
+          const delivered = await waitForLines(notifications, expected, 60_000);
+          process.stdout.write(`\n${expected} incident(s) opened; ${delivered} notification(s) delivered to ${notifications}\n`);
+          for (const incident of await listIncidents(client, false)) {
+            process.stdout.write(`  ${incident.incidentId}: [${incident.severity}] ${incident.ruleName}, ${incident.findings} finding(s), ${Object.values(incident.key).join(' / ')}\n`);
+          }
           process.stdout.write(
             `\nWeb UI: ${server.uiUrl}/namespaces/default/workflows/${outcome.workflowId}/${outcome.runId}/history\n`,
           );

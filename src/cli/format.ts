@@ -29,6 +29,12 @@ export function formatSummary(summary: ScanSummary): string {
     ),
     `  findings stored in ${summary.store.file} (${summary.store.added} new, ${summary.store.updated} updated, ${summary.store.stored} in file)`,
   ];
+  if (summary.incidents) {
+    lines.push(
+      `  incidents: ${summary.incidents.newFindings} new finding(s) sent to ${summary.incidents.incidents} incident(s); ` +
+        `${summary.incidents.alreadyRouted} already sent by an earlier run`,
+    );
+  }
   if (summary.skippedCount) {
     lines.push(`  skipped ${summary.skippedCount} object(s) or record(s):`);
     for (const item of summary.skipped) lines.push(`    ${item.key}: ${item.reason}`);

@@ -11,6 +11,7 @@ import { runDemo } from './demo';
 import { formatFinding, formatRangeResult, formatSummary } from './format';
 import { runDailyScan, runRangeScan, scanConfigOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
+import { registerIncidentCommands } from './incidents';
 import { temporalTarget } from './temporal';
 
 function port(value: string): number {
@@ -106,6 +107,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerScheduleCommands(program, configOf);
+  registerIncidentCommands(program, configOf);
 
   program
     .command('findings')

@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import type { ScanSummary } from '../activities/types';
 import type { LoadedConfig, ScanConfig } from '../config/load';
-import { UsageError } from '../config/load';
+import { UsageError, checkChannelEnvironment } from '../config/load';
 import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
 import { readFindings } from '../store/findings-store';
@@ -27,7 +27,8 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
         '(see README), or pass --config FILE',
     );
   }
-  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory };
+  checkChannelEnvironment(config.incidents?.channels ?? []);
+  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, incidents: config.incidents };
 }
 
 async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Promise<{ partitions: number; partitionsDone: number; objects: number }> }, done: Promise<T>): Promise<T> {

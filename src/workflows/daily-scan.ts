@@ -16,7 +16,7 @@ import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } 
 
 const DAY_MS = 86_400_000;
 
-const { planPartitions, correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({
+const { planPartitions, correlate, storeFindings, cleanupScratch, routeFindings } = proxyActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
 });
@@ -46,7 +46,7 @@ const { lookupEventsPartition } = proxyActivities<typeof activities>({
 });
 
 export interface ScanProgress {
-  phase: 'planning' | 'scanning' | 'correlating' | 'storing' | 'done';
+  phase: 'planning' | 'scanning' | 'correlating' | 'storing' | 'routing' | 'done';
   partitions: number;
   partitionsDone: number;
   objects: number;
@@ -191,6 +191,20 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
     directory: input.config.findingsDirectory,
     findings: correlated.findings,
   });
+  let incidents: ScanSummary['incidents'];
+  if (input.config.incidents?.enabled && correlated.findings.lines > 0) {
+    progress.phase = 'routing';
+    const routed = await routeFindings({
+      date: input.date,
+      findingsDirectory: input.config.findingsDirectory,
+      findings: correlated.findings,
+      rules: input.config.rules,
+      incidents: input.config.incidents,
+      scan: { workflowId, runId },
+      indexed: input.indexed,
+    });
+    incidents = { incidents: routed.incidents.length, newFindings: routed.routed, alreadyRouted: routed.alreadyRouted };
+  }
   await cleanupScratch(scanId);
   progress.phase = 'done';
 
@@ -213,5 +227,6 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
     findingsByRule: correlated.findingsByRule,
     findingIds: correlated.findingIds,
     store,
+    incidents,
   };
 }

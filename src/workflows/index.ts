@@ -1,3 +1,5 @@
 export { DailyScanWorkflow } from './daily-scan';
 export { RangeScanWorkflow } from './range-scan';
 export { ScheduledScanWorkflow } from './scheduled-scan';
+export { IncidentWorkflow } from './incident';
+export { NotificationWorkflow } from './notification';

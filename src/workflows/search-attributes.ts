@@ -11,6 +11,7 @@ export const FindingCount = defineSearchAttributeKey('FindingCount', SearchAttri
 export const ScanStatus = defineSearchAttributeKey('ScanStatus', SearchAttributeType.KEYWORD);
 export const Sources = defineSearchAttributeKey('Sources', SearchAttributeType.KEYWORD_LIST);
 export const SkippedObjects = defineSearchAttributeKey('SkippedObjects', SearchAttributeType.INT);
+export const NotificationStatus = defineSearchAttributeKey('NotificationStatus', SearchAttributeType.KEYWORD);
 
 /** Set by Temporal on runs a Schedule starts: the time the run was scheduled for. */
 export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -23,4 +24,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; cliType: st
   { name: ScanStatus.name, cliType: 'Keyword' },
   { name: Sources.name, cliType: 'KeywordList' },
   { name: SkippedObjects.name, cliType: 'Int' },
+  { name: NotificationStatus.name, cliType: 'Keyword' },
 ];

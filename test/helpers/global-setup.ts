@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, startDevServer } from '../../src/local/dev-server';
 import { motoServerPath } from '../../src/local/tools';
+import { TEST_NAMESPACES } from './services';
 
 /**
  * Starts the real services once for the whole run: a Temporal dev server (the `temporal` CLI from
@@ -11,7 +12,7 @@ import { motoServerPath } from '../../src/local/tools';
  */
 export default async function globalSetup(): Promise<void> {
   execFileSync('bash', [join(__dirname, '..', '..', 'scripts', 'ensure-chromium.sh')], { stdio: 'inherit' });
-  const temporal = await startDevServer({});
+  const temporal = await startDevServer({ extraNamespaces: [...TEST_NAMESPACES] });
   const moto = motoServerPath();
   if (!moto) throw new Error('moto_server is not available and could not be installed into .tools/');
   const port = await freePort();

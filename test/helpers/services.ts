@@ -10,3 +10,6 @@ export function s3Endpoint(): string {
   if (!endpoint) throw new Error('TW_TEST_S3_ENDPOINT is not set: run the tests with jest (globalSetup starts moto)');
   return endpoint;
 }
+
+/** Namespaces globalSetup creates on the dev server, for tests whose incidents must not meet others'. */
+export const TEST_NAMESPACES = ['tw-inc-webhook', 'tw-inc-reject', 'tw-inc-kill', 'tw-inc-thrice', 'tw-inc-window', 'tw-inc-slack'] as const;

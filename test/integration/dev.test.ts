@@ -31,16 +31,19 @@ test('trailwarden dev serves the Web UI and keeps run history across a restart',
   const dir = tempDir('dev');
   writeFiles(join(dir, 'logs'), buildSampleTrail());
   const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' } });
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const args = ['--port', String(port), '--ui-port', String(uiPort), '--config', config];
+  const ports = async () => ({ port: await freePort(), uiPort: await freePort() });
+  const argsFor = ({ port, uiPort }: { port: number; uiPort: number }) => ['--port', String(port), '--ui-port', String(uiPort), '--config', config];
 
-  let dev = await startDev(args, dir);
+  let { port, uiPort } = await ports();
+  let dev = await startDev(argsFor({ port, uiPort }), dir);
   const scan = await runCli(['scan', '--config', config, '--date', DEMO_DATE], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` }, cwd: dir });
   expect(scan.stdout).toContain('6 finding(s)');
   expect(scan.code).toBe(0);
   expect(await stopDev(dev)).toBe(0);
 
-  dev = await startDev(args, dir);
+  // new ports for the restart (other tests may have taken the old ones); the history is in .trailwarden/dev.db
+  ({ port, uiPort } = await ports());
+  dev = await startDev(argsFor({ port, uiPort }), dir);
   try {
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(ui.status).toBe(200);

@@ -21,7 +21,7 @@ function trailFor(days: string[]): Map<string, Buffer> {
 
 function storeOf(dir: string): Record<string, Finding[]> {
   const out: Record<string, Finding[]> = {};
-  for (const file of readdirSync(dir).sort()) out[file] = jsonLines<Finding>(readFileSync(join(dir, file), 'utf8'));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) out[file] = jsonLines<Finding>(readFileSync(join(dir, file), 'utf8'));
   return out;
 }
 

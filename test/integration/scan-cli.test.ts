@@ -97,7 +97,7 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
   test.each([
     [['scan', '--date', '2026-13-01'], /--date "2026-13-01" is not a valid date/],
     [['scan', '--date', '2999-01-01'], /is in the future/],
-    [['scan'], /required option '--date/],
+    [['scan'], /scan needs --date YYYY-MM-DD, or --from YYYY-MM-DD and --to YYYY-MM-DD/],
     [['scan', '--date', DEMO_DATE, '--bogus'], /unknown option '--bogus'/],
   ])('bad arguments %j exit 2 with one message', async (args, message) => {
     const result = await runCli(args as string[]);

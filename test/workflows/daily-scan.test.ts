@@ -18,7 +18,7 @@ const config = {
 };
 
 function mockActivities(overrides: Partial<Activities> = {}) {
-  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], cleaned: [] as string[] };
+  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], cleaned: [] as string[], routed: [] as number[] };
   const impl: Activities = {
     async planPartitions(cfg) {
       return cfg.sources.map((s, i): PartitionSpec => ({ id: `${i}-dir`, sourceIndex: i, label: `directory ${(s as { path: string }).path}` }));
@@ -47,6 +47,13 @@ function mockActivities(overrides: Partial<Activities> = {}) {
     },
     async cleanupScratch(scanId) {
       calls.cleaned.push(scanId);
+    },
+    async routeFindings(input) {
+      calls.routed.push(input.findings.lines);
+      return { incidents: ['incident-x'], routed: input.findings.lines, alreadyRouted: 0 };
+    },
+    async deliverNotification() {
+      throw new Error('not used by scans');
     },
     ...overrides,
   };
@@ -84,6 +91,7 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(calls.correlated).toHaveLength(1);
     expect(calls.correlated[0].selected).toHaveLength(2);
     expect(calls.cleaned).toHaveLength(1);
+    expect(calls.routed).toEqual([]); // this config has no incidents section
     expect(summary).toMatchObject({
       date: '2026-11-02',
       partitions: 2,
@@ -95,6 +103,21 @@ describe('DailyScanWorkflow (activities mocked)', () => {
       findingIds: ['f-1', 'f-2'],
       store: { stored: 2, added: 2 },
     });
+  });
+
+  test('with incidents enabled, the findings go to incidents after they are stored', async () => {
+    const { impl, calls } = mockActivities();
+    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const summary = await worker.runUntil(
+      env.client.workflow.execute(DailyScanWorkflow, {
+        taskQueue,
+        workflowId: `scan-incidents-${taskQueue}`,
+        args: [{ date: '2026-11-02', config: { ...config, incidents: { enabled: true, channels: [], evidenceLimit: 50, webUiUrl: 'http://localhost:8233' } } }],
+      }),
+    );
+    expect(calls.routed).toEqual([2]);
+    expect(summary.incidents).toEqual({ incidents: 1, newFindings: 2, alreadyRouted: 0 });
   });
 
   test('a partition that fails permanently is listed in the summary and the others still complete', async () => {

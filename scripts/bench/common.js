@@ -1,0 +1,85 @@
+'use strict';
+/** Helpers shared by the benchmark's stages. */
+const { spawn } = require('node:child_process');
+const { readdirSync, statSync, readFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const ROOT = resolve(__dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
+const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
+
+/** Every *.json.gz below dir, sorted, with sizes. */
+function listTrailFiles(dir) {
+  const files = [];
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.json.gz')) {
+      const path = join(entry.parentPath, entry.name);
+      files.push({ path, size: statSync(path).size });
+    }
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** The AWSLogs/<account>/CloudTrail/<region> folders of a trail, largest first. */
+function partitionFolders(dir) {
+  const folders = [];
+  const logs = join(dir, 'AWSLogs');
+  for (const account of readdirSync(logs)) {
+    for (const region of readdirSync(join(logs, account, 'CloudTrail'))) {
+      const path = join(logs, account, 'CloudTrail', region);
+      folders.push({ path, size: listTrailFiles(path).reduce((sum, f) => sum + f.size, 0) });
+    }
+  }
+  return folders.sort((a, b) => b.size - a.size);
+}
+
+/** The comparable identity of a finding: rule 1 accountId|user|windowStart (epoch s), rule 2 the command's eventID. */
+function findingKey(finding) {
+  if (finding.ruleId === RULE1) return `${RULE1} ${finding.accountId}|${finding.user}|${Date.parse(finding.windowStart) / 1000}`;
+  return `${finding.ruleId} ${finding.commandEventId}`;
+}
+
+function readJsonLines(file) {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+/**
+ * Runs `node script` with a JSON argument and returns the JSON object the child prints as its last
+ * stdout line. The child's stderr passes through.
+ */
+function runChild(script, arg, { env, nodeArgs = [] } = {}) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, script), JSON.stringify(arg)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop();
+      if (code !== 0) reject(new Error(`${script} exited with ${code}: ${out.slice(-2000)}`));
+      else resolveRun(JSON.parse(last));
+    });
+  });
+}
+
+/** Peak resident set size of a live process, in bytes (Linux VmHWM). */
+function peakRss(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : undefined;
+}
+
+/** What a child stage prints: its result and its own peak RSS (every thread included). */
+function report(result) {
+  process.stdout.write(`\n${JSON.stringify({ ...result, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+}
+
+function scanPeriod(date) {
+  const startMs = Date.parse(`${date}T00:00:00Z`);
+  return { startMs, endMs: startMs + 86_400_000 };
+}
+
+module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, report, scanPeriod };

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { IncidentSettings, NamedChannel } from '../config/load';
+import { deliver } from '../notify/deliver';
+import { PermanentDeliveryError } from '../notify/errors';
+import { type FindingBrief, type IncidentNotice, briefOf } from '../notify/notice';
+import { ruleById } from '../rules';
+import type { Finding } from '../rules/types';
+import { str } from '../cloudtrail/record';
+import { appendLedger, readLedger } from '../store/incident-ledger';
+import { parseIsoDuration } from '../config/duration';
+import { blobLines } from './scratch';
+import type { LinesBlob } from './types';
+
+export interface RouteFindingsInput {
+  date: string;
+  findingsDirectory: string;
+  findings: LinesBlob;
+  rules: Record<string, unknown>;
+  incidents: IncidentSettings;
+  scan: { workflowId: string; runId: string };
+  indexed?: boolean;
+}
+
+export interface RouteFindingsResult {
+  incidents: string[];
+  routed: number;
+  alreadyRouted: number;
+}
+
+interface Suppression {
+  enabled: boolean;
+  duration: string;
+  keyFields: string[];
+}
+
+const SIGNAL_BATCH = 500;
+
+/**
+ * Turns a scan's new findings into incidents: each finding not already in the ledger goes, with
+ * signal-with-start, to the IncidentWorkflow of its (rule, suppression key), or of its (rule, scan run)
+ * when the rule's suppression is off. Then the ledger records it, so no later scan routes it again.
+ */
+export async function routeFindings(input: RouteFindingsInput): Promise<RouteFindingsResult> {
+  const context = Context.current();
+  const { client } = context;
+  const { workflowNamespace, taskQueue } = context.info;
+  const ledger = readLedger(input.findingsDirectory, input.date);
+  const groups = new Map<string, { ruleId: string; key: Record<string, string>; windowMs: number; findings: Finding[] }>();
+  let alreadyRouted = 0;
+  for (const line of blobLines(input.findings)) {
+    const finding = JSON.parse(line) as Finding;
+    if (ledger.has(finding.id)) {
+      alreadyRouted++;
+      continue;
+    }
+    const suppression = (input.rules[finding.ruleId] as { suppression?: Suppression } | undefined)?.suppression;
+    const key: Record<string, string> = suppression?.enabled
+      ? Object.fromEntries(suppression.keyFields.map((field) => [field, str((finding as unknown as Record<string, unknown>)[field])]))
+      : { scanWorkflowId: input.scan.workflowId, scanRunId: input.scan.runId };
+    const hash = createHash('sha256').update(JSON.stringify([finding.ruleId, key])).digest('hex').slice(0, 20);
+    const incidentId = `incident-${finding.ruleId}-${hash}`;
+    const group = groups.get(incidentId) ?? { ruleId: finding.ruleId, key, windowMs: suppression?.enabled ? parseIsoDuration(suppression.duration) : 0, findings: [] };
+    group.findings.push(finding);
+    groups.set(incidentId, group);
+  }
+
+  const runLink = `${input.incidents.webUiUrl}/namespaces/${workflowNamespace}/workflows/${input.scan.workflowId}/${input.scan.runId}/history`;
+  for (const [incidentId, group] of groups) {
+    const rule = ruleById(group.ruleId);
+    const briefs: FindingBrief[] = group.findings.map(briefOf);
+    let runId = '';
+    for (let i = 0; i < briefs.length; i += SIGNAL_BATCH) {
+      const handle = await client.workflow.signalWithStart('IncidentWorkflow', {
+        workflowId: incidentId,
+        taskQueue,
+        args: [
+          {
+            ruleId: group.ruleId,
+            ruleName: rule?.name ?? group.ruleId,
+            severity: rule?.severity ?? 'Unknown',
+            key: group.key,
+            windowMs: group.windowMs,
+            channels: input.incidents.channels,
+            evidenceLimit: input.incidents.evidenceLimit,
+            runLink,
+            indexed: input.indexed,
+          },
+        ],
+        signal: 'addFindings',
+        signalArgs: [briefs.slice(i, i + SIGNAL_BATCH)],
+        staticSummary: `${rule?.name ?? group.ruleId}: ${Object.values(group.key).join(' / ')}`,
+      });
+      runId = handle.signaledRunId;
+    }
+    appendLedger(
+      input.findingsDirectory,
+      input.date,
+      group.findings.map((f) => ({ findingId: f.id, incidentId, runId })),
+    );
+    context.heartbeat(incidentId);
+  }
+  return { incidents: [...groups.keys()].sort(), routed: [...groups.values()].reduce((n, g) => n + g.findings.length, 0), alreadyRouted };
+}
+
+export interface DeliverInput {
+  channel: NamedChannel;
+  notice: IncidentNotice;
+  idempotencyKey: string;
+}
+
+/** One delivery attempt; Temporal's retry policy retries it, with the same idempotency key. */
+export async function deliverNotification(input: DeliverInput): Promise<void> {
+  try {
+    await deliver(input.channel, input.notice, input.idempotencyKey);
+  } catch (error) {
+    if (error instanceof PermanentDeliveryError) throw ApplicationFailure.nonRetryable(error.message, 'PermanentDeliveryError');
+    throw error;
+  }
+}

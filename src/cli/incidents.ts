@@ -1,0 +1,82 @@
+import { userInfo } from 'node:os';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Command } from 'commander';
+import { UsageError, type LoadedConfig } from '../config/load';
+import { ackSignal, closeSignal, incidentQuery } from '../workflows/incident';
+import type { IncidentState } from '../workflows/incident-types';
+import { connectClient, temporalTarget } from './temporal';
+
+export async function listIncidents(client: Client, open: boolean): Promise<IncidentState[]> {
+  const query = `WorkflowType = 'IncidentWorkflow'${open ? ` AND ExecutionStatus = 'Running'` : ''}`;
+  const incidents: IncidentState[] = [];
+  for await (const run of client.workflow.list({ query })) {
+    const handle = client.workflow.getHandle(run.workflowId, run.runId);
+    try {
+      incidents.push(run.status.name === 'RUNNING' ? await handle.query(incidentQuery) : ((await handle.result()) as IncidentState));
+    } catch {
+      // a run that failed or was terminated has no state to show
+    }
+  }
+  return incidents.sort((a, b) => b.openedAt.localeCompare(a.openedAt));
+}
+
+function formatIncident(i: IncidentState): string {
+  const notified = i.notifications.map((n) => `${n.channel}:${n.status}`).join(',') || (i.status === 'closed' ? 'none' : 'pending');
+  return (
+    `${i.incidentId}  ${i.status}  [${i.severity}] ${i.ruleName}  ${Object.entries(i.key).map(([k, v]) => `${k}=${v}`).join(' ')}` +
+    `  findings=${i.findings} events=${i.events}  opened ${i.openedAt}, ${i.status === 'closed' ? `closed ${i.closedAt}` : `window ends ${i.closesAt}`}  notifications ${notified}`
+  );
+}
+
+async function signalIncident(client: Client, id: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>): Promise<void> {
+  const handle = client.workflow.getHandle(id);
+  try {
+    const description = await handle.describe();
+    if (description.type !== 'IncidentWorkflow') throw new UsageError(`${id} is not an incident`);
+    if (description.status.name !== 'RUNNING') throw new UsageError(`incident ${id} is already closed`);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new UsageError(`no incident ${id} (list them with: trailwarden incidents)`);
+    throw error;
+  }
+  await send(handle);
+}
+
+/** `trailwarden incidents [--open] [--json]`, `trailwarden incident ack|close ID`. */
+export function registerIncidentCommands(program: Command, configOf: (command: Command) => LoadedConfig): void {
+  const withClient = async <T>(command: Command, work: (client: Client) => Promise<T>): Promise<T> => {
+    const { client, close } = await connectClient(temporalTarget(configOf(command)));
+    try {
+      return await work(client);
+    } finally {
+      await close();
+    }
+  };
+
+  program
+    .command('incidents')
+    .description('list incidents, newest first')
+    .option('--open', 'only incidents whose window is still open')
+    .option('--json', 'one incident per line as JSON')
+    .action(async (opts: { open?: boolean; json?: boolean }, command: Command) => {
+      const incidents = await withClient(command, (client) => listIncidents(client, Boolean(opts.open)));
+      for (const incident of incidents) process.stdout.write(`${opts.json ? JSON.stringify(incident) : formatIncident(incident)}\n`);
+      if (!opts.json) process.stderr.write(`${incidents.length} incident(s)\n`);
+    });
+
+  const incident = program.command('incident').description('act on one incident');
+  incident
+    .command('ack <id>')
+    .description('acknowledge an open incident (its window still runs; it notifies no one again)')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      await withClient(command, (client) => signalIncident(client, id, (h) => h.signal(ackSignal, { by: userInfo().username })));
+      process.stdout.write(`acknowledged ${id}\n`);
+    });
+  incident
+    .command('close <id>')
+    .description('close an incident now, before its window ends')
+    .option('--reason <text>', 'why')
+    .action(async (id: string, opts: { reason?: string }, command: Command) => {
+      await withClient(command, (client) => signalIncident(client, id, (h) => h.signal(closeSignal, { reason: opts.reason ?? `closed by ${userInfo().username}` })));
+      process.stdout.write(`closed ${id}\n`);
+    });
+}

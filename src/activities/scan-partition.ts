@@ -60,7 +60,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
     const lines: string[] = [];
     const malformed: string[] = [];
     try {
-      const counts = await readLogFile(await object.open(), needles, {
+      const counts = await readLogFile(() => object.open(), needles, {
         onRecord(record) {
           for (const line of selectRecord(rules, record, readWindow)) lines.push(JSON.stringify(line));
         },

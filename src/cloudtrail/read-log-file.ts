@@ -1,6 +1,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type CloudTrailRecord, malformedReason } from './record';
+import { NeedsExactScan, fastScan } from './fast-record-scanner';
 import { RecordSplitter } from './record-splitter';
 
 export interface ReadCounts {
@@ -50,7 +51,7 @@ async function* decompressedChunks(body: AsyncIterable<Buffer | Uint8Array>): As
       yield* all();
       return;
     }
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     pipeline(Readable.from(all()), gunzip, () => undefined);
     for await (const chunk of gunzip) yield chunk as Buffer;
   } finally {
@@ -60,30 +61,28 @@ async function* decompressedChunks(body: AsyncIterable<Buffer | Uint8Array>): As
   }
 }
 
-/**
- * Streams one log file (gzipped or plain JSON) and hands each candidate record to the visitor.
- * Throws when the object itself is unusable (bad gzip, truncated, not {"Records":[...]}).
- */
-export async function readLogFile(
-  body: AsyncIterable<Buffer | Uint8Array>,
-  needles: readonly Buffer[],
-  visitor: LogFileVisitor,
-): Promise<ReadCounts> {
+/** Parses one candidate record and hands it to the visitor (or reports it malformed). */
+function visitCandidate(raw: Buffer, index: number, visitor: LogFileVisitor): void {
+  let record: unknown;
+  try {
+    record = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    visitor.onMalformedRecord(`record ${index} is not valid JSON: ${(error as Error).message}`);
+    return;
+  }
+  const reason = malformedReason(record);
+  if (reason) visitor.onMalformedRecord(reason);
+  else visitor.onRecord(record as CloudTrailRecord);
+}
+
+/** The exact reader: walks every byte with RecordSplitter; for any JSON layout. */
+async function readExactly(body: AsyncIterable<Buffer | Uint8Array>, needles: readonly Buffer[], visitor: LogFileVisitor): Promise<ReadCounts> {
   const counts: ReadCounts = { records: 0, parsed: 0, bytes: 0 };
   const splitter = new RecordSplitter((raw) => {
     counts.records++;
     if (!mightMatch(raw, needles)) return;
     counts.parsed++;
-    let record: unknown;
-    try {
-      record = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      visitor.onMalformedRecord(`record ${counts.records} is not valid JSON: ${(error as Error).message}`);
-      return;
-    }
-    const reason = malformedReason(record);
-    if (reason) visitor.onMalformedRecord(reason);
-    else visitor.onRecord(record as CloudTrailRecord);
+    visitCandidate(raw, counts.records, visitor);
   });
   for await (const chunk of decompressedChunks(body)) {
     counts.bytes += chunk.length;
@@ -93,4 +92,40 @@ export async function readLogFile(
   for (let i = 0; i < splitter.nonObjectRecords; i++) visitor.onMalformedRecord('a Records element is not a JSON object');
   counts.records += splitter.nonObjectRecords;
   return counts;
+}
+
+/**
+ * Streams one log file (gzipped or plain JSON) and hands each candidate record to the visitor.
+ * Throws when the object itself is unusable (bad gzip, truncated, not {"Records":[...]}).
+ *
+ * Given a way to open the body (again), it first tries the fast path for compact files and falls
+ * back to the exact reader when the file is not compact or a candidate does not parse; nothing the
+ * fast pass found reaches the visitor unless the pass completes. Given a body, it reads exactly.
+ */
+export async function readLogFile(
+  body: AsyncIterable<Buffer | Uint8Array> | (() => Promise<AsyncIterable<Buffer | Uint8Array>>),
+  needles: readonly Buffer[],
+  visitor: LogFileVisitor,
+): Promise<ReadCounts> {
+  if (typeof body !== 'function') return readExactly(body, needles, visitor);
+  const found: CloudTrailRecord[] = [];
+  let parsed = 0;
+  try {
+    const { records, bytes } = await fastScan(decompressedChunks(await body()), [...needles, BACKSLASH_U], (raw) => {
+      parsed++;
+      let record: unknown;
+      try {
+        record = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new NeedsExactScan('a candidate record did not parse on its own');
+      }
+      if (malformedReason(record)) throw new NeedsExactScan('a candidate record is malformed');
+      found.push(record as CloudTrailRecord);
+    });
+    for (const record of found) visitor.onRecord(record);
+    return { records, parsed, bytes };
+  } catch (error) {
+    if (!(error instanceof NeedsExactScan)) throw error;
+    return readExactly(await body(), needles, visitor);
+  }
 }

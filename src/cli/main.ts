@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { UsageError, loadConfig } from '../config/load';
+import { startCodecServer } from '../codec/codec-server';
+import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
 import { readFindings } from '../store/findings-store';
@@ -151,6 +153,21 @@ function buildProgram(setExit: (code: number) => void): Command {
         await connection.close();
         await server.stop();
       }
+    });
+
+  program
+    .command('codec-server')
+    .description('serve the payload codec (remote codec protocol) so the Web UI can decrypt payloads for key holders')
+    .addOption(new Option('--port <n>', 'port').default(8888).argParser(port))
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--cors-origin <url...>', 'Web UI origins allowed to call it', ['http://localhost:8233', 'http://localhost:8080'])
+    .action(async (opts: { port: number; host: string; corsOrigin: string[] }) => {
+      const keys = codecKeysFromEnvironment();
+      if (!keys) throw new UsageError('no codec keys: set TRAILWARDEN_CODEC_KEYS or TRAILWARDEN_CODEC_KEY_FILE');
+      const server = await startCodecServer(new EncryptionCodec(keys), { port: opts.port, host: opts.host, corsOrigins: opts.corsOrigin });
+      process.stderr.write(`codec server on http://${opts.host}:${opts.port} (keys: ${[...keys.keys.keys()].join(', ')}; active ${keys.active})\n`);
+      await waitForSignal();
+      server.close();
     });
 
   program

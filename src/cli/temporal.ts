@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnvironment } from '../codec/encryption-codec';
 import type { LoadedConfig } from '../config/load';
 import { DEFAULT_TASK_QUEUE } from '../workers/worker';
 
@@ -27,5 +28,6 @@ export async function connectClient(target: TemporalTarget): Promise<{ client: C
         'start one with `trailwarden dev`, set $TEMPORAL_ADDRESS, or pass --embedded',
     );
   }
-  return { client: new Client({ connection, namespace: target.namespace }), close: () => connection.close() };
+  const dataConverter = dataConverterFromEnvironment();
+  return { client: new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) }), close: () => connection.close() };
 }

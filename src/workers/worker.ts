@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
+import { dataConverterFromEnvironment } from '../codec/encryption-codec';
 
 export const DEFAULT_TASK_QUEUE = 'trailwarden';
 
@@ -27,6 +28,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities,
     ...workflowSource(),
+    // with codec keys configured, every payload is encrypted before it reaches Temporal
+    ...(dataConverterFromEnvironment() ? { dataConverter: dataConverterFromEnvironment() } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
     // checkpoints are only as fresh as the last heartbeat the server saw: send them at least every second
     maxHeartbeatThrottleInterval: '1 second',

@@ -77,9 +77,44 @@ function report(result) {
   process.stdout.write(`\n${JSON.stringify({ ...result, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
+const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/** CPU seconds of a /proc/<pid>/stat: its own and its reaped children's. */
+function processCpu(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/**
+ * CPU seconds used so far by the whole machine and by this process with its children (the stage
+ * processes, workers, dev server, moto): the difference of two snapshots tells how much CPU other
+ * processes took during a stage.
+ */
+function cpuSnapshot() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const machine = (ticks.reduce((a, b) => a + b, 0) - ticks[3] - ticks[4]) / TICKS; // minus idle and iowait
+  let ours = processCpu(process.pid).seconds;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cpu = processCpu(entry);
+    if (cpu?.ppid === process.pid) ours += cpu.seconds;
+  }
+  return { at: process.hrtime.bigint(), machine, ours };
+}
+
+/** Share of the machine's CPU capacity that other processes used between two snapshots. */
+function otherCpuShare(before, after, cores) {
+  const wall = Number(after.at - before.at) / 1e9;
+  return Math.max(0, (after.machine - before.machine) - (after.ours - before.ours)) / (wall * cores);
+}
+
 function scanPeriod(date) {
   const startMs = Date.parse(`${date}T00:00:00Z`);
   return { startMs, endMs: startMs + 86_400_000 };
 }
 
-module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, report, scanPeriod };
+module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, report, scanPeriod, cpuSnapshot, otherCpuShare };

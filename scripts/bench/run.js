@@ -11,12 +11,13 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
-const { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, runChild } = require('./common');
+const { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, runChild, cpuSnapshot, otherCpuShare } = require('./common');
 const { generateTrail, existingTrail, DEFAULTS } = require('./generate');
 const { startServer, scanWithFreshWorkers } = require('./temporal');
 const { startMoto, uploadSubset, CREDENTIALS } = require('./moto');
 
 const OUT = join(ROOT, 'bench-output');
+const OTHER_CPU_LIMIT = 0.1;
 const TARGETS = { inprocVsFloor: 1.3, temporalVsFloor: 1.5, vsDuckdb: 3, workerRssBytes: 256 * 2 ** 20, rssGrowth: 1.15, historyEvents: 2000 };
 
 function parseArgs(argv) {
@@ -86,19 +87,27 @@ async function main() {
   // --profile: V8 CPU profiles of (b) (every thread) and of the (c) worker(s), to open in Chrome DevTools
   const nodeArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
   const rows = [];
-  const results = { args, machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, loadAverageAtStart: os.loadavg()[0] }, trail: { dir, ...manifest }, startedAt: new Date().toISOString() };
-  // the stages use every core: anything else running makes every ratio meaningless
-  if (os.loadavg()[0] > 0.5) log(`warning: load average ${fmt(os.loadavg()[0], 2)} before the first stage: other processes are using the CPU`);
+  const cores = os.availableParallelism();
+  // The stages use every core, so CPU that other processes take distorts every ratio: each stage
+  // reports the share of the machine they used meanwhile.
+  const timed = async (work) => {
+    const before = cpuSnapshot();
+    const value = await work();
+    return { ...value, otherCpu: otherCpuShare(before, cpuSnapshot(), cores) };
+  };
+  const quiet = await timed(() => new Promise((resolve) => setTimeout(() => resolve({}), 1000)));
+  const results = { args, machine: { cpus: cores, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, otherCpuBeforeStart: quiet.otherCpu }, trail: { dir, ...manifest }, startedAt: new Date().toISOString() };
+  if (quiet.otherCpu > OTHER_CPU_LIMIT) log(`warning: other processes use ${fmt(100 * quiet.otherCpu, 0)} % of the CPU: the ratios will be off`);
 
   log('(a) gunzip floor');
-  const floor = await runChild('floor.js', { dir });
-  const row = (stage, seconds, records, bytesRaw, peakRssBytes, floorSeconds, note = '') =>
-    rows.push({ stage, seconds, records, bytesRaw, recordsPerSecond: records / seconds, mbPerSecond: mb(bytesRaw) / seconds, peakRssBytes, vsFloor: floorSeconds ? seconds / floorSeconds : undefined, note });
-  row('(a) gunzip floor', floor.seconds, manifest.records, floor.bytesRaw, floor.peakRssBytes, floor.seconds, `${floor.threads} threads`);
+  const floor = await timed(() => runChild('floor.js', { dir }));
+  const row = (stage, seconds, records, bytesRaw, peakRssBytes, floorSeconds, otherCpu, note = '') =>
+    rows.push({ stage, seconds, records, bytesRaw, recordsPerSecond: records / seconds, mbPerSecond: mb(bytesRaw) / seconds, peakRssBytes, vsFloor: floorSeconds ? seconds / floorSeconds : undefined, otherCpu, note });
+  row('(a) gunzip floor', floor.seconds, manifest.records, floor.bytesRaw, floor.peakRssBytes, floor.seconds, floor.otherCpu, `${floor.threads} threads`);
 
   log('(b) scan activity in-process');
-  const inproc = await runChild('inproc.js', { dir, date }, { env, nodeArgs });
-  row('(b) scanPartition in-process', inproc.seconds, inproc.records, inproc.bytesRaw, inproc.peakRssBytes, floor.seconds, `${inproc.partitions} partitions on ${inproc.threads} threads`);
+  const inproc = await timed(() => runChild('inproc.js', { dir, date }, { env, nodeArgs }));
+  row('(b) scanPartition in-process', inproc.seconds, inproc.records, inproc.bytesRaw, inproc.peakRssBytes, floor.seconds, inproc.otherCpu, `${inproc.partitions} partitions on ${inproc.threads} threads`);
 
   log('(c) starting the Temporal dev server');
   const { server, startupSeconds: serverStartup } = await startServer();
@@ -107,17 +116,17 @@ async function main() {
   let temporal;
   try {
     log(`(c) full scan through Temporal, ${args.workers} worker process(es), ${sources.length} directory source(s)`);
-    temporal = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') });
+    temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
     results.workerStartupSeconds = temporal.workerStartupSeconds;
     results.historyEvents = temporal.historyEvents;
-    row('(c) full scan through Temporal', temporal.seconds, temporal.summary.records, temporal.summary.bytes, temporal.workerPeakRssBytes, floor.seconds,
+    row('(c) full scan through Temporal', temporal.seconds, temporal.summary.records, temporal.summary.bytes, temporal.workerPeakRssBytes, floor.seconds, temporal.otherCpu,
       `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker`);
 
     let duck;
     if (!args.skipDuckdb) {
       log('(d) DuckDB');
-      duck = await runChild('duckdb.js', { dir, date });
-      row('(d) DuckDB read_json + SQL', duck.seconds, manifest.records, manifest.bytesRaw, duck.peakRssBytes, floor.seconds, `${duck.threads} threads`);
+      duck = await timed(() => runChild('duckdb.js', { dir, date }));
+      row('(d) DuckDB read_json + SQL', duck.seconds, manifest.records, manifest.bytesRaw, duck.peakRssBytes, floor.seconds, duck.otherCpu, `${duck.threads} threads`);
     }
 
     if (!args.skipS3) {
@@ -128,10 +137,10 @@ async function main() {
         const since = Date.now();
         const objects = await uploadSubset(moto.endpoint, bucket, dir, args.s3Every);
         log(`(e) uploaded ${objects} objects in ${fmt((Date.now() - since) / 1000)} s`);
-        const subFloor = await runChild('floor.js', { dir, every: args.s3Every });
-        const s3 = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env, logDir: join(OUT, 'logs', 'e'), date, sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]), rules, findingsDirectory: join(OUT, 'findings', 'e') });
-        row(`(a') gunzip floor, 1/${args.s3Every} of the objects`, subFloor.seconds, s3.summary.records, subFloor.bytesRaw, subFloor.peakRssBytes, subFloor.seconds);
-        row('(e) full scan through Temporal from moto S3', s3.seconds, s3.summary.records, s3.summary.bytes, s3.workerPeakRssBytes, subFloor.seconds, `ratio to (a'); ${s3.summary.partitions} partitions`);
+        const subFloor = await timed(() => runChild('floor.js', { dir, every: args.s3Every }));
+        const s3 = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env, logDir: join(OUT, 'logs', 'e'), date, sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]), rules, findingsDirectory: join(OUT, 'findings', 'e') }));
+        row(`(a') gunzip floor, 1/${args.s3Every} of the objects`, subFloor.seconds, s3.summary.records, subFloor.bytesRaw, subFloor.peakRssBytes, subFloor.seconds, subFloor.otherCpu);
+        row('(e) full scan through Temporal from moto S3', s3.seconds, s3.summary.records, s3.summary.bytes, s3.workerPeakRssBytes, subFloor.seconds, s3.otherCpu, `ratio to (a'); ${s3.summary.partitions} partitions`);
         results.s3 = { objects, findingsByRule: s3.summary.findingsByRule };
       } finally {
         moto.stop();
@@ -203,13 +212,15 @@ function toMarkdown(results) {
   const lines = [];
   const t = results.trail;
   lines.push(`Trail: ${t.records.toLocaleString('en-US')} records in ${t.objects.toLocaleString('en-US')} objects (${fmt(mb(t.bytesGz))} MB gzipped, ${fmt(mb(t.bytesRaw))} MB of JSON), one day, seed ${t.seed}.`);
-  lines.push(`Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}, load average ${fmt(results.machine.loadAverageAtStart, 2)} at start. ${results.finishedAt}.`);
+  lines.push(`Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}. ${results.finishedAt}.`);
   lines.push('');
-  lines.push('| stage | seconds | records/s | MB/s (JSON) | peak RSS (MB) | × floor | notes |');
-  lines.push('|---|---:|---:|---:|---:|---:|---|');
+  lines.push('| stage | seconds | records/s | MB/s (JSON) | peak RSS (MB) | × floor | other CPU | notes |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results.rows) {
-    lines.push(`| ${r.stage} | ${fmt(r.seconds, 2)} | ${fmt(r.recordsPerSecond, 0)} | ${fmt(r.mbPerSecond, 0)} | ${fmt(r.peakRssBytes / 2 ** 20, 0)} | ${fmt(r.vsFloor, 2)} | ${r.note} |`);
+    const other = `${fmt(100 * r.otherCpu, 0)} %${r.otherCpu > OTHER_CPU_LIMIT ? ' ⚠' : ''}`;
+    lines.push(`| ${r.stage} | ${fmt(r.seconds, 2)} | ${fmt(r.recordsPerSecond, 0)} | ${fmt(r.mbPerSecond, 0)} | ${fmt(r.peakRssBytes / 2 ** 20, 0)} | ${fmt(r.vsFloor, 2)} | ${other} | ${r.note} |`);
   }
+  lines.push('', '"other CPU": share of the machine that processes outside the benchmark used during the stage; ⚠ above 10 %: that stage\'s time is inflated.');
   lines.push('');
   lines.push(`Start-up, not in the times above: Temporal dev server ${fmt(results.devServerStartupSeconds, 2)} s, worker process(es) ${fmt(results.workerStartupSeconds, 2)} s.`);
   if (results.rssSeries.length) {

@@ -1,15 +1,19 @@
 /**
- * The fast path for compact CloudTrail files, `{"Records":[{"…"},{"…"}]}` as CloudTrail writes them:
- * records are separated by the bytes `},{"`, which cannot occur inside a JSON string except as a string
- * that ends in `},{`. So the scanner never walks the bytes itself: native searches find the separators
- * and the needles, and only the records around a needle are cut out and parsed.
+ * The fast path for CloudTrail files as CloudTrail writes them: compact JSON whose records all begin
+ * with "eventVersion", so records are separated by the bytes `},{"eventVersion":`. The scanner never
+ * walks the bytes itself: native searches find the separators and the needles, and only the records
+ * around a needle are cut out and parsed.
  *
- * It is exact or it gives up: a cut made at a false separator leaves a record with an open string, which
- * fails to parse; the caller then reads the file again with the exact splitter (RecordSplitter). So does
- * anything that is not compact in that way (pretty-printed files, other top-level keys, empty Records).
+ * A cut at a false separator (the same bytes inside a string, or an array of objects that begin with
+ * "eventVersion" inside a record) leaves an unbalanced slice that fails to parse, and the caller reads
+ * the file again with the exact splitter (RecordSplitter); so does anything not in this layout
+ * (pretty-printed files, other key orders, other top-level keys, empty Records). A record the rules
+ * need is therefore never missed. The one thing the exact splitter would not also report: a balanced
+ * object nested in an array inside a record, beginning with "eventVersion" and holding an eventID,
+ * an eventTime and a needle, would be taken for a record.
  */
-const SEPARATOR = Buffer.from('},{"');
-const PREFIX = Buffer.from('{"Records":[{"');
+const SEPARATOR = Buffer.from('},{"eventVersion":');
+const PREFIX = Buffer.from('{"Records":[{"eventVersion":');
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const MAX_CARRY_BYTES = 64 * 1024 * 1024;
 
@@ -64,7 +68,7 @@ export async function fastScan(chunks: AsyncIterable<Buffer>, needles: readonly 
       const offset = head.subarray(0, 3).equals(BOM) ? 3 : 0;
       if (head.length < offset + PREFIX.length) continue;
       if (!head.subarray(offset, offset + PREFIX.length).equals(PREFIX)) throw new NeedsExactScan('not a compact {"Records":[...]} document');
-      carry = head.subarray(offset + PREFIX.length - 2);
+      carry = head.subarray(offset + PREFIX.length - '{"eventVersion":'.length);
       continue;
     }
     const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;

@@ -38,13 +38,14 @@ async function* decompressedChunks(body: AsyncIterable<Buffer | Uint8Array>): As
       if (next.done) break;
     }
     if (first.done) return;
-    const head = Buffer.from(first.value);
+    const asBuffer = (bytes: Buffer | Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const head = asBuffer(first.value);
     async function* all(): AsyncGenerator<Buffer> {
       yield head;
       for (;;) {
         const next = await iterator.next();
         if (next.done) return;
-        yield Buffer.from(next.value);
+        yield asBuffer(next.value);
       }
     }
     if (head[0] !== 0x1f || head[1] !== 0x8b) {

@@ -156,6 +156,36 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     }
   });
 
+  test('cross-account access through STS (roleArn, externalId), and every enabled region from ec2:DescribeRegions', async () => {
+    const server = await startLookupEventsServer({ records });
+    try {
+      const result = await scan({
+        sources: [
+          {
+            type: 'lookupEvents',
+            accounts: [{ accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/trailwarden-read', externalId: 'tw-ext-1' }],
+            endpoint: server.endpoint,
+            stsEndpoint: s3Endpoint(),
+            ec2Endpoint: s3Endpoint(),
+          },
+        ],
+      });
+      expect(result.code).toBe(0);
+      // moto's STS hands out temporary credentials; every request was signed with them, not the caller's
+      const keys = new Set(server.requests.map((r) => r.accessKeyId));
+      expect(keys.has(process.env.AWS_ACCESS_KEY_ID!)).toBe(false);
+      expect([...keys].every((k) => /^ASIA/.test(k))).toBe(true);
+      // moto's EC2 lists its enabled regions: both of the trail's regions are among them, and more
+      const regions = new Set(server.requests.map((r) => r.region));
+      expect(regions.has('us-east-1') && regions.has('eu-west-1')).toBe(true);
+      expect(regions.size).toBeGreaterThan(5);
+      expect(server.budgetViolations).toBe(0);
+      expect(projectFindings(result.findings).rule1).toEqual(expectedRule1(DATE));
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a date older than 90 days is refused up front with exit 2', async () => {
     const old = new Date(Date.now() - 120 * 86_400_000).toISOString().slice(0, 10);
     const dir = tempDir('old');

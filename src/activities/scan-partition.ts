@@ -30,6 +30,22 @@ async function listObjects(input: ScanPartitionInput, source: S3Source | Directo
 }
 
 /**
+ * A transient error (a reset connection, S3 SlowDown after the SDK's own retries) fails the attempt and
+ * Temporal retries it from the checkpoint. An attempt that got somewhere asks for a quick retry: the
+ * retry policy's growing backoff is for a source that keeps failing, not for a long partition that
+ * meets a few independent faults.
+ */
+function retryAfterProgress(error: unknown, readThisAttempt: number, key: string): unknown {
+  if (readThisAttempt === 0 || !(error instanceof Error)) return error;
+  return ApplicationFailure.create({
+    message: `reading ${key}: ${error.message}`,
+    type: error.name,
+    nextRetryDelay: '1 second',
+    cause: error,
+  });
+}
+
+/**
  * Reads every log file of one S3 or directory partition, keeps the records the rules select, and
  * returns them (inline or by reference). Heartbeats a checkpoint after each file, so a retry resumes there.
  */
@@ -54,6 +70,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   const { state } = progress;
   if (!progress.resumed) for (const item of listing.skipped) progress.skip(item);
 
+  let readThisAttempt = 0;
   for (const object of listing.objects) {
     if (progress.resumed && object.key <= state.position.lastKey) continue;
     if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
@@ -76,9 +93,10 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
       state.stats.malformedRecords += malformed.length;
       for (const reason of malformed) progress.skip({ source: input.partition.label, key: object.key, reason: `malformed record: ${reason}` });
     } catch (error) {
-      if (!isCorruptObjectError(error)) throw error;
+      if (!isCorruptObjectError(error)) throw retryAfterProgress(error, readThisAttempt, object.key);
       progress.skip({ source: input.partition.label, key: object.key, reason: (error as Error).message });
     }
+    readThisAttempt++;
     state.position = { lastKey: object.key };
     context.heartbeat(state);
   }

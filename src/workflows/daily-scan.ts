@@ -27,8 +27,8 @@ const { scanPartition } = proxyActivities<typeof activities>({
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 8,
+    maximumInterval: '1 minute',
+    maximumAttempts: 30,
     nonRetryableErrorTypes: ['PermanentSourceError'],
   },
 });

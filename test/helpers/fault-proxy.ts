@@ -8,6 +8,8 @@ export interface FaultProxy {
   /** how many requests got each fault */
   injected: Record<string, number>;
   requests: number;
+  /** the path of every GetObject, in order */
+  getObjects: string[];
   close(): Promise<void>;
 }
 
@@ -20,16 +22,25 @@ const S3_ERRORS = {
  * An HTTP proxy in front of an S3 API (moto) that answers some GetObject requests with S3's 503
  * SlowDown or 500 InternalError, or cuts the connection after half of the object's body.
  */
-export async function startFaultProxy(target: string, decide: (getObjectIndex: number, path: string) => Fault): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, decide: (getObjectIndex: number, path: string) => Fault, delayMs = 0): Promise<FaultProxy> {
   const upstream = new URL(target);
   let getObjects = 0;
-  const proxy: FaultProxy = { endpoint: '', injected: {}, requests: 0, close: async () => undefined };
+  const proxy: FaultProxy = { endpoint: '', injected: {}, requests: 0, getObjects: [], close: async () => undefined };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     proxy.requests++;
     const path = req.url ?? '/';
     const isGetObject = req.method === 'GET' && /^\/[^/?]+\/[^?]+/.test(path) && !path.includes('list-type');
     const fault = isGetObject ? decide(getObjects++, path) : undefined;
     if (fault) proxy.injected[fault] = (proxy.injected[fault] ?? 0) + 1;
+    if (isGetObject) proxy.getObjects.push(path);
+    if (delayMs && isGetObject) {
+      req.pause();
+      setTimeout(() => handle(fault, path, req, res), delayMs);
+      return;
+    }
+    handle(fault, path, req, res);
+  });
+  const handle = (fault: Fault, path: string, req: IncomingMessage, res: ServerResponse) => {
     if (fault === 'slowdown' || fault === 'internal-error') {
       const error = S3_ERRORS[fault];
       req.resume();
@@ -57,7 +68,8 @@ export async function startFaultProxy(target: string, decide: (getObjectIndex: n
     );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
-  });
+    req.resume();
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   proxy.close = () =>

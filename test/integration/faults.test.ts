@@ -1,11 +1,18 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import type { ScanSummary } from '../../src/activities/types';
+import { parseConfig } from '../../src/config/load';
+import { freePort, startDevServer } from '../../src/local/dev-server';
+import type { RangeScanResult } from '../../src/workflows/range-scan';
 import { gzipSync } from 'node:zlib';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
 import type { Finding } from '../../src/rules/types';
-import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
+import { BIN, jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
 import { startFaultProxy } from '../helpers/fault-proxy';
-import { s3Endpoint } from '../helpers/services';
+import { s3Endpoint, temporalAddress } from '../helpers/services';
 import { projectFindings } from '../helpers/trail-records';
 import { expectedRule1, expectedRule2 } from './expected-demo-findings';
 
@@ -62,5 +69,90 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
     // the good records of the damaged files still count; the demo's findings are all there
     expect(users).toEqual(expect.arrayContaining(['eve', 'j\ufffdrg', 'alice', 'bob@example.com', 'mallory', 'carol']));
     expect(findings.find((f) => f.eventIds.includes('huge'))).toBeDefined();
+  });
+});
+
+describe('faults: workers killed and the Temporal server restarted', () => {
+  const workerEnv = (address: string, taskQueue: string) => ({ ...process.env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue });
+  const startWorker = (env: NodeJS.ProcessEnv): ChildProcess => spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+
+  test('the worker SIGKILLed in the middle of an S3 partition: the next one resumes after the last object it finished', async () => {
+    await upload('kill-trail', buildSampleTrail('2026-04-05'));
+    const proxy = await startFaultProxy(s3Endpoint(), () => undefined, 300);
+    const taskQueue = `s3-kill-${Date.now()}`;
+    let worker = startWorker(workerEnv(temporalAddress(), taskQueue));
+    const dir = tempDir('s3kill');
+    const config = parseConfig({ sources: [{ type: 's3', bucket: 'kill-trail', endpoint: proxy.endpoint }], findings: { directory: join(dir, 'findings') } });
+    const connection = await Connection.connect({ address: temporalAddress() });
+    try {
+      const client = new Client({ connection });
+      const handle = await client.workflow.start('DailyScanWorkflow', {
+        taskQueue,
+        workflowId: `scan-kill-${taskQueue}`,
+        args: [{ date: '2026-04-05', config: { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory } }],
+      });
+      while (proxy.getObjects.length < 20) await new Promise((r) => setTimeout(r, 50));
+      worker.kill('SIGKILL');
+      const readBeforeKill = new Set(proxy.getObjects).size;
+      worker = startWorker(workerEnv(temporalAddress(), taskQueue));
+      const summary = (await handle.result()) as ScanSummary;
+      expect(summary.findings).toBe(6);
+      expect(summary.objects).toBe(28);
+      const reads = proxy.getObjects.length;
+      const distinct = new Set(proxy.getObjects).size;
+      expect(distinct).toBe(29); // 28 objects and the corrupt one
+      // resumed from the last heartbeat (at most a second old): the objects in flight and those finished in
+      // that last second are read again, not the 20 read before the kill
+      expect(readBeforeKill).toBeGreaterThanOrEqual(19);
+      expect(reads - distinct).toBeLessThanOrEqual(8);
+    } finally {
+      worker.kill('SIGKILL');
+      await connection.close();
+      await proxy.close();
+    }
+  });
+
+  test('a range re-run survives the Temporal server stopping and restarting (persistent history) and its worker being killed', async () => {
+    const days = ['2026-03-10', '2026-03-11', '2026-03-12', '2026-03-13'];
+    const dir = tempDir('restart');
+    const files = new Map<string, Buffer>();
+    for (const day of days) for (const [key, body] of buildSampleTrail(day)) files.set(key, body);
+    writeFiles(join(dir, 'logs'), files);
+    const cleanConfig = writeConfig(tempDir('restart-clean'), { sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'clean') }, incidents: { enabled: false } });
+    const clean = await runCli(['scan', '--embedded', '--config', cleanConfig, '--from', days[0], '--to', days[3]]);
+    expect(clean.code).toBe(0);
+
+    const port = await freePort();
+    const dbFile = join(dir, 'temporal.db');
+    let server = await startDevServer({ port, dbFile });
+    const taskQueue = `restart-${Date.now()}`;
+    let worker = startWorker(workerEnv(server.address, taskQueue));
+    const loaded = parseConfig({ sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'faulty') }, incidents: { enabled: false } });
+    const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, incidents: loaded.incidents };
+    try {
+      let connection = await Connection.connect({ address: server.address });
+      const handle = await new Client({ connection }).workflow.start('RangeScanWorkflow', {
+        taskQueue,
+        workflowId: `range-restart-${taskQueue}`,
+        args: [{ from: days[0], to: days[3], config, concurrency: 1, daysPerRun: 2 }],
+      });
+      await connection.close();
+      while (!existsSync(join(dir, 'faulty', `${days[0]}.jsonl`))) await new Promise((r) => setTimeout(r, 100));
+      await server.stop();
+      worker.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      server = await startDevServer({ port, dbFile });
+      worker = startWorker(workerEnv(server.address, taskQueue));
+      connection = await Connection.connect({ address: server.address });
+      const result = (await new Client({ connection }).workflow.getHandle(handle.workflowId).result()) as RangeScanResult;
+      await connection.close();
+      expect(result.days.map((d) => [d.date, d.status])).toEqual(days.map((d) => [d, 'Completed']));
+      for (const day of days) {
+        expect(readFileSync(join(dir, 'faulty', `${day}.jsonl`), 'utf8')).toBe(readFileSync(join(dir, 'clean', `${day}.jsonl`), 'utf8'));
+      }
+    } finally {
+      worker.kill('SIGKILL');
+      await server.stop();
+    }
   });
 });

@@ -145,7 +145,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       const target = temporalTarget(configOf(command));
       const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace });
       process.stderr.write(`Temporal dev server at ${server.address}, Web UI at ${server.uiUrl}, history in ${resolve(opts.db)}\n`);
-      const { worker, connection } = await createWorker({ ...target, address: server.address });
+      const { worker, connection } = await createWorker({ ...target, address: server.address, security: undefined });
       process.stderr.write(`worker on task queue "${target.taskQueue}"; press Ctrl-C to stop\n`);
       try {
         await worker.runUntil(waitForSignal());

@@ -146,7 +146,7 @@ export async function withTemporal<T>(
     }
   }
   const server = await startDevServer({ namespace: target.namespace });
-  const local = { ...target, address: server.address };
+  const local = { ...target, address: server.address, security: undefined };
   try {
     const { worker, connection } = await createWorker(local);
     try {

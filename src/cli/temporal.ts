@@ -1,12 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnvironment } from '../codec/encryption-codec';
 import type { LoadedConfig } from '../config/load';
+import { type ConnectionSecurity, connectionSecurity } from '../config/temporal-connection';
 import { DEFAULT_TASK_QUEUE } from '../workers/worker';
 
 export interface TemporalTarget {
   address: string;
   namespace: string;
   taskQueue: string;
+  security?: ConnectionSecurity;
 }
 
 /** $TEMPORAL_ADDRESS and $TEMPORAL_NAMESPACE win over the config file; defaults match the dev server. */
@@ -15,13 +17,14 @@ export function temporalTarget(config: LoadedConfig): TemporalTarget {
     address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233',
     namespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default',
     taskQueue: process.env.TRAILWARDEN_TASK_QUEUE ?? config.temporal.taskQueue ?? DEFAULT_TASK_QUEUE,
+    security: connectionSecurity(config.temporal),
   };
 }
 
 export async function connectClient(target: TemporalTarget): Promise<{ client: Client; close: () => Promise<void> }> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...target.security });
   } catch (error) {
     throw new Error(
       `cannot reach Temporal at ${target.address} (${(error as Error).message}); ` +

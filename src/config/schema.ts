@@ -110,6 +110,17 @@ export const configSchema = z.strictObject({
       address: z.string().min(1).optional(),
       namespace: z.string().min(1).optional(),
       taskQueue: z.string().min(1).optional(),
+      /** TLS, and mutual TLS with a client certificate (Temporal Cloud, self-hosted clusters) */
+      tls: z
+        .strictObject({
+          clientCertPath: z.string().min(1).optional(),
+          clientKeyPath: z.string().min(1).optional(),
+          serverCaCertPath: z.string().min(1).optional(),
+          serverName: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** environment variable holding an API key (Temporal Cloud); the key itself never sits in config */
+      apiKeyEnv: envName.optional(),
     })
     .default({}),
 });

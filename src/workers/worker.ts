@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
 import { dataConverterFromEnvironment } from '../codec/encryption-codec';
+import type { ConnectionSecurity } from '../config/temporal-connection';
 
 export const DEFAULT_TASK_QUEUE = 'trailwarden';
 
@@ -11,6 +12,7 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  security?: ConnectionSecurity;
 }
 
 /** The prebuilt workflow bundle (npm run build) when present, else bundle the workflow sources now. */
@@ -21,7 +23,7 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await NativeConnection.connect({ address: options.address, ...options.security });
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,

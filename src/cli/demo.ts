@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,7 +5,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { parseConfig } from '../config/load';
 import { DEMO_BUCKET, DEMO_DATE, buildSampleTrail } from '../demo/sample-trail';
 import { freePort, startDevServer } from '../local/dev-server';
-import { motoServerPath } from '../local/tools';
+import { type LocalS3, startMotoServer } from '../local/moto';
 import { createWorker } from '../workers/worker';
 import { formatFinding, formatSummary } from './format';
 import { listIncidents } from './incidents';
@@ -22,34 +21,13 @@ async function waitForLines(file: string, count: number, timeoutMs: number): Pro
   }
 }
 
-interface LocalS3 {
-  endpoint: string;
-  stop(): void;
-}
-
 async function startMoto(): Promise<LocalS3 | undefined> {
-  let server: string | undefined;
   try {
-    server = motoServerPath();
+    return await startMotoServer();
   } catch (error) {
     process.stderr.write(`trailwarden: moto is not available (${(error as Error).message}); using the directory source\n`);
     return undefined;
   }
-  if (!server) return undefined;
-  const port = await freePort();
-  const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(`${endpoint}/`);
-      return { endpoint, stop: () => child.kill('SIGTERM') };
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  child.kill('SIGKILL');
-  return undefined;
 }
 
 async function uploadTrail(endpoint: string, files: Map<string, Buffer>): Promise<void> {

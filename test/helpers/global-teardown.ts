@@ -1,9 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import type { DevServer } from '../../src/local/dev-server';
+import type { LocalS3 } from '../../src/local/moto';
 
 export default async function globalTeardown(): Promise<void> {
-  const services = (globalThis as Record<string, unknown>).__TW_SERVICES__ as { temporal: DevServer; moto: ChildProcess } | undefined;
+  const services = (globalThis as Record<string, unknown>).__TW_SERVICES__ as { temporal: DevServer; moto: LocalS3 } | undefined;
   if (!services) return;
-  services.moto.kill('SIGTERM');
+  services.moto.stop();
   await services.temporal.stop();
 }

@@ -10,6 +10,7 @@ import type { IncidentState } from '../../src/workflows/incident-types';
 import { BIN, jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
 import { TEST_NAMESPACES, s3Endpoint, temporalAddress } from '../helpers/services';
 import { listWorkflows } from '../helpers/temporal-cli';
+import { waitFor } from '../helpers/wait';
 import { startWebhookReceiver } from '../helpers/webhook-receiver';
 
 // Each test owns its days: "scan-<date>" and incident ids are shared by the whole dev server.
@@ -17,15 +18,6 @@ const SECRET = 'test-webhook-secret-7f3a';
 const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
 const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 function incidentsOf(stdout: string): IncidentState[] {
   return jsonLines<IncidentState>(stdout);

@@ -8,6 +8,7 @@ import { createWorker } from '../../src/workers/worker';
 import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
 import { temporalAddress } from '../helpers/services';
 import { listWorkflows } from '../helpers/temporal-cli';
+import { waitFor } from '../helpers/wait';
 
 // Each test file owns its days: workflow ids "scan-<date>" are shared by the whole dev server.
 const RANGE = { from: '2026-09-01', to: '2026-09-10' };
@@ -25,15 +26,6 @@ function storeOf(dir: string): Record<string, Finding[]> {
   return out;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('schedules, range re-runs and run history on a real dev server', () => {
   const taskQueue = `runs-${Date.now()}`;

@@ -110,7 +110,7 @@ describe('faults: workers killed and the Temporal server restarted', () => {
       await connection.close();
       await proxy.close();
     }
-  });
+  }, 300_000);
 
   test('a range re-run survives the Temporal server stopping and restarting (persistent history) and its worker being killed', async () => {
     const days = ['2026-03-10', '2026-03-11', '2026-03-12', '2026-03-13'];
@@ -154,5 +154,6 @@ describe('faults: workers killed and the Temporal server restarted', () => {
       worker.kill('SIGKILL');
       await server.stop();
     }
-  });
+    // the killed worker's activity is only retried after its 30 s heartbeat timeout
+  }, 300_000);
 });

@@ -118,6 +118,31 @@ describe('incidents and notifications on a real dev server', () => {
       }
     }));
 
+  test('a receiver that never recovers: retries stop after maxNotificationAge and the notification fails visibly', () =>
+    inNamespace('tw-inc-reject', async ({ env, list }) => {
+      const receiver = await startWebhookReceiver(() => 503);
+      try {
+        const config = setup('expire', '2026-06-17', {
+          notifications: [{ type: 'webhook', name: 'never-up', url: receiver.url, maxNotificationAge: 'PT6S' }],
+          rules: { [RULE1]: { enabled: false } },
+        });
+        expect((await runCli(['scan', '--config', config, '--date', '2026-06-17'], { env })).code).toBe(0);
+        const failed = await waitFor('the expired notification', () => {
+          const rows = list(`WorkflowType = 'NotificationWorkflow' AND NotificationStatus = 'Failed' AND ExecutionStatus = 'Failed'`).filter((r) => r.workflowId.endsWith('-never-up'));
+          return rows.length ? rows : undefined;
+        }, 60_000);
+        expect(failed).toHaveLength(1);
+        // several attempts with backoff, then none after the 6 s horizon
+        expect(receiver.attempts.length).toBeGreaterThanOrEqual(3);
+        const last = receiver.attempts[receiver.attempts.length - 1].at;
+        expect(last - receiver.attempts[0].at).toBeLessThan(7000);
+        await new Promise((r) => setTimeout(r, 3000));
+        expect(receiver.attempts[receiver.attempts.length - 1].at).toBe(last);
+      } finally {
+        await receiver.close();
+      }
+    }));
+
   test('the worker killed (SIGKILL) between attempts and restarted still delivers exactly once', () =>
     inNamespace(
       'tw-inc-kill',

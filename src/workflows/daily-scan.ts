@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -16,10 +17,11 @@ import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } 
 
 const DAY_MS = 86_400_000;
 
-const { planPartitions, correlate, storeFindings, cleanupScratch, routeFindings } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+// Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
+const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
+const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+const { correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
+const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
 
 const { scanPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',

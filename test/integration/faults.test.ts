@@ -119,6 +119,8 @@ describe('faults: workers killed and the Temporal server restarted', () => {
     for (const day of days) for (const [key, body] of buildSampleTrail(day)) files.set(key, body);
     writeFiles(join(dir, 'logs'), files);
     const cleanConfig = writeConfig(tempDir('restart-clean'), { sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'clean') }, incidents: { enabled: false } });
+    const step = (what: string) => process.stderr.write(`[restart test ${new Date().toISOString()}] ${what}\n`);
+    step('clean run');
     const clean = await runCli(['scan', '--embedded', '--config', cleanConfig, '--from', days[0], '--to', days[3]]);
     expect(clean.code).toBe(0);
 
@@ -137,11 +139,14 @@ describe('faults: workers killed and the Temporal server restarted', () => {
         args: [{ from: days[0], to: days[3], config, concurrency: 1, daysPerRun: 2 }],
       });
       await connection.close();
+      step('range started');
       while (!existsSync(join(dir, 'faulty', `${days[0]}.jsonl`))) await new Promise((r) => setTimeout(r, 100));
+      step('first day stored; stopping the server');
       await server.stop();
       worker.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
       server = await startDevServer({ port, dbFile });
+      step('server restarted');
       worker = startWorker(workerEnv(server.address, taskQueue));
       connection = await Connection.connect({ address: server.address });
       const result = (await new Client({ connection }).workflow.getHandle(handle.workflowId).result()) as RangeScanResult;

@@ -9,6 +9,7 @@ import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, listS3LogObjects } from '../sources/s3';
 import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
+import type { ScanPeriod } from '../rules/types';
 import type { PartitionResult, ScanPartitionInput } from './types';
 
 /** An object is corrupt (reported, skipped) rather than unreachable (retried) when its bytes are bad. */
@@ -21,11 +22,10 @@ function isCorruptObjectError(error: unknown): boolean {
   );
 }
 
-async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
+async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource, readWindow: ScanPeriod): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   if (source.type === 'directory') return listDirectoryLogObjects(source);
   if (!input.partition.s3) throw new Error(`partition ${input.partition.id} has no S3 location`);
-  const rules = configuredRules(input.rules);
-  const objects = await listS3LogObjects(createS3Client(source), source, input.partition.s3, readPeriod(rules, input.period));
+  const objects = await listS3LogObjects(createS3Client(source), source, input.partition.s3, readWindow);
   return { objects, skipped: [] };
 }
 
@@ -59,7 +59,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
 
   let listing: { objects: LogObject[]; skipped: SkippedItem[] };
   try {
-    listing = await listObjects(input, source);
+    listing = await listObjects(input, source, readWindow);
   } catch (error) {
     if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
     throw error;

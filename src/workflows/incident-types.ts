@@ -1,5 +1,5 @@
 import type { NamedChannel } from '../config/load';
-import type { FindingBrief } from '../notify/notice';
+import type { IncidentNotice } from '../notify/notice';
 
 export interface IncidentInput {
   ruleId: string;
@@ -18,25 +18,14 @@ export interface IncidentInput {
 /** AlreadyNotified: a notification of this incident's first finding on this channel ran before (never twice). */
 export type NotificationOutcome = { channel: string; notificationId: string; status: 'Delivered' | 'Failed' | 'AlreadyNotified'; error?: string };
 
-export interface IncidentState {
-  incidentId: string;
+/** The incident as it stands now; its notice is what it was when it opened. */
+export interface IncidentState extends Omit<IncidentNotice, 'runLink'> {
   runId: string;
-  ruleId: string;
-  ruleName: string;
-  severity: string;
-  key: Record<string, string>;
   status: 'open' | 'acknowledged' | 'closed';
-  openedAt: string;
   /** when the suppression window ends */
   closesAt: string;
   closedAt?: string;
   closeReason?: string;
   acknowledgedBy?: string;
-  findings: number;
-  events: number;
-  firstSeen: string;
-  lastSeen: string;
-  evidence: FindingBrief[];
-  evidenceTotal: number;
   notifications: NotificationOutcome[];
 }

@@ -2,68 +2,49 @@
 /**
  * Stage (b): the real scanPartition activity in-process (MockActivityEnvironment gives it an activity
  * Context), then the real correlate. The trail is split the way the S3 source plans a trail: one
- * directory partition per AWSLogs/<account>/CloudTrail/<region> folder. `threads` worker_threads
- * (default: every core) each take the next partition, largest first, as a worker's activity slots would.
- * Child process: node inproc.js '{"dir":…,"date":"YYYY-MM-DD","threads":N}'
+ * directory partition per AWSLogs/<account>/CloudTrail/<region> folder. As in a worker, up to `slots`
+ * partitions run at once on the main thread and share the process's scan threads (TRAILWARDEN_SCAN_THREADS,
+ * default one per core), which are started before the clock starts, as a running worker has them.
+ * Child process: node inproc.js '{"dir":…,"date":"YYYY-MM-DD","slots":N}'
  */
-const os = require('node:os');
 const { join } = require('node:path');
-const { Worker, isMainThread, parentPort } = require('node:worker_threads');
 const { DIST, partitionFolders, findingKey, report, scanPeriod } = require('./common');
 
-if (!isMainThread) {
-  const { MockActivityEnvironment } = require('@temporalio/testing');
-  const { scanPartition } = require(join(DIST, 'activities', 'scan-partition.js'));
-  parentPort.postMessage('ready');
-  parentPort.on('message', async (input) => {
-    if (!input) return parentPort.close();
-    const env = new MockActivityEnvironment();
-    parentPort.postMessage(await env.run(scanPartition, input));
-  });
-} else {
-  const { dir, date, threads = os.availableParallelism() } = JSON.parse(process.argv[2]);
-  const { parseConfig } = require(join(DIST, 'config', 'load.js'));
-  const { correlate, cleanupScratch } = require(join(DIST, 'activities', 'correlate.js'));
-  const { blobLines } = require(join(DIST, 'activities', 'scratch.js'));
-  const rules = parseConfig({ sources: [] }).rules;
-  const period = scanPeriod(date);
-  const scanId = `bench-inproc-${process.pid}`;
-  const queue = partitionFolders(dir).map(({ path }, i) => ({
-    scanId, partition: { id: `${i}-dir`, sourceIndex: i, label: `directory ${path}` }, source: { type: 'directory', path }, rules, period,
-  }));
+const { MockActivityEnvironment } = require('@temporalio/testing');
+const { scanPartition } = require(join(DIST, 'activities', 'scan-partition.js'));
+const { sharedScanPool } = require(join(DIST, 'activities', 'scan-pool.js'));
+const { parseConfig } = require(join(DIST, 'config', 'load.js'));
+const { correlate, cleanupScratch } = require(join(DIST, 'activities', 'correlate.js'));
+const { blobLines } = require(join(DIST, 'activities', 'scratch.js'));
 
-  // Threads load their modules first (a worker has them loaded before its first activity); the clock starts after.
+const { dir, date, slots = 8 } = JSON.parse(process.argv[2]);
+const rules = parseConfig({ sources: [] }).rules;
+const period = scanPeriod(date);
+const scanId = `bench-inproc-${process.pid}`;
+const queue = partitionFolders(dir).map(({ path }, i) => ({
+  scanId, partition: { id: `${i}-dir`, sourceIndex: i, label: `directory ${path}` }, source: { type: 'directory', path }, rules, period,
+}));
+
+async function main() {
+  const pool = sharedScanPool();
+  await pool?.warm();
+  const started = process.hrtime.bigint();
   const results = [];
-  let started;
-  const startThread = () => new Promise((ready, reject) => {
-    const worker = new Worker(join(__dirname, 'inproc.js'));
-    worker.once('error', reject);
-    worker.once('message', () => ready(worker));
-  });
-  const drain = (worker) => new Promise((resolve) => {
-    const next = () => worker.postMessage(queue.shift() ?? null);
-    worker.on('message', (result) => {
-      results.push(result);
-      next();
-    });
-    worker.once('exit', resolve);
-    next();
-  });
-
-  Promise.all(Array.from({ length: Math.min(threads, queue.length) }, startThread)).then(async (workers) => {
-    started = process.hrtime.bigint();
-    await Promise.all(workers.map(drain));
-    results.sort((a, b) => a.partitionId.localeCompare(b.partitionId));
-    const correlated = await correlate({ scanId, period, rules, selected: results.map((r) => r.selected) });
-    const findings = [...blobLines(correlated.findings)].map((line) => JSON.parse(line));
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    await cleanupScratch(scanId);
-    const sum = (key) => results.reduce((total, r) => total + r.stats[key], 0);
-    report({
-      seconds, threads, partitions: results.length,
-      objects: sum('objects'), records: sum('records'), parsed: sum('parsed'), selected: sum('selected'), bytesRaw: sum('bytes'),
-      skipped: results.reduce((total, r) => total + r.skippedCount, 0),
-      findingsByRule: correlated.findingsByRule, keys: findings.map(findingKey).sort(),
-    });
+  await Promise.all(Array.from({ length: Math.min(slots, queue.length) }, async () => {
+    while (queue.length) results.push(await new MockActivityEnvironment().run(scanPartition, queue.shift()));
+  }));
+  results.sort((a, b) => a.partitionId.localeCompare(b.partitionId));
+  const correlated = await correlate({ scanId, period, rules, selected: results.map((r) => r.selected) });
+  const findings = [...blobLines(correlated.findings)].map((line) => JSON.parse(line));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await cleanupScratch(scanId);
+  await pool?.close();
+  const sum = (key) => results.reduce((total, r) => total + r.stats[key], 0);
+  report({
+    seconds, threads: pool?.size ?? 0, partitions: results.length,
+    objects: sum('objects'), records: sum('records'), parsed: sum('parsed'), selected: sum('selected'), bytesRaw: sum('bytes'),
+    skipped: results.reduce((total, r) => total + r.skippedCount, 0),
+    findingsByRule: correlated.findingsByRule, keys: findings.map(findingKey).sort(),
   });
 }
+main();

@@ -24,9 +24,16 @@ interface LookupPosition {
   endMs: number;
 }
 
-/** Exponential backoff with full jitter for throttling, on top of Temporal's retry policy. */
+/**
+ * The longest wait after a throttled attempt: the AWS SDK's own cap on retry delays. A longer one only
+ * leaves the budget unused after throttling ends (a 60 s cap kept a scan idle for up to a minute after
+ * a two-minute storm); the limiter, not the backoff, keeps the worker within 2 requests/s.
+ */
+const MAX_THROTTLE_DELAY_MS = 20_000;
+
+/** Exponential backoff with jitter (half fixed, half random) for throttling, on top of Temporal's retry policy. */
 function throttleDelayMs(attempt: number): number {
-  const ceiling = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+  const ceiling = Math.min(MAX_THROTTLE_DELAY_MS, 1000 * 2 ** Math.min(attempt, 5));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 

@@ -1,8 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { readLogFile } from '../cloudtrail/read-log-file';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
 import type { DirectorySource, S3Source } from '../config/schema';
-import { readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
+import { readPeriod } from '../rules/selection';
 import { listDirectoryLogObjects } from '../sources/directory';
 import { PermanentSourceError } from '../sources/errors';
 import type { LogObject, SkippedItem } from '../sources/log-object';
@@ -10,7 +9,12 @@ import { createS3Client, listS3LogObjects } from '../sources/s3';
 import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { ScanPeriod } from '../rules/types';
+import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
+import { sharedScanPool } from './scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
+
+/** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
+const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
 
 /** An object is corrupt (reported, skipped) rather than unreachable (retried) when its bytes are bad. */
 function isCorruptObjectError(error: unknown): boolean {
@@ -45,17 +49,40 @@ function retryAfterProgress(error: unknown, readThisAttempt: number, key: string
   });
 }
 
+/** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
+async function scanObject(object: LogObject, job: ScanJob, scanner: () => ObjectScanner): Promise<ObjectScan> {
+  if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
+    const bytes = object.read ? await object.read() : await readWhole(await object.open());
+    const pool = sharedScanPool();
+    try {
+      return pool ? await pool.scan(bytes, job) : scanObjectBytes(bytes, scanner());
+    } catch (error) {
+      if (!(error instanceof DocumentTooLarge)) throw error;
+    }
+  }
+  return scanObjectStream(await object.open(), scanner());
+}
+
+async function readWhole(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return parts.length === 1 ? Buffer.from(parts[0].buffer, parts[0].byteOffset, parts[0].byteLength) : Buffer.concat(parts);
+}
+
 /**
  * Reads every log file of one S3 or directory partition, keeps the records the rules select, and
- * returns them (inline or by reference). Heartbeats a checkpoint after each file, so a retry resumes there.
+ * returns them (inline or by reference). Several files are read ahead and scanned on the scan threads
+ * at once; their results are taken in key order, and a checkpoint is heartbeated after each, so a
+ * retry resumes there.
  */
 export async function scanPartition(input: ScanPartitionInput): Promise<PartitionResult> {
   const { source } = input;
   if (source.type === 'lookupEvents') throw ApplicationFailure.nonRetryable('scanPartition does not read lookupEvents sources', 'InvalidInput');
   const context = Context.current();
-  const rules = configuredRules(input.rules);
-  const readWindow = readPeriod(rules, input.period);
-  const needles = selectedEventNames(rules).map((name) => Buffer.from(name));
+  const job: ScanJob = { rules: input.rules, period: input.period };
+  let inlineScanner: ObjectScanner | undefined;
+  const scanner = () => (inlineScanner ??= objectScanner(job));
+  const readWindow = readPeriod(configuredRules(input.rules), input.period);
 
   let listing: { objects: LogObject[]; skipped: SkippedItem[] };
   try {
@@ -70,28 +97,29 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   const { state } = progress;
   if (!progress.resumed) for (const item of listing.skipped) progress.skip(item);
 
+  const todo = listing.objects.filter((object) => !progress.resumed || object.key > state.position.lastKey);
+  const readAhead = (sharedScanPool()?.size ?? 0) + 1;
+  const inFlight: { object: LogObject; scan: Promise<ObjectScan> }[] = [];
+  let next = 0;
   let readThisAttempt = 0;
-  for (const object of listing.objects) {
-    if (progress.resumed && object.key <= state.position.lastKey) continue;
+  while (next < todo.length || inFlight.length) {
     if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
-    const lines: string[] = [];
-    const malformed: string[] = [];
+    while (inFlight.length < readAhead && next < todo.length) {
+      const object = todo[next++];
+      const scan = scanObject(object, job, scanner);
+      scan.catch(() => undefined); // awaited in order below; an attempt that fails earlier abandons it
+      inFlight.push({ object, scan });
+    }
+    const { object, scan } = inFlight.shift()!;
     try {
-      const counts = await readLogFile(() => object.open(), needles, {
-        onRecord(record) {
-          for (const line of selectRecord(rules, record, readWindow)) lines.push(JSON.stringify(line));
-        },
-        onMalformedRecord(reason) {
-          malformed.push(reason);
-        },
-      });
-      state.stats.records += counts.records;
-      state.stats.parsed += counts.parsed;
-      state.stats.bytes += counts.bytes;
+      const result = await scan;
+      state.stats.records += result.records;
+      state.stats.parsed += result.parsed;
+      state.stats.bytes += result.bytes;
       state.stats.objects++;
-      progress.append(lines);
-      state.stats.malformedRecords += malformed.length;
-      for (const reason of malformed) progress.skip({ source: input.partition.label, key: object.key, reason: `malformed record: ${reason}` });
+      progress.append(result.lines);
+      state.stats.malformedRecords += result.malformed.length;
+      for (const reason of [...result.malformed, ...result.warnings]) progress.skip({ source: input.partition.label, key: object.key, reason });
     } catch (error) {
       if (!isCorruptObjectError(error)) throw retryAfterProgress(error, readThisAttempt, object.key);
       progress.skip({ source: input.partition.label, key: object.key, reason: (error as Error).message });

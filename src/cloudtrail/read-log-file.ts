@@ -1,7 +1,6 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type CloudTrailRecord, malformedReason } from './record';
-import { NeedsExactScan, fastScan } from './fast-record-scanner';
 import { RecordSplitter } from './record-splitter';
 
 export interface ReadCounts {
@@ -76,19 +75,17 @@ function visitCandidate(raw: Buffer, index: number, visitor: LogFileVisitor): vo
   else visitor.onRecord(record as CloudTrailRecord);
 }
 
-/** The exact reader: walks every byte with RecordSplitter; for any JSON layout. */
-async function readExactly(body: AsyncIterable<Buffer | Uint8Array>, needles: readonly Buffer[], visitor: LogFileVisitor): Promise<ReadCounts> {
-  const counts: ReadCounts = { records: 0, parsed: 0, bytes: 0 };
-  const splitter = new RecordSplitter((raw) => {
+/** A splitter that tests and parses each record the exact way, counting into counts. */
+function exactSplitter(needles: readonly Buffer[], visitor: LogFileVisitor, counts: ReadCounts): RecordSplitter {
+  return new RecordSplitter((raw) => {
     counts.records++;
     if (!mightMatch(raw, needles)) return;
     counts.parsed++;
     visitCandidate(raw, counts.records, visitor);
   });
-  for await (const chunk of decompressedChunks(body)) {
-    counts.bytes += chunk.length;
-    splitter.push(chunk);
-  }
+}
+
+function finish(splitter: RecordSplitter, visitor: LogFileVisitor, counts: ReadCounts): ReadCounts {
   splitter.end();
   for (let i = 0; i < splitter.nonObjectRecords; i++) visitor.onMalformedRecord('a Records element is not a JSON object');
   counts.records += splitter.nonObjectRecords;
@@ -96,37 +93,27 @@ async function readExactly(body: AsyncIterable<Buffer | Uint8Array>, needles: re
 }
 
 /**
- * Streams one log file (gzipped or plain JSON) and hands each candidate record to the visitor.
- * Throws when the object itself is unusable (bad gzip, truncated, not {"Records":[...]}).
- *
- * Given a way to open the body (again), it first tries the fast path for compact files and falls
- * back to the exact reader when the file is not compact or a candidate does not parse; nothing the
- * fast pass found reaches the visitor unless the pass completes. Given a body, it reads exactly.
+ * The exact reader for a whole decompressed log file in memory: walks every byte with RecordSplitter,
+ * for any JSON layout. Throws when the document is unusable (truncated, not {"Records":[...]}).
  */
-export async function readLogFile(
-  body: AsyncIterable<Buffer | Uint8Array> | (() => Promise<AsyncIterable<Buffer | Uint8Array>>),
-  needles: readonly Buffer[],
-  visitor: LogFileVisitor,
-): Promise<ReadCounts> {
-  if (typeof body !== 'function') return readExactly(body, needles, visitor);
-  const found: CloudTrailRecord[] = [];
-  let parsed = 0;
-  try {
-    const { records, bytes } = await fastScan(decompressedChunks(await body()), [...needles, BACKSLASH_U], (raw) => {
-      parsed++;
-      let record: unknown;
-      try {
-        record = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new NeedsExactScan('a candidate record did not parse on its own');
-      }
-      if (malformedReason(record)) throw new NeedsExactScan('a candidate record is malformed');
-      found.push(record as CloudTrailRecord);
-    });
-    for (const record of found) visitor.onRecord(record);
-    return { records, parsed, bytes };
-  } catch (error) {
-    if (!(error instanceof NeedsExactScan)) throw error;
-    return readExactly(await body(), needles, visitor);
+export function readDocumentExactly(document: Buffer, needles: readonly Buffer[], visitor: LogFileVisitor): ReadCounts {
+  const counts: ReadCounts = { records: 0, parsed: 0, bytes: document.length };
+  const splitter = exactSplitter(needles, visitor, counts);
+  splitter.push(document);
+  return finish(splitter, visitor, counts);
+}
+
+/**
+ * Streams one log file (gzipped or plain JSON) through the exact reader and hands each candidate
+ * record to the visitor; for files too large to hold in memory. Throws when the object itself is
+ * unusable (bad gzip, truncated, not {"Records":[...]}).
+ */
+export async function readLogFile(body: AsyncIterable<Buffer | Uint8Array>, needles: readonly Buffer[], visitor: LogFileVisitor): Promise<ReadCounts> {
+  const counts: ReadCounts = { records: 0, parsed: 0, bytes: 0 };
+  const splitter = exactSplitter(needles, visitor, counts);
+  for await (const chunk of decompressedChunks(body)) {
+    counts.bytes += chunk.length;
+    splitter.push(chunk);
   }
+  return finish(splitter, visitor, counts);
 }

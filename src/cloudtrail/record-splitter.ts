@@ -3,18 +3,7 @@
  * record without parsing them, so that records can be tested cheaply and parsed only when needed.
  * It tracks strings, escapes and nesting depth; chunks may split anywhere, even inside a UTF-8 sequence.
  */
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
-}
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, isJsonSpace as isSpace } from './json-bytes';
 
 export class LogFileFormatError extends Error {}
 

@@ -1,4 +1,3 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { PermanentDeliveryError } from './errors';
 import type { IncidentNotice } from './notice';
 
@@ -6,6 +5,8 @@ const PERMANENT_SNS_ERRORS = new Set(['AuthorizationErrorException', 'InvalidPar
 
 /** Publishes the notice to an SNS topic; FIFO topics deduplicate on the idempotency key themselves. */
 export async function sendSns(topicArn: string, endpoint: string | undefined, notice: IncidentNotice, idempotencyKey: string): Promise<void> {
+  // loaded on first use: the SNS client adds ~14 MB to every worker that never publishes
+  const { PublishCommand, SNSClient } = await import('@aws-sdk/client-sns');
   const region = topicArn.split(':')[3];
   const client = new SNSClient({ region, maxAttempts: 1, ...(endpoint ? { endpoint } : {}) });
   const fifo = topicArn.endsWith('.fifo');

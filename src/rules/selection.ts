@@ -39,3 +39,13 @@ export function selectRecord(
   }
   return lines;
 }
+
+/**
+ * For a record the fast path found by its eventName: whether some enabled rule might select it, asking
+ * each rule's raw test (if it has one) before the record is parsed.
+ */
+export function rawRecordTest(rules: readonly ConfiguredRule[]): (raw: Buffer, eventName: string) => boolean {
+  const tests = rules.map(({ rule, options }) => ({ names: new Set(rule.eventNames(options)), rule, options }));
+  return (raw, eventName) =>
+    tests.some(({ names, rule, options }) => names.has(eventName) && (rule.mightSelectRaw?.(raw, eventName, options) ?? true));
+}

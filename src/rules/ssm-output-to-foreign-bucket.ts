@@ -25,6 +25,7 @@ import {
   userOf,
   type CloudTrailRecord,
 } from '../cloudtrail/record';
+import { rawStringValues } from '../cloudtrail/raw-json';
 import { parseIsoDuration } from '../config/duration';
 import { findingId } from './finding-id';
 import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
@@ -166,6 +167,18 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
   };
 }
 
+/**
+ * Most puts are into the account's own buckets. A put whose raw text names no accountId other than its
+ * recipientAccountId (or a blank one) cannot be foreign, so it need not be parsed; commands always are.
+ */
+function mightSelectRaw(raw: Buffer, eventName: string): boolean {
+  if (COMMAND_EVENT_NAMES.includes(eventName)) return true;
+  const recipients = rawStringValues(raw, 'recipientAccountId');
+  const accountIds = rawStringValues(raw, 'accountId');
+  if (recipients?.length !== 1 || accountIds === undefined) return true;
+  return accountIds.some((accountId) => accountId !== '' && accountId !== recipients[0]);
+}
+
 function select(
   record: CloudTrailRecord,
   options: SsmOutputToForeignBucketOptions,
@@ -271,5 +284,6 @@ export const ssmOutputToForeignBucket: Rule<SsmOutputToForeignBucketOptions, Ssm
       : [],
   lookbackMs,
   select,
+  mightSelectRaw,
   correlate,
 };

@@ -75,6 +75,11 @@ export interface Rule<Options = unknown, Selected extends SelectedEvent = Select
   /** How long before the scan period a selected event may lie and still matter (ms). */
   lookbackMs(options: Options): number;
   select(record: CloudTrailRecord, options: Options): Selected | undefined;
+  /**
+   * Optional cheap test on the raw text of a record whose eventName is `eventName` (one of eventNames),
+   * before it is parsed: false only when `select` would certainly return undefined for it.
+   */
+  mightSelectRaw?(raw: Buffer, eventName: string, options: Options): boolean;
   /** `selected` is deduplicated by eventID and may hold events outside the period; correlate windows them. */
   correlate(selected: Selected[], period: ScanPeriod, options: Options): Finding[];
 }

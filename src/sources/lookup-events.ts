@@ -1,5 +1,4 @@
 import { CloudTrailClient, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
-import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { LookupEventsSource } from '../config/schema';
@@ -64,6 +63,8 @@ async function defaultAccountId(source: LookupEventsSource): Promise<string> {
 
 async function enabledRegions(source: LookupEventsSource, account: { accountId: string; roleArn?: string; externalId?: string }): Promise<string[]> {
   const region = clientRegion();
+  // loaded on first use: the EC2 client adds ~70 MB to every worker, and only region discovery needs it
+  const { DescribeRegionsCommand, EC2Client } = await import('@aws-sdk/client-ec2');
   const ec2 = new EC2Client({
     region,
     credentials: credentialsFor(source, account, region),

@@ -1,21 +1,29 @@
 /**
  * Spaces requests so that no sliding one-second window holds more than `perSecond` of them.
  * One limiter per key is shared by every activity of the worker process.
+ *
+ * Takers are released one after another, each at least `spacingMs` after the previous one was really
+ * released (not after it was planned to be): a timer that fires late, on a busy event loop, pushes the
+ * following requests back instead of letting them bunch up behind it.
  */
 export class RateLimiter {
-  private next = 0;
-  private readonly spacingMs: number;
+  private lastRelease = Number.NEGATIVE_INFINITY;
+  private queue: Promise<void> = Promise.resolve();
+  readonly spacingMs: number;
 
   constructor(perSecond: number, private readonly now: () => number = Date.now) {
     // a little over 1000/perSecond, so requests exactly one window apart never meet in one window
     this.spacingMs = Math.ceil(1000 / perSecond) + 10;
   }
 
-  async take(): Promise<void> {
-    const now = this.now();
-    const at = Math.max(now, this.next);
-    this.next = at + this.spacingMs;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  take(): Promise<void> {
+    const turn = this.queue.then(async () => {
+      const wait = this.lastRelease + this.spacingMs - this.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastRelease = this.now();
+    });
+    this.queue = turn;
+    return turn;
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
+import { sharedScanPool } from '../activities/scan-pool';
 import { dataConverterFromEnvironment } from '../codec/encryption-codec';
 import type { ConnectionSecurity } from '../config/temporal-connection';
 
@@ -24,6 +25,7 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: options.address, ...options.security });
+  await sharedScanPool()?.warm();
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
@@ -33,6 +35,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     // with codec keys configured, every payload is encrypted before it reaches Temporal
     ...(dataConverterFromEnvironment() ? { dataConverter: dataConverterFromEnvironment() } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
+    // workflow tasks here are small (plans, counters, timers): one workflow thread is enough, and each costs ~35 MB
+    workflowThreadPoolSize: 1,
     // checkpoints are only as fresh as the last heartbeat the server saw: send them at least every second
     maxHeartbeatThrottleInterval: '1 second',
   });

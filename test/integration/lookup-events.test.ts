@@ -7,6 +7,7 @@ import type { ScanSummary } from '../../src/activities/types';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { parseConfig } from '../../src/config/load';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
+import { LOOKUP_REQUESTS_PER_SECOND } from '../../src/sources/lookup-events';
 import type { Finding } from '../../src/rules/types';
 import { BIN, jsonLines, runCli, tempDir, writeConfig } from '../helpers/cli';
 import { type LookupServer, startLookupEventsServer } from '../helpers/lookup-events-server';
@@ -19,6 +20,8 @@ const DATE = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
 const trail = buildSampleTrail(DATE);
 const records = recordsOf(trail);
 const REGIONS = ['eu-west-1', 'us-east-1'];
+/** How long the throttling storm lasts, from the first request the server sees. */
+const STORM_MS = 142_000;
 
 function isDataEvent(r: CloudTrailRecord): boolean {
   return r.eventCategory === 'Data' || r.managementEvent === false;
@@ -54,6 +57,42 @@ async function scan(config: object, extraArgs: string[] = []) {
 }
 
 const ids = (findings: Finding[]) => findings.map((f) => f.id).sort();
+const sortById = (findings: Finding[]) => [...findings].sort((a, b) => a.id.localeCompare(b.id));
+
+/**
+ * `count` copies of alice's successful SendCommand (in `region`, by default its own), with ids `<prefix>-0000`…,
+ * 30 an hour from midnight, two minutes apart.
+ */
+function bulkSendCommands(count: number, prefix: string, region?: string): CloudTrailRecord[] {
+  const template = records.find((r) => r.eventName === 'SendCommand' && !r.errorCode)!;
+  return Array.from({ length: count }, (_, i) => ({
+    ...template,
+    ...(region ? { awsRegion: region } : {}),
+    eventID: `${prefix}-${String(i).padStart(4, '0')}`,
+    eventTime: `${DATE}T${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}:07Z`,
+  }));
+}
+
+/** Arrival times (ms) of the requests the server saw, one ascending list per access key and region. */
+function arrivalsByScope(server: LookupServer): Map<string, number[]> {
+  const byScope = new Map<string, number[]>();
+  for (const r of server.requests) {
+    const key = `${r.accessKeyId}/${r.region}`;
+    byScope.set(key, [...(byScope.get(key) ?? []), r.at]);
+  }
+  for (const times of byScope.values()) times.sort((a, b) => a - b);
+  return byScope;
+}
+
+/** The most requests that any closed window [t, t + windowMs] holds, for ascending times. */
+function busiestWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let first = 0, last = 0; last < times.length; last++) {
+    while (times[last]! - times[first]! > windowMs) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
 
 describe('LookupEvents source, through the CLI with a real Temporal dev server', () => {
   let s3Only: Finding[];
@@ -90,7 +129,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-data-events', endpoint: s3Endpoint() }] });
       expect(result.code).toBe(0);
       expect(ids(result.findings)).toEqual(ids(s3Only));
-      expect(result.findings.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...s3Only].sort((a, b) => a.id.localeCompare(b.id)));
+      expect(sortById(result.findings)).toEqual(sortById(s3Only));
     } finally {
       await server.close();
     }
@@ -101,7 +140,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     try {
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
       expect(result.code).toBe(0);
-      expect(result.findings.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...s3Only].sort((a, b) => a.id.localeCompare(b.id)));
+      expect(sortById(result.findings)).toEqual(sortById(s3Only));
       expect(result.stderr).toMatch(/[1-9]\d* duplicate\(s\)/);
     } finally {
       await server.close();
@@ -121,6 +160,56 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       await server.close();
     }
   });
+
+  test(
+    'throttled without a break for over two minutes: completes with the findings of a clean run, never over 2 requests in any second',
+    async () => {
+      // 240 more SendCommands per region: 5 pages each after the storm, paged at the limiter's full rate
+      const storm = [...records, ...bulkSendCommands(240, 'storm-use1', 'us-east-1'), ...bulkSendCommands(240, 'storm-euw1', 'eu-west-1')];
+      const clean = await startLookupEventsServer({ records: storm });
+      let stormStart: number | undefined;
+      // every request within STORM_MS of the first one is answered ThrottlingException
+      const server = await startLookupEventsServer({ records: storm, throttle: () => Date.now() - (stormStart ??= Date.now()) < STORM_MS });
+      try {
+        const [expected, result] = await Promise.all([scan({ sources: [lookupSource(clean)] }), scan({ sources: [lookupSource(server)] })]);
+        expect(expected.code).toBe(0);
+        expect(result.code).toBe(0);
+        expect(sortById(result.findings)).toEqual(sortById(expected.findings));
+        // alice's 240 commands per region fall in 96 five-minute windows, each a rule 1 finding
+        expect(result.findings.length).toBeGreaterThanOrEqual(96);
+        // each throttled request failed one attempt, which Temporal retried
+        const throttledTotal = server.requests.filter((r) => r.errorType === 'ThrottlingException').length;
+        expect(server.injectedThrottles).toBe(throttledTotal);
+        expect(result.stderr).toMatch(new RegExp(`lookupEvents .*, 12 page\\(s\\), ${throttledTotal} retried attempt\\(s\\)`));
+
+        const arrivals = arrivalsByScope(server);
+        expect(arrivals.size).toBe(REGIONS.length);
+        const stormEnd = stormStart! + STORM_MS;
+        for (const region of REGIONS) {
+          const mine = server.requests.filter((r) => r.region === region);
+          const throttled = mine.filter((r) => r.errorType === 'ThrottlingException').map((r) => r.at);
+          const served = mine.filter((r) => r.status === 200).map((r) => r.at);
+          // throttled from the first request to over two minutes later
+          expect(Math.min(...throttled) - stormStart!).toBeLessThan(1000);
+          expect(Math.max(...throttled) - Math.min(...throttled)).toBeGreaterThanOrEqual(120_000);
+          // every request after the storm is served: 5 SendCommand pages and 1 CreateAssociation page
+          expect(served).toHaveLength(6);
+          expect(Math.min(...served)).toBeGreaterThanOrEqual(stormEnd);
+          // the backoff is capped at 20 s: retries all along the storm, and the first one after it soon after it ends
+          const times = mine.map((r) => r.at);
+          expect(Math.max(...times.slice(1).map((t, i) => t - times[i]!))).toBeLessThan(25_000);
+        }
+        // the limiter's contract (src/sources/rate-limiter.ts): no sliding one-second window holds more than
+        // LOOKUP_REQUESTS_PER_SECOND requests of one account and region, throttled or not, and no burst
+        for (const times of arrivals.values()) expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(LOOKUP_REQUESTS_PER_SECOND);
+        expect(server.budgetViolations).toBe(0);
+      } finally {
+        await clean.close();
+        await server.close();
+      }
+    },
+    STORM_MS + 90_000,
+  );
 
   test('requests grow with matching events, not with the account activity', async () => {
     const noise = Array.from({ length: 3000 }, (_, i) => ({
@@ -196,11 +285,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
   });
 
   test('a worker killed mid-pagination resumes from its NextToken checkpoint', async () => {
-    const many = Array.from({ length: 600 }, (_, i) => ({
-      ...records.find((r) => r.eventName === 'SendCommand' && !r.errorCode)!,
-      eventID: `bulk-${String(i).padStart(4, '0')}`,
-      eventTime: `${DATE}T${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i * 2) % 60).padStart(2, '0')}:07Z`,
-    }));
+    const many = bulkSendCommands(600, 'bulk');
     const server = await startLookupEventsServer({ records: many });
     const taskQueue = `lookup-kill-${Date.now()}`;
     const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue };

@@ -1,4 +1,4 @@
-import type { CloudTrailRecord } from '../../src/cloudtrail/record';
+import type { CloudTrailRecord, ResourceRef } from '../../src/cloudtrail/record';
 import { findingId } from '../../src/rules/finding-id';
 import {
   optionsSchema,
@@ -681,5 +681,52 @@ describe('determinism', () => {
     const doubled = rule.correlate([...reorder(selected, 2), ...selected, ...selected], D, options());
     expect(doubled).toEqual(expected);
     expect(doubled[0]).toMatchObject({ count: 3, putObjectEventIds: ['p1', 'p2'], sourceIpAddress: '192.0.2.1' });
+  });
+});
+
+describe('mightSelectRaw: the raw test before parsing never drops a put select would keep', () => {
+  const raw = (record: CloudTrailRecord) => Buffer.from(JSON.stringify(record));
+  const test1 = (record: CloudTrailRecord, input: Record<string, unknown> = {}) =>
+    rule.mightSelectRaw!(raw(record), String(record.eventName), options(input));
+
+  const puts: [string, CloudTrailRecord][] = [
+    ['a foreign put', s3Put()],
+    ['an own put', s3Put({ bucketOwner: ACCOUNT })],
+    ['a put with a blank owner', s3Put({ bucketOwner: '' })],
+    ['a put with no owner', s3Put({ bucketOwner: null })],
+    ['a put with a numeric owner', s3Put({ resources: [{ type: 'AWS::S3::Bucket', accountId: 444455556666 as unknown as string }] })],
+    ['a put with a null owner', s3Put({ resources: [{ type: 'AWS::S3::Bucket', accountId: null }] })],
+    ['a put with no recipientAccountId', { ...s3Put(), recipientAccountId: undefined }],
+    ['a put with an empty recipientAccountId', s3Put({ recipientAccountId: '' })],
+    ['an own put by a caller from another account', s3Put({ bucketOwner: ACCOUNT, userIdentity: iamUser('bob', FOREIGN_ACCOUNT) })],
+    ['a foreign put with an escaped character', s3Put({ key: 'out/"quoted"/x' })],
+    ['a multipart completion into a foreign bucket', s3Put({ eventName: 'CompleteMultipartUpload' })],
+    ...loadSample('panther_s3_putobject_data_events.json').map((r, i): [string, CloudTrailRecord] => [`panther sample ${i}`, r]),
+    ...loadSample('awsdoc_s3outposts_putobject_crossaccount.json').map((r, i): [string, CloudTrailRecord] => [`s3 outposts sample ${i}`, r]),
+    ...Object.entries(loadSampleJson<Record<string, { resources: ResourceRef[] }>>('awsdoc_s3_resources_bucket_owner_redaction.json')).map(
+      ([name, { resources }]): [string, CloudTrailRecord] => [`owner redaction sample "${name}"`, s3Put({ resources })],
+    ),
+  ];
+
+  test.each(puts)('%s: kept by select implies kept by the raw test', (_name, record) => {
+    for (const input of [{}, { includeMultipartUploads: true }]) {
+      if (rule.select(record, options(input))) expect(test1(record, input)).toBe(true);
+    }
+  });
+
+  test('says no to puts into the account\'s own buckets, and to puts with a blank owner', () => {
+    expect(test1(s3Put({ bucketOwner: ACCOUNT }))).toBe(false);
+    expect(test1(s3Put({ bucketOwner: '' }))).toBe(false);
+    expect(test1(s3Put({ bucketOwner: null }))).toBe(false);
+  });
+
+  test('says yes whenever it cannot be sure, and always to commands', () => {
+    expect(test1(s3Put())).toBe(true);
+    expect(test1({ ...s3Put({ bucketOwner: ACCOUNT }), recipientAccountId: undefined })).toBe(true);
+    expect(test1(s3Put({ bucketOwner: ACCOUNT, key: 'a\\b' }))).toBe(true);
+    expect(test1(s3Put({ resources: [{ type: 'AWS::S3::Bucket', accountId: null }] }))).toBe(true);
+    expect(test1(s3Put({ bucketOwner: ACCOUNT, userIdentity: iamUser('bob', FOREIGN_ACCOUNT) }))).toBe(true);
+    expect(test1(sendCommand())).toBe(true);
+    expect(test1(createAssociation())).toBe(true);
   });
 });

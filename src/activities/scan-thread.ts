@@ -1,0 +1,34 @@
+/**
+ * A scan thread: inflates and scans whole log files sent by ScanPool, so that a worker uses every
+ * core while its main thread keeps talking to Temporal and the sources.
+ */
+import { parentPort } from 'node:worker_threads';
+import { LogFileFormatError } from '../cloudtrail/record-splitter';
+import { type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes } from './scan-object';
+import type { ThreadReply, ThreadRequest } from './scan-pool';
+
+const scanners = new Map<string, ObjectScanner>();
+
+function scannerFor(job: ScanJob): ObjectScanner {
+  const key = JSON.stringify(job);
+  let scanner = scanners.get(key);
+  if (!scanner) {
+    if (scanners.size > 16) scanners.clear();
+    scanner = objectScanner(job);
+    scanners.set(key, scanner);
+  }
+  return scanner;
+}
+
+parentPort?.on('message', ({ id, bytes, job }: ThreadRequest) => {
+  let reply: ThreadReply;
+  try {
+    reply = { id, scan: scanObjectBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), scannerFor(job)) };
+  } catch (error) {
+    const { name, message, code } = error as Error & { code?: string };
+    reply = { id, error: { name, message, code, formatError: error instanceof LogFileFormatError } };
+  }
+  parentPort?.postMessage(reply);
+});
+
+parentPort?.postMessage({ ready: true } satisfies ThreadReply);

@@ -85,7 +85,8 @@ async function main() {
   warmCache(dir);
   const { date } = args;
   // --profile: V8 CPU profiles of (b) (every thread) and of the (c) worker(s), to open in Chrome DevTools
-  const nodeArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [];
+  // the worker's V8 flags as deployed (bin/trailwarden.js's shebang, the Dockerfile), for (b) and (c) alike
+  const nodeArgs = ['--max-semi-space-size=2', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [])];
   const rows = [];
   const cores = os.availableParallelism();
   // The stages use every core, so CPU that other processes take distorts every ratio: each stage
@@ -124,8 +125,10 @@ async function main() {
     temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
     results.workerStartupSeconds = temporal.workerStartupSeconds;
     results.historyEvents = temporal.historyEvents;
+    results.temporalPhases = temporal.phases;
+    const p = temporal.phases;
     row('(c) full scan through Temporal', temporal.seconds, temporal.summary.records, temporal.summary.bytes, temporal.workerPeakRssBytes, floor.seconds, temporal.otherCpu,
-      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker`);
+      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker; ${fmt(p.beforeScanSeconds, 2)} s before the scan activities, ${fmt(p.scanSeconds, 2)} s in them, ${fmt(p.afterScanSeconds, 2)} s after`);
 
     let duck;
     if (!args.skipDuckdb) {
@@ -161,8 +164,8 @@ async function main() {
       const trail = await ensureTrail({ ...args, records });
       warmCache(trail.dir);
       log(`RSS series: ${records} records, (b) and (c)`);
-      const b = await runChild('inproc.js', { dir: trail.dir, date }, { env });
-      const c = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env, logDir: join(OUT, 'logs', `rss-${records}`), date, sources: complete(directorySources(trail.dir, args.singleSource)), rules, findingsDirectory: join(OUT, 'findings', `rss-${records}`) });
+      const b = await runChild('inproc.js', { dir: trail.dir, date }, { env, nodeArgs });
+      const c = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', `rss-${records}`), date, sources: complete(directorySources(trail.dir, args.singleSource)), rules, findingsDirectory: join(OUT, 'findings', `rss-${records}`) });
       results.rssSeries.push({ records, inprocPeakRssBytes: b.peakRssBytes, inprocSeconds: b.seconds, workerPeakRssBytes: c.workerPeakRssBytes, temporalSeconds: c.seconds });
     }
     results.rssSeries.sort((x, y) => x.records - y.records);

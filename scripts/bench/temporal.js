@@ -84,10 +84,32 @@ async function runScan({ address, taskQueue, date, sources, rules, findingsDirec
     const scanSeconds = seconds(since);
     const history = await handle.fetchHistory();
     const findings = summary.findings ? readJsonLines(join(findingsDirectory, `${date}.jsonl`)) : [];
-    return { seconds: scanSeconds, summary, historyEvents: history.events.length, keys: findings.map(findingKey).sort() };
+    return { seconds: scanSeconds, summary, historyEvents: history.events.length, phases: phases(history), keys: findings.map(findingKey).sort() };
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Where the workflow's time went, from its history: seconds from its start to the first scan activity,
+ * the span of the scan activities, and from the last one's completion to the workflow's.
+ */
+function phases(history) {
+  const { tsToMs } = require('@temporalio/common/lib/time');
+  const at = (event) => tsToMs(event.eventTime);
+  const scheduled = new Map();
+  let scanStart = Infinity;
+  let scanEnd = 0;
+  for (const event of history.events) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) scheduled.set(Number(event.eventId), name);
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done && /Partition$/.test(scheduled.get(Number(done.scheduledEventId)) ?? '')) scanEnd = Math.max(scanEnd, at(event));
+    if (name && /Partition$/.test(name)) scanStart = Math.min(scanStart, at(event));
+  }
+  const first = at(history.events[0]);
+  const last = at(history.events[history.events.length - 1]);
+  return { beforeScanSeconds: (scanStart - first) / 1000, scanSeconds: (scanEnd - scanStart) / 1000, afterScanSeconds: (last - scanEnd) / 1000 };
 }
 
 /** One scan on fresh workers (so their peak RSS is this scan's), reported with the workers' peak RSS. */

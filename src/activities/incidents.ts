@@ -34,7 +34,16 @@ interface Suppression {
   keyFields: string[];
 }
 
+/** The new findings of one incident: its rule, its suppression key and window. */
+interface IncidentGroup {
+  ruleId: string;
+  key: Record<string, string>;
+  windowMs: number;
+  findings: Finding[];
+}
+
 const SIGNAL_BATCH = 500;
+const ROUTE_CONCURRENCY = 8;
 
 /**
  * Turns a scan's new findings into incidents: each finding not already in the ledger goes, with
@@ -46,7 +55,7 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
   const { client } = context;
   const { workflowNamespace, taskQueue } = context.info;
   const ledger = readLedger(input.findingsDirectory, input.date);
-  const groups = new Map<string, { ruleId: string; key: Record<string, string>; windowMs: number; findings: Finding[] }>();
+  const groups = new Map<string, IncidentGroup>();
   let alreadyRouted = 0;
   for (const line of blobLines(input.findings)) {
     const finding = JSON.parse(line) as Finding;
@@ -66,7 +75,7 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
   }
 
   const runLink = `${input.incidents.webUiUrl}/namespaces/${workflowNamespace}/workflows/${input.scan.workflowId}/${input.scan.runId}/history`;
-  for (const [incidentId, group] of groups) {
+  const routeGroup = async ([incidentId, group]: [string, IncidentGroup]) => {
     const rule = ruleById(group.ruleId);
     const briefs: FindingBrief[] = group.findings.map(briefOf);
     let runId = '';
@@ -99,7 +108,12 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
       group.findings.map((f) => ({ findingId: f.id, incidentId, runId })),
     );
     context.heartbeat(incidentId);
-  }
+  };
+  // incidents are independent: signal several at once (each one's batches stay in order)
+  const queue = [...groups];
+  await Promise.all(Array.from({ length: Math.min(ROUTE_CONCURRENCY, queue.length) }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await routeGroup(next);
+  }));
   return { incidents: [...groups.keys()].sort(), routed: [...groups.values()].reduce((n, g) => n + g.findings.length, 0), alreadyRouted };
 }
 

@@ -92,7 +92,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
     }
     return lines;
   };
-  const client = createLookupClient(source, partition.lookup, counters);
+  const client = await createLookupClient(source, partition.lookup, counters);
   try {
     while (state.position.eventIndex < eventNames.length) {
       const query = {

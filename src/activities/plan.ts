@@ -25,7 +25,7 @@ export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[
         }
         continue;
       }
-      const client = createS3Client(source);
+      const client = await createS3Client(source);
       await checkBucket(client, source);
       for (const s3 of await discoverS3Partitions(client, source)) {
         partitions.push({

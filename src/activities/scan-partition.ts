@@ -29,7 +29,7 @@ function isCorruptObjectError(error: unknown): boolean {
 async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource, readWindow: ScanPeriod): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   if (source.type === 'directory') return listDirectoryLogObjects(source);
   if (!input.partition.s3) throw new Error(`partition ${input.partition.id} has no S3 location`);
-  const objects = await listS3LogObjects(createS3Client(source), source, input.partition.s3, readWindow);
+  const objects = await listS3LogObjects(await createS3Client(source), source, input.partition.s3, readWindow);
   return { objects, skipped: [] };
 }
 

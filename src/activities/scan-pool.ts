@@ -16,6 +16,12 @@ export type ThreadReply =
   | { id: number; scan: ObjectScan }
   | { id: number; error: { name: string; message: string; code?: string; formatError: boolean } };
 
+/**
+ * A scan thread's garbage is short-lived (strings of the few records it parses): a small young
+ * generation keeps each thread ~20 MB smaller, at no measurable cost in speed.
+ */
+const THREAD_YOUNG_GENERATION_MB = 4;
+
 interface Task {
   request: ThreadRequest;
   transfer: ArrayBuffer[];
@@ -95,7 +101,7 @@ export class ScanPool {
   }
 
   private start(): Worker {
-    const thread = new Worker(this.script);
+    const thread = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } });
     this.threads++;
     thread.on('message', (reply: ThreadReply) => {
       if ('ready' in reply) {

@@ -36,7 +36,7 @@ export function formatSummary(summary: ScanSummary): string {
     );
   }
   if (summary.skippedCount) {
-    lines.push(`  skipped ${summary.skippedCount} object(s) or record(s):`);
+    lines.push(`  skipped or reported ${summary.skippedCount} object(s) or record(s):`);
     for (const item of summary.skipped) lines.push(`    ${item.key}: ${item.reason}`);
     if (summary.skippedCount > summary.skipped.length) lines.push(`    ... and ${summary.skippedCount - summary.skipped.length} more`);
   }

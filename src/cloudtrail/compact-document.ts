@@ -50,10 +50,23 @@ function recordsRegion(document: Buffer): Buffer {
   return document.subarray(offset + RECORDS_OPEN_LENGTH, end - 2);
 }
 
-function countRecords(region: Buffer): number {
-  let count = 1;
-  for (let at = region.indexOf(SEPARATOR); at >= 0; at = region.indexOf(SEPARATOR, at + SEPARATOR.length)) count++;
-  return count;
+/** Where each separator starts: record i runs from after separator i-1 to separator i. */
+function separatorsOf(region: Buffer): number[] {
+  const separators: number[] = [];
+  for (let at = region.indexOf(SEPARATOR); at >= 0; at = region.indexOf(SEPARATOR, at + SEPARATOR.length)) separators.push(at);
+  return separators;
+}
+
+/** The index of the record holding byte `at`: the number of separators before it (binary search). */
+function recordIndexAt(separators: readonly number[], at: number): number {
+  let low = 0;
+  let high = separators.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (separators[middle] < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**
@@ -67,13 +80,13 @@ export function scanCompactDocument(
   onCandidate: (raw: Buffer, eventName: string | undefined) => void,
 ): number {
   const region = recordsRegion(document);
+  const separators = separatorsOf(region);
   const nameLengths = new Set([...eventNames].map((name) => Buffer.byteLength(name)));
   const candidates = new Map<number, { end: number; eventName: string | undefined }>();
   const add = (hit: number, eventName: string | undefined) => {
-    const before = region.lastIndexOf(SEPARATOR, hit);
-    const start = before < 0 ? 0 : before + 2;
-    const after = region.indexOf(SEPARATOR, hit);
-    const end = after < 0 ? region.length : after + 1;
+    const index = recordIndexAt(separators, hit);
+    const start = index === 0 ? 0 : separators[index - 1] + 2;
+    const end = index === separators.length ? region.length : separators[index] + 1;
     const seen = candidates.get(start);
     // a record with two different answers (a nested eventName key) is parsed
     candidates.set(start, { end, eventName: seen && seen.eventName !== eventName ? undefined : eventName });
@@ -101,5 +114,5 @@ export function scanCompactDocument(
     const { end, eventName } = candidates.get(start)!;
     onCandidate(region.subarray(start, end), eventName);
   }
-  return countRecords(region);
+  return separators.length + 1;
 }

@@ -1,6 +1,4 @@
-import { CloudTrailClient, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { LookupEventsSource } from '../config/schema';
 import { classifyAwsError } from './errors';
 import { sharedLimiter } from './rate-limiter';
@@ -30,8 +28,12 @@ function clientRegion(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 }
 
-function credentialsFor(source: LookupEventsSource, account: { roleArn?: string; externalId?: string }, region: string) {
+// The AWS SDK clients load on first use: together they add ~40 MB to a worker that has no lookupEvents source.
+const cloudTrailSdk = () => import('@aws-sdk/client-cloudtrail');
+
+async function credentialsFor(source: LookupEventsSource, account: { roleArn?: string; externalId?: string }, region: string) {
   if (!account.roleArn) return undefined;
+  const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
   return fromTemporaryCredentials({
     params: { RoleArn: account.roleArn, ExternalId: account.externalId, RoleSessionName: 'trailwarden-scan' },
     clientConfig: { region, ...(source.stsEndpoint ? { endpoint: source.stsEndpoint } : {}) },
@@ -50,6 +52,7 @@ export async function discoverLookupPartitions(source: LookupEventsSource): Prom
 }
 
 async function defaultAccountId(source: LookupEventsSource): Promise<string> {
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({ region: clientRegion(), ...(source.stsEndpoint ? { endpoint: source.stsEndpoint } : {}) });
   try {
     const identity = await sts.send(new GetCallerIdentityCommand({}));
@@ -63,11 +66,11 @@ async function defaultAccountId(source: LookupEventsSource): Promise<string> {
 
 async function enabledRegions(source: LookupEventsSource, account: { accountId: string; roleArn?: string; externalId?: string }): Promise<string[]> {
   const region = clientRegion();
-  // loaded on first use: the EC2 client adds ~70 MB to every worker, and only region discovery needs it
+  // the EC2 client alone adds ~70 MB, and only region discovery needs it
   const { DescribeRegionsCommand, EC2Client } = await import('@aws-sdk/client-ec2');
   const ec2 = new EC2Client({
     region,
-    credentials: credentialsFor(source, account, region),
+    credentials: await credentialsFor(source, account, region),
     ...(source.ec2Endpoint ? { endpoint: source.ec2Endpoint } : {}),
   });
   try {
@@ -89,10 +92,11 @@ export interface LookupCounters {
  * A CloudTrail client for one account and region whose every request waits for the worker-wide
  * limiter of that account and region. It does not retry: Temporal's retry policy does, from the checkpoint.
  */
-export function createLookupClient(source: LookupEventsSource, partition: LookupPartition, counters: LookupCounters): CloudTrailClient {
+export async function createLookupClient(source: LookupEventsSource, partition: LookupPartition, counters: LookupCounters): Promise<CloudTrailClient> {
+  const { CloudTrailClient } = await cloudTrailSdk();
   const client = new CloudTrailClient({
     region: partition.region,
-    credentials: credentialsFor(source, partition, partition.region),
+    credentials: await credentialsFor(source, partition, partition.region),
     maxAttempts: 1,
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
   });
@@ -127,6 +131,7 @@ export async function* lookupEventPages(
   startingToken: string | undefined,
   counters: LookupCounters,
 ): AsyncGenerator<LookupPage> {
+  const { paginateLookupEvents } = await cloudTrailSdk();
   const paginator = paginateLookupEvents(
     { client, pageSize: 50, startingToken },
     {

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/keys';
 import type { S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
@@ -17,7 +17,11 @@ export interface S3TrailPartition {
   region: string;
 }
 
-export function createS3Client(source: S3Source): S3Client {
+/** The S3 SDK, loaded on first use: it adds ~20 MB to a worker that only reads directories. */
+const s3Sdk = () => import('@aws-sdk/client-s3');
+
+export async function createS3Client(source: S3Source): Promise<S3Client> {
+  const { S3Client } = await s3Sdk();
   return new S3Client({
     region: source.clientRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}),
@@ -26,6 +30,7 @@ export function createS3Client(source: S3Source): S3Client {
 }
 
 async function listFolders(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const { paginateListObjectsV2 } = await s3Sdk();
   const folders: string[] = [];
   try {
     for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix, Delimiter: '/' })) {
@@ -71,6 +76,7 @@ export async function listS3LogObjects(
   partition: S3TrailPartition,
   readWindow: ScanPeriod,
 ): Promise<LogObject[]> {
+  const { paginateListObjectsV2 } = await s3Sdk();
   const lastDeliveryMs = readWindow.endMs + parseIsoDuration(source.lateDelivery);
   const firstDeliveryMs = readWindow.startMs - EARLY_SLACK_MS;
   const objects: LogObject[] = [];
@@ -94,6 +100,7 @@ export async function listS3LogObjects(
 }
 
 export async function openS3Object(client: S3Client, bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
+  const { GetObjectCommand } = await s3Sdk();
   try {
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return response.Body as AsyncIterable<Uint8Array>;
@@ -104,6 +111,7 @@ export async function openS3Object(client: S3Client, bucket: string, key: string
 
 /** Fails fast with a clear message when the bucket is missing or unreadable. */
 export async function checkBucket(client: S3Client, source: S3Source): Promise<void> {
+  const { ListObjectsV2Command } = await s3Sdk();
   try {
     await client.send(new ListObjectsV2Command({ Bucket: source.bucket, MaxKeys: 1, Prefix: logsBase(source.prefix) }));
   } catch (error) {

@@ -39,13 +39,13 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
       expect(proxy.injected['reset-mid-body']).toBeGreaterThanOrEqual(3);
       expect(projectFindings(jsonLines<Finding>(result.stdout))).toEqual({ rule1: expectedRule1(DATE), rule2: expectedRule2(DATE) });
       // only the trail's one corrupt object is reported: no object was lost to the faults
-      expect(result.stderr).toMatch(/skipped 1 object\(s\) or record\(s\)/);
+      expect(result.stderr).toMatch(/skipped or reported 1 object\(s\) or record\(s\)/);
     } finally {
       await proxy.close();
     }
   });
 
-  test('bad data: truncated gzip, invalid JSON, Records not an array, records without eventTime or eventID, non-UTF-8 bytes, a huge record', async () => {
+  test('bad data: truncated gzip, invalid JSON, Records not an array, records without eventTime, eventID or userIdentity, non-UTF-8 bytes, a huge record', async () => {
     const dir = tempDir('baddata');
     const files = buildSampleTrail(DATE);
     const record = (extra: object) => ({ eventVersion: '1.09', eventSource: 'ssm.amazonaws.com', eventName: 'SendCommand', recipientAccountId: '111122223333', userIdentity: { type: 'IAMUser', userName: 'eve' }, ...extra });
@@ -54,13 +54,14 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
     add('invalid.json', Buffer.from('{"Records":[{"eventID": nope}'));
     add('not-array.json', Buffer.from('{"Records":{"eventID":"x"}}'));
     add('no-fields.json', Buffer.from(JSON.stringify({ Records: [record({ eventID: 'no-time' }), record({ eventTime: `${DATE}T02:00:00Z` }), record({ eventID: 'ok-1', eventTime: `${DATE}T03:00:00Z` })] })));
+    add('no-identity.json', Buffer.from(JSON.stringify({ Records: [{ ...record({ eventID: 'no-identity', eventTime: `${DATE}T06:00:00Z` }), userIdentity: undefined }] })));
     add('latin1.json', Buffer.concat([Buffer.from('{"Records":[{"eventID":"l1","eventTime":"' + DATE + 'T04:00:00Z","eventName":"SendCommand","eventSource":"ssm.amazonaws.com","recipientAccountId":"111122223333","userIdentity":{"userName":"j'), Buffer.from([0xf6]), Buffer.from('rg"}}]}')]));
     add('huge.json.gz', gzipSync(JSON.stringify({ Records: [record({ eventID: 'huge', eventTime: `${DATE}T05:00:00Z`, requestParameters: { blob: 'x'.repeat(20_000_000) } })] })));
     writeFiles(join(dir, 'logs'), files);
     const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' } });
     const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE]);
     expect(result.code).toBe(0);
-    for (const reason of ['truncated.json.gz: unexpected end of file', 'not-array.json: "Records" is not an array', 'no-fields.json: malformed record: record no-time has no parsable eventTime', 'no-fields.json: malformed record: record has no eventID']) {
+    for (const reason of ['truncated.json.gz: unexpected end of file', 'not-array.json: "Records" is not an array', 'no-fields.json: malformed record: record no-time has no parsable eventTime', 'no-fields.json: malformed record: record has no eventID', 'no-identity.json: record no-identity has no userIdentity: kept, with an empty user']) {
       expect(result.stderr).toContain(reason);
     }
     expect(result.stderr).toMatch(/invalid\.json: /);
@@ -69,6 +70,8 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
     // the good records of the damaged files still count; the demo's findings are all there
     expect(users).toEqual(expect.arrayContaining(['eve', 'j\ufffdrg', 'alice', 'bob@example.com', 'mallory', 'carol']));
     expect(findings.find((f) => f.eventIds.includes('huge'))).toBeDefined();
+    // reported, and still counted, with the empty user RULES.md's userOf gives it
+    expect(findings.find((f) => f.eventIds.includes('no-identity'))).toMatchObject({ user: '' });
   });
 });
 

@@ -85,8 +85,9 @@ async function main() {
   warmCache(dir);
   const { date } = args;
   // --profile: V8 CPU profiles of (b) (every thread) and of the (c) worker(s), to open in Chrome DevTools
-  // the worker's V8 flags as deployed (bin/trailwarden.js's shebang, the Dockerfile), for (b) and (c) alike
+  // the worker's V8 flag and malloc setting as deployed (bin/trailwarden.js's shebang, the Dockerfile), for (b) and (c) alike
   const nodeArgs = ['--max-semi-space-size=2', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [])];
+  const workerEnv = { ...env, MALLOC_ARENA_MAX: '2' };
   const rows = [];
   const cores = os.availableParallelism();
   // The stages use every core, so CPU that other processes take distorts every ratio: each stage
@@ -112,7 +113,7 @@ async function main() {
     `${sizedFloor.threads} threads; how the scan inflates`);
 
   log('(b) scan activity in-process');
-  const inproc = await timed(() => runChild('inproc.js', { dir, date }, { env, nodeArgs }));
+  const inproc = await timed(() => runChild('inproc.js', { dir, date }, { env: workerEnv, nodeArgs }));
   row('(b) scanPartition in-process', inproc.seconds, inproc.records, inproc.bytesRaw, inproc.peakRssBytes, floor.seconds, inproc.otherCpu, `${inproc.partitions} partitions, ${inproc.threads} scan threads`);
 
   log('(c) starting the Temporal dev server');
@@ -122,7 +123,7 @@ async function main() {
   let temporal;
   try {
     log(`(c) full scan through Temporal, ${args.workers} worker process(es), ${sources.length} directory source(s)`);
-    temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
+    temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
     results.workerStartupSeconds = temporal.workerStartupSeconds;
     results.historyEvents = temporal.historyEvents;
     results.temporalPhases = temporal.phases;
@@ -146,7 +147,7 @@ async function main() {
         const objects = await uploadSubset(moto.endpoint, bucket, dir, args.s3Every);
         log(`(e) uploaded ${objects} objects in ${fmt((Date.now() - since) / 1000)} s`);
         const subFloor = await timed(() => runChild('floor.js', { dir, every: args.s3Every }));
-        const s3 = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env, logDir: join(OUT, 'logs', 'e'), date, sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]), rules, findingsDirectory: join(OUT, 'findings', 'e') }));
+        const s3 = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', 'e'), date, sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]), rules, findingsDirectory: join(OUT, 'findings', 'e') }));
         row(`(a') gunzip floor, 1/${args.s3Every} of the objects`, subFloor.seconds, s3.summary.records, subFloor.bytesRaw, subFloor.peakRssBytes, subFloor.seconds, subFloor.otherCpu);
         row('(e) full scan through Temporal from moto S3', s3.seconds, s3.summary.records, s3.summary.bytes, s3.workerPeakRssBytes, subFloor.seconds, s3.otherCpu, `ratio to (a'); ${s3.summary.partitions} partitions`);
         results.s3 = { objects, findingsByRule: s3.summary.findingsByRule };
@@ -164,8 +165,8 @@ async function main() {
       const trail = await ensureTrail({ ...args, records });
       warmCache(trail.dir);
       log(`RSS series: ${records} records, (b) and (c)`);
-      const b = await runChild('inproc.js', { dir: trail.dir, date }, { env, nodeArgs });
-      const c = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env, nodeArgs, logDir: join(OUT, 'logs', `rss-${records}`), date, sources: complete(directorySources(trail.dir, args.singleSource)), rules, findingsDirectory: join(OUT, 'findings', `rss-${records}`) });
+      const b = await runChild('inproc.js', { dir: trail.dir, date }, { env: workerEnv, nodeArgs });
+      const c = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', `rss-${records}`), date, sources: complete(directorySources(trail.dir, args.singleSource)), rules, findingsDirectory: join(OUT, 'findings', `rss-${records}`) });
       results.rssSeries.push({ records, inprocPeakRssBytes: b.peakRssBytes, inprocSeconds: b.seconds, workerPeakRssBytes: c.workerPeakRssBytes, temporalSeconds: c.seconds });
     }
     results.rssSeries.sort((x, y) => x.records - y.records);

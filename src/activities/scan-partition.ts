@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
 import type { DirectorySource, S3Source } from '../config/schema';
@@ -52,10 +53,10 @@ function retryAfterProgress(error: unknown, readThisAttempt: number, key: string
 /** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
 async function scanObject(object: LogObject, job: ScanJob, scanner: () => ObjectScanner): Promise<ObjectScan> {
   if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
-    const bytes = object.read ? await object.read() : await readWhole(await object.open());
     const pool = sharedScanPool();
     try {
-      return pool ? await pool.scan(bytes, job) : scanObjectBytes(bytes, scanner());
+      if (pool) return await pool.scan(object.path ?? (await readWhole(await object.open())), job);
+      return scanObjectBytes(object.path ? await readFile(object.path) : await readWhole(await object.open()), scanner());
     } catch (error) {
       if (!(error instanceof DocumentTooLarge)) throw error;
     }

@@ -7,7 +7,8 @@ import { DocumentTooLarge, type ObjectScan, type ScanJob } from './scan-object';
 
 export interface ThreadRequest {
   id: number;
-  bytes: Uint8Array;
+  /** the file's bytes, or the path of a local file for the thread to read */
+  file: Uint8Array | string;
   job: ScanJob;
 }
 
@@ -60,13 +61,20 @@ export class ScanPool {
     private readonly script: string,
   ) {}
 
-  scan(bytes: Buffer, job: ScanJob): Promise<ObjectScan> {
-    // a Buffer may share its ArrayBuffer with others (Node's pool for small ones): transfer only memory
-    // it owns whole, else a copy in memory of its own (Buffer.from would copy into the pool again)
-    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    const payload = owned ? bytes : new Uint8Array(bytes);
+  /** Scans a file's bytes, or the local file at a path (read by the thread). */
+  scan(file: Buffer | string, job: ScanJob): Promise<ObjectScan> {
+    let payload: Uint8Array | string = file;
+    const transfer: ArrayBuffer[] = [];
+    if (typeof file !== 'string') {
+      // a Buffer may share its ArrayBuffer with others (Node's pool for small ones): transfer only memory
+      // it owns whole, else a copy in memory of its own (Buffer.from would copy into the pool again)
+      const owned = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength && file.buffer instanceof ArrayBuffer;
+      const bytes = owned ? file : new Uint8Array(file);
+      payload = bytes;
+      transfer.push(bytes.buffer as ArrayBuffer);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, bytes: payload, job }, transfer: [payload.buffer as ArrayBuffer], resolve, reject });
+      this.queue.push({ request: { id: this.nextId++, file: payload, job }, transfer, resolve, reject });
       this.dispatch();
     });
   }

@@ -2,6 +2,7 @@
  * A scan thread: inflates and scans whole log files sent by ScanPool, so that a worker uses every
  * core while its main thread keeps talking to Temporal and the sources.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
 import { type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes } from './scan-object';
@@ -20,10 +21,11 @@ function scannerFor(job: ScanJob): ObjectScanner {
   return scanner;
 }
 
-parentPort?.on('message', ({ id, bytes, job }: ThreadRequest) => {
+parentPort?.on('message', ({ id, file, job }: ThreadRequest) => {
   let reply: ThreadReply;
   try {
-    reply = { id, scan: scanObjectBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), scannerFor(job)) };
+    const bytes = typeof file === 'string' ? readFileSync(file) : Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+    reply = { id, scan: scanObjectBytes(bytes, scannerFor(job)) };
   } catch (error) {
     const { name, message, code } = error as Error & { code?: string };
     reply = { id, error: { name, message, code, formatError: error instanceof LogFileFormatError } };

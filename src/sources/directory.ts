@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { DirectorySource } from '../config/schema';
 import { PermanentSourceError } from './errors';
@@ -35,7 +35,7 @@ export async function listDirectoryLogObjects(
       continue;
     }
     const { size } = await stat(full);
-    objects.push({ key, size, open: async () => createReadStream(full), read: () => readFile(full) });
+    objects.push({ key, size, open: async () => createReadStream(full), path: full });
   }
   objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { objects, skipped };

@@ -3,8 +3,8 @@ export interface LogObject {
   key: string;
   size: number;
   open(): Promise<AsyncIterable<Uint8Array>>;
-  /** The whole body at once, where the source has a cheaper way than collecting open()'s chunks. */
-  read?(): Promise<Buffer>;
+  /** A local file's path: a scan thread reads it itself, sparing the main thread the I/O. */
+  path?: string;
 }
 
 /** A log file the scan saw but did not use, with the reason, for the scan summary. */

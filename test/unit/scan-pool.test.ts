@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes, type ScanJob } from '../../src/activities/scan-object';
 import { ScanPool } from '../../src/activities/scan-pool';
@@ -39,6 +40,15 @@ describe('ScanPool', () => {
     const threaded = await Promise.all(files.map((bytes) => pool.scan(bytes, JOB)));
     expect(threaded).toEqual(inline);
     expect(threaded.reduce((n, scan) => n + scan.lines.length, 0)).toBeGreaterThan(0);
+  });
+
+  test('a local file is read by the thread itself, with the same result; a missing one fails as unreadable, not corrupt', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tw-scan-pool-'));
+    const path = join(dir, 'one.json.gz');
+    writeFileSync(path, document(4));
+    await expect(pool.scan(path, JOB)).resolves.toEqual(scanObjectBytes(document(4), objectScanner(JOB)));
+    await expect(pool.scan(join(dir, 'missing.json.gz'), JOB)).rejects.toMatchObject({ code: 'ENOENT' });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a file that shares its memory with other Buffers is copied, not taken from them', async () => {

@@ -23,7 +23,7 @@ export interface ScanJob {
 /** One log file's outcome: counts, the selected events as JSON lines, and what to report. */
 export interface ObjectScan extends ReadCounts {
   /** 'exact' when the document was not in the compact layout or a candidate needed the exact reader */
-  path: 'fast' | 'exact';
+  reader: 'fast' | 'exact';
   lines: string[];
   /** why each malformed record was skipped */
   malformed: string[];
@@ -119,15 +119,15 @@ export function scanObjectBytes(bytes: Buffer, scanner: ObjectScanner): ObjectSc
   const document = inflate(bytes);
   const { visitor, ...collected } = collector(scanner);
   try {
-    return { ...scanCompact(document, scanner, visitor), path: 'fast', ...collected };
+    return { ...scanCompact(document, scanner, visitor), reader: 'fast', ...collected };
   } catch (error) {
     if (!(error instanceof NeedsExactScan)) throw error;
-    return { ...readDocumentExactly(document, scanner.needles, visitor), path: 'exact', ...collected };
+    return { ...readDocumentExactly(document, scanner.needles, visitor), reader: 'exact', ...collected };
   }
 }
 
 /** Scans one log file as a stream, for objects too large to hold in memory. */
 export async function scanObjectStream(body: AsyncIterable<Uint8Array>, scanner: ObjectScanner): Promise<ObjectScan> {
   const { visitor, ...collected } = collector(scanner);
-  return { ...(await readLogFile(body, scanner.needles, visitor)), path: 'exact', ...collected };
+  return { ...(await readLogFile(body, scanner.needles, visitor)), reader: 'exact', ...collected };
 }

@@ -2,12 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
 import type { DirectorySource, S3Source } from '../config/schema';
-import { readPeriod } from '../rules/selection';
 import { listDirectoryLogObjects } from '../sources/directory';
 import { PermanentSourceError } from '../sources/errors';
 import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, listS3LogObjects } from '../sources/s3';
-import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { ScanPeriod } from '../rules/types';
 import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
@@ -50,24 +48,27 @@ function retryAfterProgress(error: unknown, readThisAttempt: number, key: string
   });
 }
 
+/** A small object's whole body: a local file at once, else its chunks joined. */
+async function readWhole(object: LogObject): Promise<Buffer> {
+  if (object.path) return readFile(object.path);
+  const parts: Uint8Array[] = [];
+  for await (const part of await object.open()) parts.push(part);
+  return parts.length === 1 ? Buffer.from(parts[0].buffer, parts[0].byteOffset, parts[0].byteLength) : Buffer.concat(parts);
+}
+
 /** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
-async function scanObject(object: LogObject, job: ScanJob, scanner: () => ObjectScanner): Promise<ObjectScan> {
+async function scanObject(object: LogObject, job: ScanJob, scanner: ObjectScanner): Promise<ObjectScan> {
   if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
     const pool = sharedScanPool();
     try {
-      if (pool) return await pool.scan(object.path ?? (await readWhole(await object.open())), job);
-      return scanObjectBytes(object.path ? await readFile(object.path) : await readWhole(await object.open()), scanner());
+      // a scan thread reads a local file itself
+      if (pool) return await pool.scan(object.path ?? (await readWhole(object)), job);
+      return scanObjectBytes(await readWhole(object), scanner);
     } catch (error) {
       if (!(error instanceof DocumentTooLarge)) throw error;
     }
   }
-  return scanObjectStream(await object.open(), scanner());
-}
-
-async function readWhole(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const part of body) parts.push(part);
-  return parts.length === 1 ? Buffer.from(parts[0].buffer, parts[0].byteOffset, parts[0].byteLength) : Buffer.concat(parts);
+  return scanObjectStream(await object.open(), scanner);
 }
 
 /**
@@ -81,13 +82,11 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   if (source.type === 'lookupEvents') throw ApplicationFailure.nonRetryable('scanPartition does not read lookupEvents sources', 'InvalidInput');
   const context = Context.current();
   const job: ScanJob = { rules: input.rules, period: input.period };
-  let inlineScanner: ObjectScanner | undefined;
-  const scanner = () => (inlineScanner ??= objectScanner(job));
-  const readWindow = readPeriod(configuredRules(input.rules), input.period);
+  const scanner = objectScanner(job);
 
   let listing: { objects: LogObject[]; skipped: SkippedItem[] };
   try {
-    listing = await listObjects(input, source, readWindow);
+    listing = await listObjects(input, source, scanner.readWindow);
   } catch (error) {
     if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
     throw error;

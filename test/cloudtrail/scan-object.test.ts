@@ -97,10 +97,10 @@ function reference(texts: string[]) {
 }
 
 describe('scanObjectBytes keeps exactly what parsing every record would keep', () => {
-  const paths: string[] = [];
+  const readers: string[] = [];
   afterAll(() => {
     // the fast path must really have been tested: every third seed has nothing that sends a file to the exact reader
-    expect(paths.filter((path) => path === 'fast').length).toBeGreaterThanOrEqual(54);
+    expect(readers.filter((reader) => reader === 'fast').length).toBeGreaterThanOrEqual(54);
   });
 
   test.each(Array.from({ length: 80 }, (_, seed) => seed))('random document %i', (seed) => {
@@ -116,9 +116,9 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
       expect(scan.malformed.length).toBeGreaterThanOrEqual(expected.malformed.atLeast);
       expect(scan.malformed.length).toBeLessThanOrEqual(expected.malformed.atMost);
       // a nested array that the fast path took for records adds to its count (documented in compact-document.ts)
-      if (scan.path === 'exact' || !odd.nested) expect(scan.records).toBe(records.length);
+      if (scan.reader === 'exact' || !odd.nested) expect(scan.records).toBe(records.length);
       else expect(scan.records).toBeGreaterThanOrEqual(records.length);
-      paths.push(scan.path);
+      readers.push(scan.reader);
     }
   });
 
@@ -141,7 +141,7 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
     const other = { eventVersion: '1.09', eventTime: '2026-11-25T10:00:00Z', eventName: 'GetObject', eventID: 'other' };
     const scan = scanObjectBytes(Buffer.from(JSON.stringify({ Records: [other, put, other] })), scanner);
     expect(scan.lines.map((line) => JSON.parse(line).event)).toEqual([expect.objectContaining({ kind: 'put', eventID: 'foreign-put', bucketOwnerAccountId: FOREIGN })]);
-    expect(scan.path).toBe('exact');
+    expect(scan.reader).toBe('exact');
   });
 
   test('reports a selected record without userIdentity and keeps it', () => {

@@ -63,7 +63,7 @@ function describeReport(report) {
     if (advisories.length) lines.push(...table(advisories.map((a) => [a.severity, a.id, [...a.packages].join(','), a.range, a.title])));
   }
   const failing = vulnerable.filter((v) => FAILING.has(v.severity));
-  return { lines, failing };
+  return { lines, failing, advisories };
 }
 
 /**
@@ -76,9 +76,9 @@ function describeReport(report) {
 function decideAudit({ stdout, stderr = '', status, required = false }) {
   const json = parseJson(stdout ?? '');
   if (json && json.auditReportVersion === 2 && json.vulnerabilities && typeof json.vulnerabilities === 'object') {
-    const { lines, failing } = describeReport(json);
+    const { lines, failing, advisories } = describeReport(json);
     if (failing.length) {
-      const causes = advisoriesOf(json).filter((a) => FAILING.has(a.severity));
+      const causes = advisories.filter((a) => FAILING.has(a.severity));
       const named = causes.length ? causes.map((a) => `${a.id} (${a.severity}, ${[...a.packages].join(',')})`).join(', ') : failing.map((v) => v.name).join(', ');
       return {
         outcome: 'vulnerable',

@@ -1,9 +1,13 @@
 # The trailwarden worker image: `docker compose up` runs it next to Temporal (see docker-compose.yml).
 FROM node:20-bookworm-slim AS build
+# a C compiler for the native scanner (native/: libdeflate and the candidate search); the image runs without it
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+ENV TRAILWARDEN_NATIVE_REQUIRED=1
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY scripts ./scripts
+COPY native ./native
 COPY src ./src
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

@@ -98,7 +98,7 @@ async function main() {
     return { ...value, otherCpu: otherCpuShare(before, cpuSnapshot(), cores) };
   };
   const quiet = await timed(() => new Promise((resolve) => setTimeout(() => resolve({}), 1000)));
-  const results = { args, machine: { cpus: cores, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, otherCpuBeforeStart: quiet.otherCpu }, trail: { dir, ...manifest }, startedAt: new Date().toISOString() };
+  const results = { args, machine: { cpus: cores, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, scanner: require(join(DIST, 'native', 'scanner.js')).nativeScannerStatus(), otherCpuBeforeStart: quiet.otherCpu }, trail: { dir, ...manifest }, startedAt: new Date().toISOString() };
   if (quiet.otherCpu > OTHER_CPU_LIMIT) log(`warning: other processes use ${fmt(100 * quiet.otherCpu, 0)} % of the CPU: the ratios will be off`);
 
   log('(a) gunzip floor');
@@ -222,7 +222,7 @@ function toMarkdown(results) {
   const lines = [];
   const t = results.trail;
   lines.push(`Trail: ${t.records.toLocaleString('en-US')} records in ${t.objects.toLocaleString('en-US')} objects (${fmt(mb(t.bytesGz))} MB gzipped, ${fmt(mb(t.bytesRaw))} MB of JSON), one day, seed ${t.seed}.`);
-  lines.push(`Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}. ${results.finishedAt}.`);
+  lines.push(`Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}. Scanner: ${results.machine.scanner}. ${results.finishedAt}.`);
   lines.push('');
   lines.push('| stage | seconds | records/s | MB/s (JSON) | peak RSS (MB) | × floor | other CPU | notes |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|');

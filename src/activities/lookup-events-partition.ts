@@ -128,6 +128,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
     throw error;
   } finally {
     client.destroy();
+    progress.close();
   }
   saveCounters();
   return progress.result();

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import type { SkippedItem } from '../sources/log-object';
 import { blobFromFile, scratchPath } from './scratch';
 import type { PartitionResult, PartitionSpec, PartitionStats } from './types';
@@ -23,6 +23,7 @@ export class PartitionProgress<Position> {
   readonly resumed: boolean;
   readonly state: ProgressCheckpoint<Position>;
   private readonly file: string;
+  private fd: number | undefined;
 
   constructor(scanId: string, private readonly partition: PartitionSpec, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
     this.file = scratchPath(scanId, `selected-${partition.id}`);
@@ -45,9 +46,10 @@ export class PartitionProgress<Position> {
 
   append(lines: readonly string[]): void {
     if (!lines.length) return;
-    const text = `${lines.join('\n')}\n`;
-    appendFileSync(this.file, text);
-    this.state.scratchBytes += Buffer.byteLength(text);
+    const text = Buffer.from(`${lines.join('\n')}\n`);
+    this.fd ??= openSync(this.file, 'a');
+    for (let written = 0; written < text.length; ) written += writeSync(this.fd, text, written);
+    this.state.scratchBytes += text.length;
     this.state.selectedLines += lines.length;
     this.state.stats.selected += lines.length;
   }
@@ -57,7 +59,14 @@ export class PartitionProgress<Position> {
     if (this.state.skipped.length < SKIPPED_KEPT) this.state.skipped.push(item);
   }
 
+  /** Closes the scratch file; the activity calls it whether it succeeds or fails. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   result(): PartitionResult {
+    this.close();
     return {
       partitionId: this.partition.id,
       label: this.partition.label,

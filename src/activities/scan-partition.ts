@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
 import type { DirectorySource, S3Source } from '../config/schema';
+import { tuning } from '../config/tuning';
 import { listDirectoryLogObjects } from '../sources/directory';
 import { PermanentSourceError } from '../sources/errors';
 import type { LogObject, SkippedItem } from '../sources/log-object';
@@ -74,8 +75,8 @@ async function scanObject(object: LogObject, job: ScanJob, scanner: ObjectScanne
 /**
  * Reads every log file of one S3 or directory partition, keeps the records the rules select, and
  * returns them (inline or by reference). Several files are read ahead and scanned on the scan threads
- * at once; their results are taken in key order, and a checkpoint is heartbeated after each, so a
- * retry resumes there.
+ * at once; their results are taken in key order, and the checkpoint after the latest is heartbeated
+ * (at most every 100 ms), so a retry resumes there.
  */
 export async function scanPartition(input: ScanPartitionInput): Promise<PartitionResult> {
   const { source } = input;
@@ -100,33 +101,47 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   const todo = listing.objects.filter((object) => !progress.resumed || object.key > state.position.lastKey);
   const readAhead = (sharedScanPool()?.size ?? 0) + 1;
   const inFlight: { object: LogObject; scan: Promise<ObjectScan> }[] = [];
-  let next = 0;
-  let readThisAttempt = 0;
-  while (next < todo.length || inFlight.length) {
-    if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
-    while (inFlight.length < readAhead && next < todo.length) {
-      const object = todo[next++];
-      const scan = scanObject(object, job, scanner);
-      scan.catch(() => undefined); // awaited in order below; an attempt that fails earlier abandons it
-      inFlight.push({ object, scan });
+  try {
+    let next = 0;
+    let readThisAttempt = 0;
+    let lastHeartbeatMs = 0;
+    const heartbeatEveryMs = tuning('TRAILWARDEN_HEARTBEAT_MS', 100);
+    while (next < todo.length || inFlight.length) {
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
+      while (inFlight.length < readAhead && next < todo.length) {
+        const object = todo[next++];
+        const scan = scanObject(object, job, scanner);
+        scan.catch(() => undefined); // awaited in order below; an attempt that fails earlier abandons it
+        inFlight.push({ object, scan });
+      }
+      const { object, scan } = inFlight.shift()!;
+      try {
+        const result = await scan;
+        state.stats.records += result.records;
+        state.stats.parsed += result.parsed;
+        state.stats.bytes += result.bytes;
+        state.stats.objects++;
+        progress.append(result.lines);
+        state.stats.malformedRecords += result.malformed.length;
+        for (const reason of [...result.malformed, ...result.warnings]) progress.skip({ source: input.partition.label, key: object.key, reason });
+      } catch (error) {
+        if (!isCorruptObjectError(error)) {
+          context.heartbeat(state); // the latest checkpoint, for the retry
+          throw retryAfterProgress(error, readThisAttempt, object.key);
+        }
+        progress.skip({ source: input.partition.label, key: object.key, reason: (error as Error).message });
+      }
+      readThisAttempt++;
+      state.position = { lastKey: object.key };
+      // each heartbeat is encoded and handed to Temporal's core: at most every heartbeatEveryMs, not per
+      // small file (core sends the latest to the server at most every second anyway)
+      if (Date.now() - lastHeartbeatMs >= heartbeatEveryMs) {
+        context.heartbeat(state);
+        lastHeartbeatMs = Date.now();
+      }
     }
-    const { object, scan } = inFlight.shift()!;
-    try {
-      const result = await scan;
-      state.stats.records += result.records;
-      state.stats.parsed += result.parsed;
-      state.stats.bytes += result.bytes;
-      state.stats.objects++;
-      progress.append(result.lines);
-      state.stats.malformedRecords += result.malformed.length;
-      for (const reason of [...result.malformed, ...result.warnings]) progress.skip({ source: input.partition.label, key: object.key, reason });
-    } catch (error) {
-      if (!isCorruptObjectError(error)) throw retryAfterProgress(error, readThisAttempt, object.key);
-      progress.skip({ source: input.partition.label, key: object.key, reason: (error as Error).message });
-    }
-    readThisAttempt++;
-    state.position = { lastKey: object.key };
-    context.heartbeat(state);
+    return progress.result();
+  } finally {
+    progress.close();
   }
-  return progress.result();
 }

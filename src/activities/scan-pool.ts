@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { LogFileFormatError } from '../cloudtrail/record-splitter';
+import { tuning } from '../config/tuning';
 import { DocumentTooLarge, type ObjectScan, type ScanJob } from './scan-object';
 
 export interface ThreadRequest {
@@ -157,10 +158,9 @@ let shared: ScanPool | null | undefined;
  */
 export function sharedScanPool(): ScanPool | undefined {
   if (shared === undefined) {
-    const configured = process.env.TRAILWARDEN_SCAN_THREADS;
-    const size = configured === undefined || configured === '' ? availableParallelism() : Number(configured);
+    const size = tuning('TRAILWARDEN_SCAN_THREADS', availableParallelism());
     const script = threadScript();
-    shared = Number.isInteger(size) && size > 0 && script ? new ScanPool(size, script) : null;
+    shared = size > 0 && script ? new ScanPool(size, script) : null;
   }
   return shared ?? undefined;
 }

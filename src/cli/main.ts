@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { UsageError, loadConfig } from '../config/load';
+import { checkTuningEnvironment } from '../config/tuning';
+import { nativeScannerStatus } from '../native/scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { startDevServer } from '../local/dev-server';
@@ -73,7 +75,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--config <file>', 'configuration file (default ./trailwarden.config.json or $TRAILWARDEN_CONFIG)')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    // commands that may run a worker check its tuning first (createWorker checks again)
+    .hook('preAction', (_program, action) => {
+      if (['scan', 'worker', 'dev', 'demo'].includes(action.name())) checkTuningEnvironment();
+    });
   const configOf = (command: Command) => loadConfig(command.optsWithGlobals().config);
 
   program
@@ -131,7 +137,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { maxActivities?: number }, command: Command) => {
       const target = temporalTarget(configOf(command));
       const { worker } = await createWorker({ ...target, maxConcurrentActivityTaskExecutions: opts.maxActivities });
-      process.stderr.write(`worker on task queue "${target.taskQueue}" at ${target.address} (namespace ${target.namespace})\n`);
+      process.stderr.write(`worker on task queue "${target.taskQueue}" at ${target.address} (namespace ${target.namespace}); scanner: ${nativeScannerStatus()}\n`);
       await worker.run();
     });
 
@@ -146,7 +152,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace });
       process.stderr.write(`Temporal dev server at ${server.address}, Web UI at ${server.uiUrl}, history in ${resolve(opts.db)}\n`);
       const { worker, connection } = await createWorker({ ...target, address: server.address, security: undefined });
-      process.stderr.write(`worker on task queue "${target.taskQueue}"; press Ctrl-C to stop\n`);
+      process.stderr.write(`worker on task queue "${target.taskQueue}" (scanner: ${nativeScannerStatus()}); press Ctrl-C to stop\n`);
       try {
         await worker.runUntil(waitForSignal());
       } finally {

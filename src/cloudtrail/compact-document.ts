@@ -1,8 +1,10 @@
 /**
  * The fast path for a whole log file in memory, as CloudTrail writes it: compact JSON,
- * `{"Records":[{"eventVersion":…},{"eventVersion":…}]}`. Native searches find the record separators
+ * `{"Records":[{"eventVersion":…},{"eventVersion":…}]}`. A search finds the record separators
  * `},{"eventVersion":` and every `"eventName"` key; only records whose eventName is one the rules
- * select (or written in an unusual way) are cut out and handed on. JavaScript never walks the bytes.
+ * select (or written in an unusual way) are cut out and handed on. The search is the native scanner's
+ * one pass (src/native/scanner.ts) or, without it, three of Node's byte searches (findCandidatesInJs):
+ * both give the same candidates.
  *
  * Why no record the rules need is skipped: a record matters only through its eventName, and the raw
  * text of the key and of an event name can differ from `"eventName":"Name"` only by whitespace
@@ -16,6 +18,7 @@
  * The one thing the exact splitter would not also do: such a nested object, when balanced and holding
  * an eventID, an eventTime and a selected eventName, is taken for a record (a false positive, never a miss).
  */
+import { type NativeScanner, nativeScanner } from '../native/scanner';
 import { COLON, QUOTE, isJsonSpace } from './json-bytes';
 
 const SEPARATOR = Buffer.from('},{"eventVersion":');
@@ -37,8 +40,8 @@ function isEventNameKey(region: Buffer, hit: number): boolean {
   );
 }
 
-/** The records joined by separators, without `{"Records":[` and `]}`; throws when not in this layout. */
-function recordsRegion(document: Buffer): Buffer {
+/** Where the records joined by separators are, without `{"Records":[` and `]}`; throws when not in this layout. */
+function recordsRegion(document: Buffer): [start: number, end: number] {
   const offset = document.subarray(0, 3).equals(BOM) ? 3 : 0;
   if (!document.subarray(offset, offset + PREFIX.length).equals(PREFIX)) throw new NeedsExactScan('not a compact {"Records":[...]} document');
   let end = document.length;
@@ -47,8 +50,25 @@ function recordsRegion(document: Buffer): Buffer {
   if (end < offset + PREFIX.length + 3 || document[end - 1] !== 0x7d || document[end - 2] !== 0x5d || document[end - 3] !== 0x7d) {
     throw new NeedsExactScan('the document does not end with the last record and "]}"');
   }
-  return document.subarray(offset + RECORDS_OPEN_LENGTH, end - 2);
+  return [offset + RECORDS_OPEN_LENGTH, end - 2];
 }
+
+/** The event names the rules select, in the forms the searches need. */
+export interface EventNames {
+  names: readonly string[];
+  buffers: Buffer[];
+  lengths: ReadonlySet<number>;
+  index: ReadonlyMap<string, number>;
+}
+
+export function eventNameList(names: Iterable<string>): EventNames {
+  const list = [...new Set(names)];
+  const buffers = list.map((name) => Buffer.from(name));
+  return { names: list, buffers, lengths: new Set(buffers.map((b) => b.length)), index: new Map(list.map((name, i) => [name, i])) };
+}
+
+/** A candidate's name index when the record must be parsed to know. */
+const PARSE_TO_KNOW = -1;
 
 /** Where each separator starts: record i runs from after separator i-1 to separator i. */
 function separatorsOf(region: Buffer): number[] {
@@ -70,26 +90,20 @@ function recordIndexAt(separators: readonly number[], at: number): number {
 }
 
 /**
- * Calls onCandidate, in file order, once for each record that may matter: `eventName` is the selected
- * name its eventName key holds, or undefined when the record must be parsed to know (whitespace, escapes).
- * Returns the number of records. Throws NeedsExactScan when the document is not in the compact layout.
+ * The candidates of document[regionStart, regionEnd), in the native scanner's format:
+ * [records, start, end, name index or -1, …], in file order, offsets into document.
  */
-export function scanCompactDocument(
-  document: Buffer,
-  eventNames: ReadonlySet<string>,
-  onCandidate: (raw: Buffer, eventName: string | undefined) => void,
-): number {
-  const region = recordsRegion(document);
+export function findCandidatesInJs(document: Buffer, regionStart: number, regionEnd: number, eventNames: EventNames): Int32Array {
+  const region = document.subarray(regionStart, regionEnd);
   const separators = separatorsOf(region);
-  const nameLengths = new Set([...eventNames].map((name) => Buffer.byteLength(name)));
-  const candidates = new Map<number, { end: number; eventName: string | undefined }>();
-  const add = (hit: number, eventName: string | undefined) => {
+  const candidates = new Map<number, { end: number; name: number }>();
+  const add = (hit: number, name: number) => {
     const index = recordIndexAt(separators, hit);
     const start = index === 0 ? 0 : separators[index - 1] + 2;
     const end = index === separators.length ? region.length : separators[index] + 1;
     const seen = candidates.get(start);
     // a record with two different answers (a nested eventName key) is parsed
-    candidates.set(start, { end, eventName: seen && seen.eventName !== eventName ? undefined : eventName });
+    candidates.set(start, { end, name: seen && seen.name !== name ? PARSE_TO_KNOW : name });
     return end;
   };
 
@@ -97,22 +111,46 @@ export function scanCompactDocument(
     if (!isEventNameKey(region, hit)) continue;
     const colon = hit + KEY_TAIL.length;
     if (region[colon] !== COLON || region[colon + 1] !== QUOTE) {
-      add(hit, undefined);
+      add(hit, PARSE_TO_KNOW);
       continue;
     }
     const valueEnd = region.indexOf(QUOTE, colon + 2);
-    if (!nameLengths.has(valueEnd - colon - 2)) continue;
-    const eventName = region.toString('utf8', colon + 2, valueEnd);
-    if (eventNames.has(eventName)) add(hit, eventName);
+    if (!eventNames.lengths.has(valueEnd - colon - 2)) continue;
+    const name = eventNames.index.get(region.toString('utf8', colon + 2, valueEnd));
+    if (name !== undefined) add(hit, name);
   }
   for (let hit = region.indexOf(BACKSLASH_U); hit >= 0; ) {
-    const end = add(hit, undefined);
+    const end = add(hit, PARSE_TO_KNOW);
     hit = region.indexOf(BACKSLASH_U, Math.max(end, hit + 2));
   }
 
-  for (const start of [...candidates.keys()].sort((a, b) => a - b)) {
-    const { end, eventName } = candidates.get(start)!;
-    onCandidate(region.subarray(start, end), eventName);
+  const starts = [...candidates.keys()].sort((a, b) => a - b);
+  const found = new Int32Array(1 + 3 * starts.length);
+  found[0] = separators.length + 1;
+  starts.forEach((start, i) => {
+    const { end, name } = candidates.get(start)!;
+    found.set([regionStart + start, regionStart + end, name], 1 + 3 * i);
+  });
+  return found;
+}
+
+/**
+ * Calls onCandidate, in file order, once for each record that may matter: `eventName` is the selected
+ * name its eventName key holds, or undefined when the record must be parsed to know (whitespace, escapes).
+ * Returns the number of records. Throws NeedsExactScan when the document is not in the compact layout.
+ * `native` null: the JavaScript searches, whether or not the native scanner is built.
+ */
+export function scanCompactDocument(
+  document: Buffer,
+  eventNames: EventNames,
+  onCandidate: (raw: Buffer, eventName: string | undefined) => void,
+  native: NativeScanner | null = nativeScanner() ?? null,
+): number {
+  const [start, end] = recordsRegion(document);
+  const found = native ? native.findCandidates(document, start, end, eventNames.buffers) : findCandidatesInJs(document, start, end, eventNames);
+  for (let i = 1; i < found.length; i += 3) {
+    const name = found[i + 2];
+    onCandidate(document.subarray(found[i], found[i + 1]), name === PARSE_TO_KNOW ? undefined : eventNames.names[name]);
   }
-  return separators.length + 1;
+  return found[0];
 }

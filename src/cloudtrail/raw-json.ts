@@ -1,7 +1,9 @@
 /**
  * Byte-level tests on the raw text of one record, for deciding cheaply that a record cannot matter.
  * Each answers conservatively: when unsure, it says so and the caller parses the record.
+ * The native scanner, when built, answers the same in C (tested against these JavaScript twins).
  */
+import { nativeScanner } from '../native/scanner';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-bytes';
 
 /**
@@ -9,6 +11,11 @@ import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, OPEN_BRACE, OPEN_BRACKET,
  * last byte: the fast path cut a whole record, not a piece of one. Not a JSON validation.
  */
 export function isOneBalancedObject(raw: Buffer): boolean {
+  const native = nativeScanner();
+  return native ? native.isOneBalancedObject(raw) : isOneBalancedObjectInJs(raw);
+}
+
+export function isOneBalancedObjectInJs(raw: Buffer): boolean {
   const length = raw.length;
   if (length < 2 || raw[0] !== OPEN_BRACE || raw[length - 1] !== CLOSE_BRACE) return false;
   let depth = 0;
@@ -36,17 +43,26 @@ export function isOneBalancedObject(raw: Buffer): boolean {
   return depth === 0;
 }
 
+const keyPatterns = new Map<string, Buffer>();
+
 /**
  * The values of every `"key":"value"` in raw JSON text, at any depth, when the text has no backslash
  * (so every string is literal and no `"` can hide inside one). Undefined when the text has a backslash
  * or an occurrence of the key is not followed by `:"` (whitespace, a non-string value): parse instead.
  */
-const keyPatterns = new Map<string, Buffer>();
-
 export function rawStringValues(raw: Buffer, key: string): string[] | undefined {
-  if (raw.includes(BACKSLASH)) return undefined;
   let pattern = keyPatterns.get(key);
   if (!pattern) keyPatterns.set(key, (pattern = Buffer.from(`"${key}"`)));
+  const native = nativeScanner();
+  return native ? native.stringValues(raw, pattern) : stringValuesInJs(raw, pattern);
+}
+
+export function rawStringValuesInJs(raw: Buffer, key: string): string[] | undefined {
+  return stringValuesInJs(raw, Buffer.from(`"${key}"`));
+}
+
+function stringValuesInJs(raw: Buffer, pattern: Buffer): string[] | undefined {
+  if (raw.includes(BACKSLASH)) return undefined;
   const values: string[] = [];
   for (let hit = raw.indexOf(pattern); hit >= 0; hit = raw.indexOf(pattern, hit + pattern.length)) {
     const colon = hit + pattern.length;

@@ -5,6 +5,7 @@ import * as activities from '../activities';
 import { sharedScanPool } from '../activities/scan-pool';
 import { dataConverterFromEnvironment } from '../codec/encryption-codec';
 import type { ConnectionSecurity } from '../config/temporal-connection';
+import { checkTuningEnvironment } from '../config/tuning';
 
 export const DEFAULT_TASK_QUEUE = 'trailwarden';
 
@@ -24,6 +25,7 @@ function workflowSource(): { workflowBundle: { codePath: string } } | { workflow
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  checkTuningEnvironment();
   const connection = await NativeConnection.connect({ address: options.address, ...options.security });
   await sharedScanPool()?.warm();
   const worker = await Worker.create({

@@ -1,23 +1,16 @@
 import { gzipSync } from 'node:zlib';
 import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
-import { scanCompactDocument } from '../../src/cloudtrail/compact-document';
+import { eventNameList, scanCompactDocument } from '../../src/cloudtrail/compact-document';
 import { type CloudTrailRecord, malformedReason } from '../../src/cloudtrail/record';
 import { parseConfig } from '../../src/config/load';
 import { selectRecord } from '../../src/rules/selection';
+import { prng } from '../helpers/prng';
 
 const PERIOD = { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse('2026-11-26T00:00:00Z') };
-const scanner = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: PERIOD });
-
-/** A tiny seeded PRNG, so every run checks the same documents. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const JOB = { rules: parseConfig({ sources: [] }).rules, period: PERIOD };
+/** libdeflate and the native search (built by npm run build: native-scanner.test.ts fails without it) */
+const scanner = objectScanner(JOB);
+const jsScanner = objectScanner(JOB, { native: null });
 
 const TRICKY = ['},{', '},{"x', 'a},{', '{"Records":[', ']}', '\\"},{\\"', 'SendCommand', '"eventName":"PutObject"', '\u00e9t\u00e9 ☃', '},\n{', '[]', '{}'];
 const OWN = '111122223333';
@@ -112,6 +105,7 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
     const expected = reference(texts);
     for (const bytes of [Buffer.from(text), gzipSync(text)]) {
       const scan = scanObjectBytes(bytes, scanner);
+      expect(scanObjectBytes(bytes, jsScanner)).toEqual(scan);
       expect(scan.lines).toEqual(expected.lines);
       expect(scan.malformed.length).toBeGreaterThanOrEqual(expected.malformed.atLeast);
       expect(scan.malformed.length).toBeLessThanOrEqual(expected.malformed.atMost);
@@ -177,10 +171,12 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
       { eventVersion: '1', eventName: 'SendCommand', a: { eventName: 'PutObject' } },
       { eventVersion: '1', eventName: 'Other', note: 'caf\\u00e9' },
     ] });
-    const seen: [string, string | undefined][] = [];
-    const count = scanCompactDocument(Buffer.from(text.replace('caf\\\\u00e9', 'caf\\u00e9')), new Set(['PutObject', 'SendCommand']), (raw, name) => seen.push([JSON.parse(raw.toString()).eventName, name]));
-    expect(count).toBe(4);
-    expect(seen).toEqual([['PutObject', 'PutObject'], ['SendCommand', undefined], ['Other', undefined]]);
+    for (const native of [scanner.native, null]) {
+      const seen: [string, string | undefined][] = [];
+      const count = scanCompactDocument(Buffer.from(text.replace('caf\\\\u00e9', 'caf\\u00e9')), eventNameList(['PutObject', 'SendCommand']), (raw, name) => seen.push([JSON.parse(raw.toString()).eventName, name]), native);
+      expect(count).toBe(4);
+      expect(seen).toEqual([['PutObject', 'PutObject'], ['SendCommand', undefined], ['Other', undefined]]);
+    }
   });
 
   test('a file that inflates past the in-memory limit is refused, to be streamed instead', () => {

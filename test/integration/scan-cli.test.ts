@@ -130,6 +130,17 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  test.each([
+    ['TRAILWARDEN_SCAN_THREADS', 'many', /TRAILWARDEN_SCAN_THREADS="many" is not a whole number from 0 to 256/],
+    ['TRAILWARDEN_HEARTBEAT_MS', '-5', /TRAILWARDEN_HEARTBEAT_MS="-5" is not a whole number/],
+    ['TRAILWARDEN_NATIVE', 'yes', /TRAILWARDEN_NATIVE="yes" must be 0/],
+  ])('a bad %s exits 2 before anything starts', async (name, value, message) => {
+    const dir = tempDir('badenv');
+    const result = await runCli(['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: '.' }] }), '--date', DEMO_DATE], { env: { [name]: value } });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+
   test('an unreadable config file exits 2', async () => {
     const result = await runCli(['scan', '--config', '/nonexistent/cfg.json', '--date', DEMO_DATE]);
     expect(result.code).toBe(2);

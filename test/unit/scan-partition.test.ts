@@ -206,6 +206,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  delete process.env.TRAILWARDEN_HEARTBEAT_MS;
   if (savedScratch === undefined) delete process.env.TRAILWARDEN_SCRATCH_DIR;
   else process.env.TRAILWARDEN_SCRATCH_DIR = savedScratch;
   fs.rmSync(fixture.root, { recursive: true, force: true });
@@ -259,6 +260,8 @@ describe('scanPartition over a directory source', () => {
   let fullBeats: Checkpoint[];
 
   beforeAll(async () => {
+    // a checkpoint after every object (by default at most one every 100 ms)
+    process.env.TRAILWARDEN_HEARTBEAT_MS = '0';
     const { env, beats } = recordingEnv();
     full = await env.run(scanPartition, input('scan-full'));
     fullBeats = beats;
@@ -404,6 +407,18 @@ describe('scanPartition over a directory source', () => {
     expect(beats).toHaveLength(OBJECT_KEYS.length);
     expect(selectedLines(result)).toEqual(selectedLines(full));
     expect(result.stats).toEqual(full.stats);
+  });
+
+  it('with a longer interval, heartbeats the first checkpoint and then none sooner than the interval allows', async () => {
+    process.env.TRAILWARDEN_HEARTBEAT_MS = '60000';
+    try {
+      const { env, beats } = recordingEnv();
+      const result: PartitionResult = await env.run(scanPartition, input('scan-sparse-beats'));
+      expect(beats.map(lastKeyOf)).toEqual([OBJECT_KEYS[0]]);
+      expect(selectedLines(result)).toEqual(selectedLines(full));
+    } finally {
+      process.env.TRAILWARDEN_HEARTBEAT_MS = '0';
+    }
   });
 
   it('gives the same result on a second uninterrupted run', async () => {

@@ -1,0 +1,44 @@
+/**
+ * The native scanner (native/trailwarden.c: libdeflate's inflate and a one-pass candidate search),
+ * compiled by `npm run build` when the machine has a C compiler. Without it, or with
+ * TRAILWARDEN_NATIVE=0, scans use Node's zlib and JavaScript searches and find the same records.
+ */
+import { join } from 'node:path';
+
+export interface NativeScanner {
+  /** e.g. "libdeflate 1.25, SSE2 search" */
+  version: string;
+  /** Inflates gzip members into out; the bytes written, or a negative number: then ask zlib. */
+  gunzip(gzipped: Buffer, out: Buffer): number;
+  /** [records, start, end, name index or -1, start, end, …] for the records of document[start, end). */
+  findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[]): Int32Array;
+  /** isOneBalancedObject in src/cloudtrail/raw-json.ts */
+  isOneBalancedObject(raw: Buffer): boolean;
+  /** rawStringValues in src/cloudtrail/raw-json.ts, with the key given as `"key"` */
+  stringValues(raw: Buffer, quotedKey: Buffer): string[] | undefined;
+}
+
+/** src/native and dist/native are both two folders below the package. */
+export const NATIVE_MODULE_PATH = join(__dirname, '..', '..', 'build', 'trailwarden.node');
+
+function load(): { scanner?: NativeScanner; status: string } {
+  if (process.env.TRAILWARDEN_NATIVE === '0') return { status: 'off (TRAILWARDEN_NATIVE=0)' };
+  try {
+    const module = { exports: {} as NativeScanner };
+    process.dlopen(module, NATIVE_MODULE_PATH);
+    return { scanner: module.exports, status: module.exports.version };
+  } catch (error) {
+    return { status: `not built, using zlib and JavaScript (${(error as Error).message.split('\n')[0]})` };
+  }
+}
+
+let loaded: ReturnType<typeof load> | undefined;
+
+export function nativeScanner(): NativeScanner | undefined {
+  return (loaded ??= load()).scanner;
+}
+
+/** One line for logs and the benchmark: what scans use. */
+export function nativeScannerStatus(): string {
+  return (loaded ??= load()).status;
+}

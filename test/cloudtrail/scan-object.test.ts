@@ -179,6 +179,16 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
     }
   });
 
+  test('files inflated one after another into the reused buffer, a large one among them, keep their own results', () => {
+    const random = prng(21);
+    const documents = [3, 40_000, 5, 200].map((count) => Array.from({ length: count }, (_, i) => record(i, random, { malformed: false, nested: false })));
+    expect(JSON.stringify({ Records: documents[1] }).length).toBeGreaterThan(8 * 1024 * 1024);
+    const gzipped = documents.map((records) => gzipSync(JSON.stringify({ Records: records })));
+    const alone = gzipped.map((bytes) => scanObjectBytes(bytes, jsScanner));
+    for (const i of [0, 1, 2, 3, 1, 0, 3]) expect(scanObjectBytes(gzipped[i], scanner)).toEqual(alone[i]);
+    expect(alone.map((scan) => scan.records)).toEqual([3, 40_000, 5, 200]);
+  });
+
   test('a file that inflates past the in-memory limit is refused, to be streamed instead', () => {
     const padding = ' '.repeat(MAX_DOCUMENT_BYTES);
     expect(() => scanObjectBytes(gzipSync(`{"Records":[${padding}]}`), scanner)).toThrow(DocumentTooLarge);

@@ -4,12 +4,13 @@
  *   gunzip(gzipped, out) -> bytes written into out, or a negative code (then use zlib, which knows
  *     every edge case and gives the proper error). libdeflate inflates whole buffers about twice as
  *     fast as zlib.
- *   findCandidates(document, regionStart, regionEnd, names) -> Int32Array [records, start, end, name, ...]
+ *   findCandidates(document, regionStart, regionEnd, names) -> Int32Array [records, start, end, name, whole, ...]
  *     The same answer as findCandidatesInJs in src/cloudtrail/compact-document.ts, in one pass over the
  *     bytes instead of three searches: the records of the region that hold an `"eventName":"<name>"` for
  *     one of names (name = its index), or an eventName key not followed by `:"`, a `\u`, or two different
- *     answers (name = -1: parse to know). Offsets are into document; a record runs from start to end.
- *   isOneBalancedObject(raw), stringValues(raw, quotedKey): the byte tests of src/cloudtrail/raw-json.ts.
+ *     answers (name = -1: parse to know). Offsets are into document; a record runs from start to end;
+ *     whole = 1 when a named candidate is one balanced object (isOneBalancedObject), else 0.
+ *   isOneBalancedObject(raw), stringValues(raw, quotedKeys): the byte tests of src/cloudtrail/raw-json.ts.
  */
 #define _GNU_SOURCE /* memmem */
 #include <node_api.h>
@@ -118,10 +119,37 @@ static void answer(Scan *scan, int32_t name) {
   else if (scan->answer != name) scan->answer = PARSE_TO_KNOW;
 }
 
+/* One object whose braces and brackets balance, strings skipped, closing only at its last byte. */
+static int one_balanced_object(const uint8_t *bytes, size_t length) {
+  if (length < 2 || bytes[0] != '{' || bytes[length - 1] != '}') return 0;
+  long depth = 0;
+  for (size_t i = 0; i < length;) {
+    uint8_t byte = bytes[i++];
+    if (byte == '"') {
+      for (;;) {
+        const uint8_t *quote = memchr(bytes + i, '"', length - i);
+        if (!quote) return 0;
+        size_t at = (size_t)(quote - bytes), backslashes = 0;
+        while (backslashes < at && bytes[at - 1 - backslashes] == '\\') backslashes++;
+        i = at + 1;
+        if (backslashes % 2 == 0) break;
+      }
+    } else if (byte == '{' || byte == '[') {
+      depth++;
+    } else if (byte == '}' || byte == ']') {
+      depth--;
+      if ((depth == 0 && i != length) || depth < 0) return 0;
+    }
+  }
+  return depth == 0;
+}
+
 static void end_record(Scan *scan, size_t end) {
   if (scan->answer != NO_CANDIDATE) {
+    /* whether a named candidate is one whole record: it may be skipped without parsing only then */
+    int32_t whole = scan->answer >= 0 && one_balanced_object(scan->bytes + scan->record_start, end - scan->record_start);
     scan->failed |= !push(&scan->out, (int32_t)scan->record_start) || !push(&scan->out, (int32_t)end) ||
-                    !push(&scan->out, scan->answer);
+                    !push(&scan->out, scan->answer) || !push(&scan->out, whole);
   }
   scan->answer = NO_CANDIDATE;
   scan->records++;
@@ -267,31 +295,6 @@ static napi_value find_candidates(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* One object whose braces and brackets balance, strings skipped, closing only at its last byte. */
-static int one_balanced_object(const uint8_t *bytes, size_t length) {
-  if (length < 2 || bytes[0] != '{' || bytes[length - 1] != '}') return 0;
-  long depth = 0;
-  for (size_t i = 0; i < length;) {
-    uint8_t byte = bytes[i++];
-    if (byte == '"') {
-      for (;;) {
-        const uint8_t *quote = memchr(bytes + i, '"', length - i);
-        if (!quote) return 0;
-        size_t at = (size_t)(quote - bytes), backslashes = 0;
-        while (backslashes < at && bytes[at - 1 - backslashes] == '\\') backslashes++;
-        i = at + 1;
-        if (backslashes % 2 == 0) break;
-      }
-    } else if (byte == '{' || byte == '[') {
-      depth++;
-    } else if (byte == '}' || byte == ']') {
-      depth--;
-      if ((depth == 0 && i != length) || depth < 0) return 0;
-    }
-  }
-  return depth == 0;
-}
-
 static napi_value is_one_balanced_object(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], result;
@@ -303,36 +306,55 @@ static napi_value is_one_balanced_object(napi_env env, napi_callback_info info) 
   return result;
 }
 
-/*
- * The values of every `"key":"value"` in raw, or undefined when raw has a backslash or an occurrence of
- * the key is not followed by `:"` (see rawStringValues in src/cloudtrail/raw-json.ts).
- */
-static napi_value string_values(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], values, undefined;
-  uint8_t *raw, *key;
-  size_t length, key_length;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !buffer_arg(env, argv[0], &raw, &length) || !buffer_arg(env, argv[1], &key, &key_length) || key_length == 0) {
-    return throw_type_error(env, "stringValues(raw: Buffer, quotedKey: Buffer)");
-  }
-  napi_get_undefined(env, &undefined);
-  if (memchr(raw, '\\', length)) return undefined;
-  napi_create_array(env, &values);
+/* Appends the values of every `key:"value"` in raw to values; 0 when an occurrence is not followed by `:"`. */
+static int append_values(napi_env env, const uint8_t *raw, size_t length, const uint8_t *key, size_t key_length, napi_value values) {
   uint32_t count = 0;
   for (size_t at = 0; at + key_length <= length;) {
     const uint8_t *hit = memmem(raw + at, length - at, key, key_length);
     if (!hit) break;
     size_t colon = (size_t)(hit - raw) + key_length;
-    if (colon + 1 >= length || raw[colon] != ':' || raw[colon + 1] != '"') return undefined;
+    if (colon + 1 >= length || raw[colon] != ':' || raw[colon + 1] != '"') return 0;
     const uint8_t *quote = memchr(raw + colon + 2, '"', length - colon - 2);
-    if (!quote) return undefined;
+    if (!quote) return 0;
     napi_value value;
     napi_create_string_utf8(env, (const char *)raw + colon + 2, (size_t)(quote - raw) - colon - 2, &value);
     napi_set_element(env, values, count++, value);
     at = colon; /* as the JavaScript twin: the next key may begin at this value's closing quote */
   }
-  return values;
+  return 1;
+}
+
+/*
+ * For each quoted key, the values of every `"key":"value"` in raw; undefined when raw has a backslash
+ * or an occurrence of a key is not followed by `:"` (rawStringValuesOf in src/cloudtrail/raw-json.ts).
+ */
+static napi_value string_values(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, undefined;
+  uint8_t *raw;
+  size_t length;
+  uint32_t key_count;
+  bool is_array = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !buffer_arg(env, argv[0], &raw, &length) || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &key_count) != napi_ok) {
+    return throw_type_error(env, "stringValues(raw: Buffer, quotedKeys: Buffer[])");
+  }
+  napi_get_undefined(env, &undefined);
+  if (memchr(raw, '\\', length)) return undefined;
+  napi_create_array_with_length(env, key_count, &result);
+  for (uint32_t i = 0; i < key_count; i++) {
+    napi_value key_value, values;
+    uint8_t *key;
+    size_t key_length;
+    if (napi_get_element(env, argv[1], i, &key_value) != napi_ok || !buffer_arg(env, key_value, &key, &key_length) || key_length == 0) {
+      return throw_type_error(env, "quotedKeys must be non-empty Buffers");
+    }
+    napi_create_array(env, &values);
+    if (!append_values(env, raw, length, key, key_length, values)) return undefined;
+    napi_set_element(env, result, i, values);
+  }
+  return result;
 }
 
 NAPI_MODULE_INIT() {

@@ -1,6 +1,5 @@
 import { gunzipSync } from 'node:zlib';
 import { type EventNames, NeedsExactScan, eventNameList, scanCompactDocument } from '../cloudtrail/compact-document';
-import { isOneBalancedObject } from '../cloudtrail/raw-json';
 import { type LogFileVisitor, type ReadCounts, readDocumentExactly, readLogFile } from '../cloudtrail/read-log-file';
 import { type CloudTrailRecord, isEmpty, malformedReason } from '../cloudtrail/record';
 import { type ConfiguredRule, rawRecordTest, readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
@@ -78,9 +77,9 @@ function collector(scanner: ObjectScanner): { visitor: LogFileVisitor; lines: st
 function scanCompact(document: Buffer, scanner: ObjectScanner, visitor: LogFileVisitor): ReadCounts {
   const found: CloudTrailRecord[] = [];
   let parsed = 0;
-  const records = scanCompactDocument(document, scanner.eventNames, (raw, eventName) => {
+  const records = scanCompactDocument(document, scanner.eventNames, (raw, eventName, whole) => {
     if (eventName !== undefined && !scanner.mightSelectRaw(raw, eventName)) {
-      if (!isOneBalancedObject(raw)) throw new NeedsExactScan('a record was cut at a separator inside it');
+      if (!whole) throw new NeedsExactScan('a record was cut at a separator inside it');
       return;
     }
     parsed++;

@@ -20,6 +20,7 @@
  */
 import { type NativeScanner, nativeScanner } from '../native/scanner';
 import { COLON, QUOTE, isJsonSpace } from './json-bytes';
+import { isOneBalancedObject } from './raw-json';
 
 const SEPARATOR = Buffer.from('},{"eventVersion":');
 const PREFIX = Buffer.from('{"Records":[{"eventVersion":');
@@ -69,6 +70,8 @@ export function eventNameList(names: Iterable<string>): EventNames {
 
 /** A candidate's name index when the record must be parsed to know. */
 const PARSE_TO_KNOW = -1;
+/** start, end, name index, whole (see findCandidatesInJs) */
+const CANDIDATE_FIELDS = 4;
 
 /** Where each separator starts: record i runs from after separator i-1 to separator i. */
 function separatorsOf(region: Buffer): number[] {
@@ -91,7 +94,8 @@ function recordIndexAt(separators: readonly number[], at: number): number {
 
 /**
  * The candidates of document[regionStart, regionEnd), in the native scanner's format:
- * [records, start, end, name index or -1, …], in file order, offsets into document.
+ * [records, start, end, name index or -1, whole, …], in file order, offsets into document; whole is 1
+ * when a named candidate is one balanced object (a record not cut at a look-alike separator), else 0.
  */
 export function findCandidatesInJs(document: Buffer, regionStart: number, regionEnd: number, eventNames: EventNames): Int32Array {
   const region = document.subarray(regionStart, regionEnd);
@@ -125,32 +129,34 @@ export function findCandidatesInJs(document: Buffer, regionStart: number, region
   }
 
   const starts = [...candidates.keys()].sort((a, b) => a - b);
-  const found = new Int32Array(1 + 3 * starts.length);
+  const found = new Int32Array(1 + CANDIDATE_FIELDS * starts.length);
   found[0] = separators.length + 1;
   starts.forEach((start, i) => {
     const { end, name } = candidates.get(start)!;
-    found.set([regionStart + start, regionStart + end, name], 1 + 3 * i);
+    const whole = name !== PARSE_TO_KNOW && isOneBalancedObject(region.subarray(start, end)) ? 1 : 0;
+    found.set([regionStart + start, regionStart + end, name, whole], 1 + CANDIDATE_FIELDS * i);
   });
   return found;
 }
 
 /**
  * Calls onCandidate, in file order, once for each record that may matter: `eventName` is the selected
- * name its eventName key holds, or undefined when the record must be parsed to know (whitespace, escapes).
+ * name its eventName key holds, or undefined when the record must be parsed to know (whitespace, escapes);
+ * `whole` tells whether a named candidate is one balanced object (only then may it be skipped unparsed).
  * Returns the number of records. Throws NeedsExactScan when the document is not in the compact layout.
  * `native` null: the JavaScript searches, whether or not the native scanner is built.
  */
 export function scanCompactDocument(
   document: Buffer,
   eventNames: EventNames,
-  onCandidate: (raw: Buffer, eventName: string | undefined) => void,
+  onCandidate: (raw: Buffer, eventName: string | undefined, whole: boolean) => void,
   native: NativeScanner | null = nativeScanner() ?? null,
 ): number {
   const [start, end] = recordsRegion(document);
   const found = native ? native.findCandidates(document, start, end, eventNames.buffers) : findCandidatesInJs(document, start, end, eventNames);
-  for (let i = 1; i < found.length; i += 3) {
+  for (let i = 1; i < found.length; i += CANDIDATE_FIELDS) {
     const name = found[i + 2];
-    onCandidate(document.subarray(found[i], found[i + 1]), name === PARSE_TO_KNOW ? undefined : eventNames.names[name]);
+    onCandidate(document.subarray(found[i], found[i + 1]), name === PARSE_TO_KNOW ? undefined : eventNames.names[name], found[i + 3] === 1);
   }
   return found[0];
 }

@@ -8,14 +8,10 @@ import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, OPEN_BRACE, OPEN_BRACKET,
 
 /**
  * True when raw is one object whose braces and brackets balance (strings skipped) and close only at its
- * last byte: the fast path cut a whole record, not a piece of one. Not a JSON validation.
+ * last byte: the fast path cut a whole record, not a piece of one. Not a JSON validation. (The native
+ * scanner's findCandidates answers this for every named candidate itself.)
  */
 export function isOneBalancedObject(raw: Buffer): boolean {
-  const native = nativeScanner();
-  return native ? native.isOneBalancedObject(raw) : isOneBalancedObjectInJs(raw);
-}
-
-export function isOneBalancedObjectInJs(raw: Buffer): boolean {
   const length = raw.length;
   if (length < 2 || raw[0] !== OPEN_BRACE || raw[length - 1] !== CLOSE_BRACE) return false;
   let depth = 0;
@@ -43,33 +39,39 @@ export function isOneBalancedObjectInJs(raw: Buffer): boolean {
   return depth === 0;
 }
 
-const keyPatterns = new Map<string, Buffer>();
+const quotedKeys = new Map<string, Buffer[]>();
 
 /**
- * The values of every `"key":"value"` in raw JSON text, at any depth, when the text has no backslash
- * (so every string is literal and no `"` can hide inside one). Undefined when the text has a backslash
- * or an occurrence of the key is not followed by `:"` (whitespace, a non-string value): parse instead.
+ * For each key, the values of every `"key":"value"` in raw JSON text, at any depth, when the text has no
+ * backslash (so every string is literal and no `"` can hide inside one). Undefined when the text has a
+ * backslash or an occurrence of a key is not followed by `:"` (whitespace, a non-string value): parse instead.
  */
-export function rawStringValues(raw: Buffer, key: string): string[] | undefined {
-  let pattern = keyPatterns.get(key);
-  if (!pattern) keyPatterns.set(key, (pattern = Buffer.from(`"${key}"`)));
+export function rawStringValuesOf(raw: Buffer, keys: readonly string[]): string[][] | undefined {
+  const cacheKey = keys.join('\0');
+  let quoted = quotedKeys.get(cacheKey);
+  if (!quoted) quotedKeys.set(cacheKey, (quoted = keys.map((key) => Buffer.from(`"${key}"`))));
   const native = nativeScanner();
-  return native ? native.stringValues(raw, pattern) : stringValuesInJs(raw, pattern);
+  return native ? native.stringValues(raw, quoted) : stringValuesInJs(raw, quoted);
 }
 
-export function rawStringValuesInJs(raw: Buffer, key: string): string[] | undefined {
-  return stringValuesInJs(raw, Buffer.from(`"${key}"`));
+/** rawStringValuesOf in JavaScript, whether or not the native scanner is built. */
+export function rawStringValuesOfInJs(raw: Buffer, keys: readonly string[]): string[][] | undefined {
+  return stringValuesInJs(raw, keys.map((key) => Buffer.from(`"${key}"`)));
 }
 
-function stringValuesInJs(raw: Buffer, pattern: Buffer): string[] | undefined {
+function stringValuesInJs(raw: Buffer, quotedKeys: readonly Buffer[]): string[][] | undefined {
   if (raw.includes(BACKSLASH)) return undefined;
-  const values: string[] = [];
-  for (let hit = raw.indexOf(pattern); hit >= 0; hit = raw.indexOf(pattern, hit + pattern.length)) {
-    const colon = hit + pattern.length;
-    if (raw[colon] !== COLON || raw[colon + 1] !== QUOTE) return undefined;
-    const end = raw.indexOf(QUOTE, colon + 2);
-    if (end < 0) return undefined;
-    values.push(raw.toString('utf8', colon + 2, end));
+  const result: string[][] = [];
+  for (const pattern of quotedKeys) {
+    const values: string[] = [];
+    for (let hit = raw.indexOf(pattern); hit >= 0; hit = raw.indexOf(pattern, hit + pattern.length)) {
+      const colon = hit + pattern.length;
+      if (raw[colon] !== COLON || raw[colon + 1] !== QUOTE) return undefined;
+      const end = raw.indexOf(QUOTE, colon + 2);
+      if (end < 0) return undefined;
+      values.push(raw.toString('utf8', colon + 2, end));
+    }
+    result.push(values);
   }
-  return values;
+  return result;
 }

@@ -25,7 +25,7 @@ import {
   userOf,
   type CloudTrailRecord,
 } from '../cloudtrail/record';
-import { rawStringValues } from '../cloudtrail/raw-json';
+import { rawStringValuesOf } from '../cloudtrail/raw-json';
 import { parseIsoDuration } from '../config/duration';
 import { findingId } from './finding-id';
 import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
@@ -173,8 +173,7 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
  */
 function mightSelectRaw(raw: Buffer, eventName: string): boolean {
   if (COMMAND_EVENT_NAMES.includes(eventName)) return true;
-  const recipients = rawStringValues(raw, 'recipientAccountId');
-  const accountIds = rawStringValues(raw, 'accountId');
+  const [recipients, accountIds] = rawStringValuesOf(raw, ['recipientAccountId', 'accountId']) ?? [];
   if (recipients?.length !== 1 || accountIds === undefined) return true;
   return accountIds.some((accountId) => accountId !== '' && accountId !== recipients[0]);
 }

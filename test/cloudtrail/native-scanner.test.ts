@@ -86,7 +86,9 @@ describe('native findCandidates gives the JavaScript searches’ answer', () => 
       const document = Buffer.from(`{"eventVersion":"1","x":"${'a'.repeat(pad)}","eventName":"PutObject"},{"eventVersion":"1","y":"${'b'.repeat(pad)}\\u0041"}`);
       const found = [...native().findCandidates(document, 0, document.length, NAMES.buffers)];
       expect(found).toEqual([...findCandidatesInJs(document, 0, document.length, NAMES)]);
-      expect(found.filter((_, i) => i % 3 === 0 && i > 0)).toEqual([2, -1]);
+      // [records, start, end, name, whole, …]: the put is whole, the escaped record is parsed anyway
+      expect(found.filter((_, i) => i % 4 === 3)).toEqual([2, -1]);
+      expect(found.filter((_, i) => i % 4 === 0 && i > 0)).toEqual([1, 0]);
     }
   });
 

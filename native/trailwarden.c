@@ -4,13 +4,15 @@
  *   gunzip(gzipped, out) -> bytes written into out, or a negative code (then use zlib, which knows
  *     every edge case and gives the proper error). libdeflate inflates whole buffers about twice as
  *     fast as zlib.
- *   findCandidates(document, regionStart, regionEnd, names) -> Int32Array [records, start, end, name, whole, ...]
+ *   findCandidates(document, regionStart, regionEnd, names, skips) -> Int32Array [records, start, end, name, cut, ...]
  *     The same answer as findCandidatesInJs in src/cloudtrail/compact-document.ts, in one pass over the
  *     bytes instead of three searches: the records of the region that hold an `"eventName":"<name>"` for
  *     one of names (name = its index), or an eventName key not followed by `:"`, a `\u`, or two different
- *     answers (name = -1: parse to know). Offsets are into document; a record runs from start to end;
- *     whole = 1 when a named candidate is one balanced object (isOneBalancedObject), else 0.
- *   isOneBalancedObject(raw), stringValues(raw, quotedKeys): the byte tests of src/cloudtrail/raw-json.ts.
+ *     answers (name = -1: parse to know). Offsets are into document; a record runs from start to end.
+ *     skips[name] holds the rules' raw skip tests for that name as pairs of quoted keys (rawTextSkips in
+ *     src/cloudtrail/raw-json.ts); a whole record they rule out is left out, a piece of one comes with
+ *     cut = 1 (the file must be read exactly).
+ *   isOneBalancedObject(raw): the byte test of src/cloudtrail/raw-json.ts, for tests.
  */
 #define _GNU_SOURCE /* memmem */
 #include <node_api.h>
@@ -100,6 +102,7 @@ static int push(Int32List *list, int32_t value) {
 #define NO_CANDIDATE (-2)
 #define PARSE_TO_KNOW (-1)
 #define MAX_NAMES 64
+#define MAX_SKIP_TESTS 4
 
 typedef struct {
   const uint8_t *bytes;
@@ -107,6 +110,10 @@ typedef struct {
   const uint8_t *names[MAX_NAMES];
   size_t name_lengths[MAX_NAMES];
   size_t name_count;
+  /* per name: pairs of quoted keys (the one value's key, then the key whose every value is checked) */
+  const uint8_t *skip_keys[MAX_NAMES][2 * MAX_SKIP_TESTS];
+  size_t skip_key_lengths[MAX_NAMES][2 * MAX_SKIP_TESTS];
+  size_t skip_tests[MAX_NAMES];
   size_t record_start;
   int32_t answer; /* for the current record: NO_CANDIDATE, PARSE_TO_KNOW or a name index */
   int32_t records;
@@ -144,12 +151,72 @@ static int one_balanced_object(const uint8_t *bytes, size_t length) {
   return depth == 0;
 }
 
+/*
+ * The next `key":"value"` of raw at or after *at: 1 with the value's span, 0 when there is none, -1 when
+ * an occurrence is not followed by `:"` or its value does not end (as stringValuesInJs: parse instead).
+ */
+static int next_value(const uint8_t *raw, size_t length, const uint8_t *key, size_t key_length, size_t *at, size_t *value, size_t *value_length) {
+  if (*at + key_length > length) return 0;
+  const uint8_t *hit = memmem(raw + *at, length - *at, key, key_length);
+  if (!hit) return 0;
+  size_t colon = (size_t)(hit - raw) + key_length;
+  if (colon + 1 >= length || raw[colon] != ':' || raw[colon + 1] != '"') return -1;
+  const uint8_t *quote = memchr(raw + colon + 2, '"', length - colon - 2);
+  if (!quote) return -1;
+  *value = colon + 2;
+  *value_length = (size_t)(quote - raw) - *value;
+  *at = colon; /* as the JavaScript twin: the next key may begin at this value's closing quote */
+  return 1;
+}
+
+/* rawTextSkips in src/cloudtrail/raw-json.ts: the record cannot matter to the rule that declared the test. */
+static int raw_skips(const uint8_t *raw, size_t length, const uint8_t *one_key, size_t one_key_length,
+                     const uint8_t *every_key, size_t every_key_length) {
+  if (memchr(raw, '\\', length)) return 0;
+  size_t at = 0, value = 0, value_length = 0, one = 0, one_length = 0, ones = 0;
+  int found;
+  while ((found = next_value(raw, length, one_key, one_key_length, &at, &value, &value_length)) == 1) {
+    one = value;
+    one_length = value_length;
+    ones++;
+  }
+  if (found < 0 || ones != 1) return 0;
+  at = 0;
+  while ((found = next_value(raw, length, every_key, every_key_length, &at, &value, &value_length)) == 1) {
+    if (value_length != 0 && (value_length != one_length || memcmp(raw + value, raw + one, one_length) != 0)) return 0;
+  }
+  return found == 0;
+}
+
+/* Every skip test declared for the name says the record cannot matter (and there is at least one). */
+static int skips_record(const Scan *scan, int32_t name, const uint8_t *raw, size_t length) {
+  size_t tests = scan->skip_tests[name];
+  for (size_t t = 0; t < tests; t++) {
+    if (!raw_skips(raw, length, scan->skip_keys[name][2 * t], scan->skip_key_lengths[name][2 * t],
+                   scan->skip_keys[name][2 * t + 1], scan->skip_key_lengths[name][2 * t + 1])) {
+      return 0;
+    }
+  }
+  return tests > 0;
+}
+
 static void end_record(Scan *scan, size_t end) {
   if (scan->answer != NO_CANDIDATE) {
-    /* whether a named candidate is one whole record: it may be skipped without parsing only then */
-    int32_t whole = scan->answer >= 0 && one_balanced_object(scan->bytes + scan->record_start, end - scan->record_start);
+    const uint8_t *raw = scan->bytes + scan->record_start;
+    size_t length = end - scan->record_start;
+    /* a named record that the skip tests rule out is left out, when it is one whole record; when it is a
+       piece of one (cut at a look-alike separator inside it), it goes on marked cut: read the file exactly */
+    int32_t cut = 0;
+    if (scan->answer >= 0 && skips_record(scan, scan->answer, raw, length)) {
+      if (one_balanced_object(raw, length)) {
+        scan->answer = NO_CANDIDATE;
+        scan->records++;
+        return;
+      }
+      cut = 1;
+    }
     scan->failed |= !push(&scan->out, (int32_t)scan->record_start) || !push(&scan->out, (int32_t)end) ||
-                    !push(&scan->out, scan->answer) || !push(&scan->out, whole);
+                    !push(&scan->out, scan->answer) || !push(&scan->out, cut);
   }
   scan->answer = NO_CANDIDATE;
   scan->records++;
@@ -252,8 +319,8 @@ static void scan_region(Scan *scan) {
 }
 
 static napi_value find_candidates(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   Scan scan;
   memset(&scan, 0, sizeof scan);
   size_t length;
@@ -261,10 +328,10 @@ static napi_value find_candidates(napi_env env, napi_callback_info info) {
   uint32_t name_count;
   bool is_array = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4 || !buffer_arg(env, argv[0], (uint8_t **)&scan.bytes, &length) ||
+  if (argc < 5 || !buffer_arg(env, argv[0], (uint8_t **)&scan.bytes, &length) ||
       napi_get_value_int64(env, argv[1], &start) != napi_ok || napi_get_value_int64(env, argv[2], &end) != napi_ok ||
       napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[3], &name_count) != napi_ok) {
-    return throw_type_error(env, "findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[])");
+    return throw_type_error(env, "findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[], skips: Buffer[][])");
   }
   if (start < 0 || end < start || (uint64_t)end > length || end > INT32_MAX) return throw_type_error(env, "region out of range");
   if (name_count > MAX_NAMES) return throw_type_error(env, "too many event names");
@@ -275,6 +342,23 @@ static napi_value find_candidates(napi_env env, napi_callback_info info) {
       return throw_type_error(env, "names must be Buffers");
     }
     scan.names[i] = name_bytes;
+    napi_value tests;
+    uint32_t key_count = 0;
+    bool tests_is_array = false;
+    if (napi_get_element(env, argv[4], i, &tests) != napi_ok || napi_is_array(env, tests, &tests_is_array) != napi_ok || !tests_is_array ||
+        napi_get_array_length(env, tests, &key_count) != napi_ok || key_count % 2 != 0 || key_count > 2 * MAX_SKIP_TESTS) {
+      return throw_type_error(env, "skips[i] must be an array of quoted-key Buffers, in pairs");
+    }
+    for (uint32_t k = 0; k < key_count; k++) {
+      napi_value key;
+      uint8_t *key_bytes;
+      if (napi_get_element(env, tests, k, &key) != napi_ok || !buffer_arg(env, key, &key_bytes, &scan.skip_key_lengths[i][k]) ||
+          scan.skip_key_lengths[i][k] == 0) {
+        return throw_type_error(env, "skip keys must be non-empty Buffers");
+      }
+      scan.skip_keys[i][k] = key_bytes;
+    }
+    scan.skip_tests[i] = key_count / 2;
   }
   scan.name_count = name_count;
   scan.region_start = scan.record_start = (size_t)start;
@@ -306,57 +390,6 @@ static napi_value is_one_balanced_object(napi_env env, napi_callback_info info) 
   return result;
 }
 
-/* Appends the values of every `key:"value"` in raw to values; 0 when an occurrence is not followed by `:"`. */
-static int append_values(napi_env env, const uint8_t *raw, size_t length, const uint8_t *key, size_t key_length, napi_value values) {
-  uint32_t count = 0;
-  for (size_t at = 0; at + key_length <= length;) {
-    const uint8_t *hit = memmem(raw + at, length - at, key, key_length);
-    if (!hit) break;
-    size_t colon = (size_t)(hit - raw) + key_length;
-    if (colon + 1 >= length || raw[colon] != ':' || raw[colon + 1] != '"') return 0;
-    const uint8_t *quote = memchr(raw + colon + 2, '"', length - colon - 2);
-    if (!quote) return 0;
-    napi_value value;
-    napi_create_string_utf8(env, (const char *)raw + colon + 2, (size_t)(quote - raw) - colon - 2, &value);
-    napi_set_element(env, values, count++, value);
-    at = colon; /* as the JavaScript twin: the next key may begin at this value's closing quote */
-  }
-  return 1;
-}
-
-/*
- * For each quoted key, the values of every `"key":"value"` in raw; undefined when raw has a backslash
- * or an occurrence of a key is not followed by `:"` (rawStringValuesOf in src/cloudtrail/raw-json.ts).
- */
-static napi_value string_values(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result, undefined;
-  uint8_t *raw;
-  size_t length;
-  uint32_t key_count;
-  bool is_array = false;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !buffer_arg(env, argv[0], &raw, &length) || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &key_count) != napi_ok) {
-    return throw_type_error(env, "stringValues(raw: Buffer, quotedKeys: Buffer[])");
-  }
-  napi_get_undefined(env, &undefined);
-  if (memchr(raw, '\\', length)) return undefined;
-  napi_create_array_with_length(env, key_count, &result);
-  for (uint32_t i = 0; i < key_count; i++) {
-    napi_value key_value, values;
-    uint8_t *key;
-    size_t key_length;
-    if (napi_get_element(env, argv[1], i, &key_value) != napi_ok || !buffer_arg(env, key_value, &key, &key_length) || key_length == 0) {
-      return throw_type_error(env, "quotedKeys must be non-empty Buffers");
-    }
-    napi_create_array(env, &values);
-    if (!append_values(env, raw, length, key, key_length, values)) return undefined;
-    napi_set_element(env, result, i, values);
-  }
-  return result;
-}
-
 NAPI_MODULE_INIT() {
   napi_value fn, version;
   napi_create_function(env, "gunzip", NAPI_AUTO_LENGTH, gunzip, NULL, &fn);
@@ -365,8 +398,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "findCandidates", fn);
   napi_create_function(env, "isOneBalancedObject", NAPI_AUTO_LENGTH, is_one_balanced_object, NULL, &fn);
   napi_set_named_property(env, exports, "isOneBalancedObject", fn);
-  napi_create_function(env, "stringValues", NAPI_AUTO_LENGTH, string_values, NULL, &fn);
-  napi_set_named_property(env, exports, "stringValues", fn);
   napi_create_string_utf8(env, "libdeflate " LIBDEFLATE_VERSION_STRING
 #if defined(HAVE_AVX2_SCAN)
                           ", SSE2/AVX2 search"

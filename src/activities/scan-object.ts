@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { type EventNames, NeedsExactScan, eventNameList, scanCompactDocument } from '../cloudtrail/compact-document';
 import { type LogFileVisitor, type ReadCounts, readDocumentExactly, readLogFile } from '../cloudtrail/read-log-file';
 import { type CloudTrailRecord, isEmpty, malformedReason } from '../cloudtrail/record';
-import { type ConfiguredRule, rawRecordTest, readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
+import { type ConfiguredRule, rawSkipTests, readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
 import type { ScanPeriod } from '../rules/types';
 import { type NativeScanner, nativeScanner } from '../native/scanner';
 import { configuredRules } from './configured-rules';
@@ -36,20 +36,18 @@ export interface ObjectScanner {
   readWindow: ScanPeriod;
   eventNames: EventNames;
   needles: Buffer[];
-  mightSelectRaw(raw: Buffer, eventName: string): boolean;
   /** libdeflate and the one-pass search when built; null: zlib and JavaScript searches */
   native: NativeScanner | null;
 }
 
 export function objectScanner(job: ScanJob, { native = nativeScanner() ?? null }: { native?: NativeScanner | null } = {}): ObjectScanner {
   const rules = configuredRules(job.rules);
-  const eventNames = eventNameList(selectedEventNames(rules));
+  const eventNames = eventNameList(selectedEventNames(rules), rawSkipTests(rules));
   return {
     rules,
     readWindow: readPeriod(rules, job.period),
     eventNames,
     needles: eventNames.buffers,
-    mightSelectRaw: rawRecordTest(rules),
     native,
   };
 }
@@ -77,11 +75,7 @@ function collector(scanner: ObjectScanner): { visitor: LogFileVisitor; lines: st
 function scanCompact(document: Buffer, scanner: ObjectScanner, visitor: LogFileVisitor): ReadCounts {
   const found: CloudTrailRecord[] = [];
   let parsed = 0;
-  const records = scanCompactDocument(document, scanner.eventNames, (raw, eventName, whole) => {
-    if (eventName !== undefined && !scanner.mightSelectRaw(raw, eventName)) {
-      if (!whole) throw new NeedsExactScan('a record was cut at a separator inside it');
-      return;
-    }
+  const records = scanCompactDocument(document, scanner.eventNames, (raw) => {
     parsed++;
     let record: unknown;
     try {

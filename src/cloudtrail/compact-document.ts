@@ -20,7 +20,8 @@
  */
 import { type NativeScanner, nativeScanner } from '../native/scanner';
 import { COLON, QUOTE, isJsonSpace } from './json-bytes';
-import { isOneBalancedObject } from './raw-json';
+import type { RawSkipTest } from '../rules/types';
+import { isOneBalancedObject, rawTextSkips } from './raw-json';
 
 const SEPARATOR = Buffer.from('},{"eventVersion":');
 const PREFIX = Buffer.from('{"Records":[{"eventVersion":');
@@ -54,23 +55,29 @@ function recordsRegion(document: Buffer): [start: number, end: number] {
   return [offset + RECORDS_OPEN_LENGTH, end - 2];
 }
 
-/** The event names the rules select, in the forms the searches need. */
+/** The event names the rules select, with their raw skip tests, in the forms the searches need. */
 export interface EventNames {
   names: readonly string[];
   buffers: Buffer[];
   lengths: ReadonlySet<number>;
   index: ReadonlyMap<string, number>;
+  /** per name: the tests that all must rule a record out before it goes unparsed (none: always parsed) */
+  skipTests: RawSkipTest[][];
+  /** the same for the native scanner: per name, each test's two keys quoted, in pairs */
+  skipKeys: Buffer[][];
 }
 
-export function eventNameList(names: Iterable<string>): EventNames {
+export function eventNameList(names: Iterable<string>, skips: ReadonlyMap<string, RawSkipTest[]> = new Map()): EventNames {
   const list = [...new Set(names)];
   const buffers = list.map((name) => Buffer.from(name));
-  return { names: list, buffers, lengths: new Set(buffers.map((b) => b.length)), index: new Map(list.map((name, i) => [name, i])) };
+  const skipTests = list.map((name) => skips.get(name) ?? []);
+  const skipKeys = skipTests.map((tests) => tests.flatMap((test) => [test.isBlankOrTheOneValueOf, test.everyValueOf].map((key) => Buffer.from(`"${key}"`))));
+  return { names: list, buffers, lengths: new Set(buffers.map((b) => b.length)), index: new Map(list.map((name, i) => [name, i])), skipTests, skipKeys };
 }
 
 /** A candidate's name index when the record must be parsed to know. */
 const PARSE_TO_KNOW = -1;
-/** start, end, name index, whole (see findCandidatesInJs) */
+/** start, end, name index, cut (see findCandidatesInJs) */
 const CANDIDATE_FIELDS = 4;
 
 /** Where each separator starts: record i runs from after separator i-1 to separator i. */
@@ -94,8 +101,9 @@ function recordIndexAt(separators: readonly number[], at: number): number {
 
 /**
  * The candidates of document[regionStart, regionEnd), in the native scanner's format:
- * [records, start, end, name index or -1, whole, …], in file order, offsets into document; whole is 1
- * when a named candidate is one balanced object (a record not cut at a look-alike separator), else 0.
+ * [records, start, end, name index or -1, cut, …], in file order, offsets into document. A named
+ * record that its name's skip tests rule out is left out when it is one balanced object; when it is not
+ * (a piece cut at a look-alike separator inside a record) it stays, with cut = 1: read the file exactly.
  */
 export function findCandidatesInJs(document: Buffer, regionStart: number, regionEnd: number, eventNames: EventNames): Int32Array {
   const region = document.subarray(regionStart, regionEnd);
@@ -128,35 +136,39 @@ export function findCandidatesInJs(document: Buffer, regionStart: number, region
     hit = region.indexOf(BACKSLASH_U, Math.max(end, hit + 2));
   }
 
-  const starts = [...candidates.keys()].sort((a, b) => a - b);
-  const found = new Int32Array(1 + CANDIDATE_FIELDS * starts.length);
-  found[0] = separators.length + 1;
-  starts.forEach((start, i) => {
+  const found = [separators.length + 1];
+  for (const start of [...candidates.keys()].sort((a, b) => a - b)) {
     const { end, name } = candidates.get(start)!;
-    const whole = name !== PARSE_TO_KNOW && isOneBalancedObject(region.subarray(start, end)) ? 1 : 0;
-    found.set([regionStart + start, regionStart + end, name, whole], 1 + CANDIDATE_FIELDS * i);
-  });
-  return found;
+    const raw = region.subarray(start, end);
+    const tests = name === PARSE_TO_KNOW ? [] : eventNames.skipTests[name];
+    const skipped = tests.length > 0 && tests.every((test) => rawTextSkips(raw, test));
+    if (skipped && isOneBalancedObject(raw)) continue;
+    found.push(regionStart + start, regionStart + end, name, skipped ? 1 : 0);
+  }
+  return Int32Array.from(found);
 }
 
 /**
- * Calls onCandidate, in file order, once for each record that may matter: `eventName` is the selected
- * name its eventName key holds, or undefined when the record must be parsed to know (whitespace, escapes);
- * `whole` tells whether a named candidate is one balanced object (only then may it be skipped unparsed).
- * Returns the number of records. Throws NeedsExactScan when the document is not in the compact layout.
- * `native` null: the JavaScript searches, whether or not the native scanner is built.
+ * Calls onCandidate, in file order, once for each record that may matter and so must be parsed:
+ * `eventName` is the selected name its eventName key holds, or undefined when the record must be parsed
+ * to know (whitespace, escapes). Returns the number of records. Throws NeedsExactScan when the document
+ * is not in the compact layout, or when a record the skip tests ruled out was cut at a look-alike
+ * separator inside it. `native` null: the JavaScript searches, whether or not the native scanner is built.
  */
 export function scanCompactDocument(
   document: Buffer,
   eventNames: EventNames,
-  onCandidate: (raw: Buffer, eventName: string | undefined, whole: boolean) => void,
+  onCandidate: (raw: Buffer, eventName: string | undefined) => void,
   native: NativeScanner | null = nativeScanner() ?? null,
 ): number {
   const [start, end] = recordsRegion(document);
-  const found = native ? native.findCandidates(document, start, end, eventNames.buffers) : findCandidatesInJs(document, start, end, eventNames);
+  const found = native
+    ? native.findCandidates(document, start, end, eventNames.buffers, eventNames.skipKeys)
+    : findCandidatesInJs(document, start, end, eventNames);
   for (let i = 1; i < found.length; i += CANDIDATE_FIELDS) {
+    if (found[i + 3] === 1) throw new NeedsExactScan('a record was cut at a separator inside it');
     const name = found[i + 2];
-    onCandidate(document.subarray(found[i], found[i + 1]), name === PARSE_TO_KNOW ? undefined : eventNames.names[name], found[i + 3] === 1);
+    onCandidate(document.subarray(found[i], found[i + 1]), name === PARSE_TO_KNOW ? undefined : eventNames.names[name]);
   }
   return found[0];
 }

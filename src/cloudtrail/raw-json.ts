@@ -3,7 +3,6 @@
  * Each answers conservatively: when unsure, it says so and the caller parses the record.
  * The native scanner, when built, answers the same in C (tested against these JavaScript twins).
  */
-import { nativeScanner } from '../native/scanner';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-bytes';
 
 /**
@@ -39,23 +38,12 @@ export function isOneBalancedObject(raw: Buffer): boolean {
   return depth === 0;
 }
 
-const quotedKeys = new Map<string, Buffer[]>();
-
 /**
  * For each key, the values of every `"key":"value"` in raw JSON text, at any depth, when the text has no
  * backslash (so every string is literal and no `"` can hide inside one). Undefined when the text has a
  * backslash or an occurrence of a key is not followed by `:"` (whitespace, a non-string value): parse instead.
  */
 export function rawStringValuesOf(raw: Buffer, keys: readonly string[]): string[][] | undefined {
-  const cacheKey = keys.join('\0');
-  let quoted = quotedKeys.get(cacheKey);
-  if (!quoted) quotedKeys.set(cacheKey, (quoted = keys.map((key) => Buffer.from(`"${key}"`))));
-  const native = nativeScanner();
-  return native ? native.stringValues(raw, quoted) : stringValuesInJs(raw, quoted);
-}
-
-/** rawStringValuesOf in JavaScript, whether or not the native scanner is built. */
-export function rawStringValuesOfInJs(raw: Buffer, keys: readonly string[]): string[][] | undefined {
   return stringValuesInJs(raw, keys.map((key) => Buffer.from(`"${key}"`)));
 }
 
@@ -74,4 +62,14 @@ function stringValuesInJs(raw: Buffer, quotedKeys: readonly Buffer[]): string[][
     result.push(values);
   }
   return result;
+}
+
+/**
+ * A rule's RawSkipTest (src/rules/types.ts) on one record's raw text: true when the record cannot
+ * matter to the rule. The native scanner applies the same test in C (native/trailwarden.c: raw_skips).
+ */
+export function rawTextSkips(raw: Buffer, test: { everyValueOf: string; isBlankOrTheOneValueOf: string }): boolean {
+  const [theOne, every] = rawStringValuesOf(raw, [test.isBlankOrTheOneValueOf, test.everyValueOf]) ?? [];
+  if (theOne?.length !== 1 || every === undefined) return false;
+  return every.every((value) => value === '' || value === theOne[0]);
 }

@@ -10,12 +10,10 @@ export interface NativeScanner {
   version: string;
   /** Inflates gzip members into out; the bytes written, or a negative number: then ask zlib. */
   gunzip(gzipped: Buffer, out: Buffer): number;
-  /** [records, start, end, name index or -1, whole, …]: findCandidatesInJs in src/cloudtrail/compact-document.ts */
-  findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[]): Int32Array;
-  /** isOneBalancedObject in src/cloudtrail/raw-json.ts (findCandidates's `whole`) */
+  /** [records, start, end, name index or -1, cut, …]: findCandidatesInJs in src/cloudtrail/compact-document.ts */
+  findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[], skipKeys: Buffer[][]): Int32Array;
+  /** isOneBalancedObject in src/cloudtrail/raw-json.ts */
   isOneBalancedObject(raw: Buffer): boolean;
-  /** rawStringValuesOf in src/cloudtrail/raw-json.ts, with the keys given as `"key"` */
-  stringValues(raw: Buffer, quotedKeys: Buffer[]): string[][] | undefined;
 }
 
 /** src/native and dist/native are both two folders below the package. */

@@ -1,6 +1,6 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { eventTimeMs } from '../cloudtrail/record';
-import type { Rule, ScanPeriod, SelectedEvent } from './types';
+import type { RawSkipTest, Rule, ScanPeriod, SelectedEvent } from './types';
 
 /** A rule with its validated options, ready to run. */
 export interface ConfiguredRule {
@@ -41,11 +41,19 @@ export function selectRecord(
 }
 
 /**
- * For a record the fast path found by its eventName: whether some enabled rule might select it, asking
- * each rule's raw test (if it has one) before the record is parsed.
+ * For each event name some enabled rule selects, the raw tests that all must skip a record of that name
+ * before it may go unparsed; an empty list when some rule selecting the name has none (always parse).
  */
-export function rawRecordTest(rules: readonly ConfiguredRule[]): (raw: Buffer, eventName: string) => boolean {
-  const tests = rules.map(({ rule, options }) => ({ names: new Set(rule.eventNames(options)), rule, options }));
-  return (raw, eventName) =>
-    tests.some(({ names, rule, options }) => names.has(eventName) && (rule.mightSelectRaw?.(raw, eventName, options) ?? true));
+export function rawSkipTests(rules: readonly ConfiguredRule[]): Map<string, RawSkipTest[]> {
+  const byName = new Map<string, RawSkipTest[]>();
+  const unskippable = new Set<string>();
+  for (const { rule, options } of rules) {
+    const test = rule.rawSkip?.(options);
+    for (const name of rule.eventNames(options)) {
+      if (!test?.eventNames.includes(name)) unskippable.add(name);
+      else byName.set(name, [...(byName.get(name) ?? []), test]);
+    }
+  }
+  for (const name of unskippable) byName.set(name, []);
+  return byName;
 }

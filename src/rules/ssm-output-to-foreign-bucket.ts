@@ -25,11 +25,10 @@ import {
   userOf,
   type CloudTrailRecord,
 } from '../cloudtrail/record';
-import { rawStringValuesOf } from '../cloudtrail/raw-json';
 import { parseIsoDuration } from '../config/duration';
 import { findingId } from './finding-id';
 import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
-import type { Rule, ScanPeriod, SelectedEvent, SsmOutputToForeignBucketFinding } from './types';
+import type { RawSkipTest, Rule, ScanPeriod, SelectedEvent, SsmOutputToForeignBucketFinding } from './types';
 
 const RULE_ID = '21702832-aff3-4bd6-a8e1-663b6818503d' as const;
 const COMMAND_EVENT_NAMES = ['SendCommand', 'CreateAssociation'];
@@ -171,11 +170,10 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
  * Most puts are into the account's own buckets. A put whose raw text names no accountId other than its
  * recipientAccountId (or a blank one) cannot be foreign, so it need not be parsed; commands always are.
  */
-function mightSelectRaw(raw: Buffer, eventName: string): boolean {
-  if (COMMAND_EVENT_NAMES.includes(eventName)) return true;
-  const [recipients, accountIds] = rawStringValuesOf(raw, ['recipientAccountId', 'accountId']) ?? [];
-  if (recipients?.length !== 1 || accountIds === undefined) return true;
-  return accountIds.some((accountId) => accountId !== '' && accountId !== recipients[0]);
+function rawSkip(options: SsmOutputToForeignBucketOptions): RawSkipTest | undefined {
+  if (!options.enabled) return undefined;
+  const puts = ['PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])];
+  return { eventNames: puts, everyValueOf: 'accountId', isBlankOrTheOneValueOf: 'recipientAccountId' };
 }
 
 function select(
@@ -283,6 +281,6 @@ export const ssmOutputToForeignBucket: Rule<SsmOutputToForeignBucketOptions, Ssm
       : [],
   lookbackMs,
   select,
-  mightSelectRaw,
+  rawSkip,
   correlate,
 };

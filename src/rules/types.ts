@@ -59,6 +59,19 @@ export interface SsmOutputToForeignBucketFinding extends CommonFinding {
 export type Finding = SsmCommandExecutionFinding | SsmOutputToForeignBucketFinding;
 
 /**
+ * A test on the raw text of a record found by its eventName, declared as data so that the native
+ * scanner applies it without calling back into JavaScript (src/cloudtrail/raw-json.ts: rawTextSkips is
+ * the same test in JavaScript). A record of one of `eventNames` is skipped when its text has no
+ * backslash, `"<theOneValueOf>":"v"` occurs in it exactly once, and every `"<everyValueOf>":"w"`, at
+ * any depth, has w blank or equal to v. Any other shape (whitespace, a non-string value): parsed.
+ */
+export interface RawSkipTest {
+  eventNames: string[];
+  everyValueOf: string;
+  isBlankOrTheOneValueOf: string;
+}
+
+/**
  * A detection split for streaming: `select` runs on every record in the scan activities and keeps
  * a compact event; `correlate` runs once over the deduplicated selected events of a whole scan.
  */
@@ -76,10 +89,10 @@ export interface Rule<Options = unknown, Selected extends SelectedEvent = Select
   lookbackMs(options: Options): number;
   select(record: CloudTrailRecord, options: Options): Selected | undefined;
   /**
-   * Optional cheap test on the raw text of a record whose eventName is `eventName` (one of eventNames),
-   * before it is parsed: false only when `select` would certainly return undefined for it.
+   * Optional: records of these event names that `select` would certainly not keep, recognised in their
+   * raw text before they are parsed (see RawSkipTest).
    */
-  mightSelectRaw?(raw: Buffer, eventName: string, options: Options): boolean;
+  rawSkip?(options: Options): RawSkipTest | undefined;
   /** `selected` is deduplicated by eventID and may hold events outside the period; correlate windows them. */
   correlate(selected: Selected[], period: ScanPeriod, options: Options): Finding[];
 }

@@ -1,12 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { eventNameList, findCandidatesInJs } from '../../src/cloudtrail/compact-document';
+import { objectScanner } from '../../src/activities/scan-object';
+import { findCandidatesInJs } from '../../src/cloudtrail/compact-document';
+import { parseConfig } from '../../src/config/load';
 import { nativeScanner, nativeScannerStatus } from '../../src/native/scanner';
 import { prng } from '../helpers/prng';
 
 const SAMPLES = join(__dirname, '..', 'fixtures', 'cloudtrail-samples');
-const NAMES = eventNameList(['SendCommand', 'CreateAssociation', 'PutObject']);
+/** the default rules' event names and raw skip tests */
+const NAMES = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).eventNames;
 
 /** Built by npm run build (scripts/build-native.js); CI builds with TRAILWARDEN_NATIVE_REQUIRED=1. */
 function native() {
@@ -57,7 +60,7 @@ describe('native findCandidates gives the JavaScript searches’ answer', () => 
       const document = readFileSync(join(SAMPLES, name));
       const start = document.indexOf('[') + 1;
       const end = document.lastIndexOf(']');
-      expect([...native().findCandidates(document, start, end, NAMES.buffers)]).toEqual([...findCandidatesInJs(document, start, end, NAMES)]);
+      expect([...native().findCandidates(document, start, end, NAMES.buffers, NAMES.skipKeys)]).toEqual([...findCandidatesInJs(document, start, end, NAMES)]);
     }
   });
 
@@ -77,24 +80,27 @@ describe('native findCandidates gives the JavaScript searches’ answer', () => 
     const start = Math.floor(random() * 3);
     const end = document.length - Math.floor(random() * 3);
     const expected = [...findCandidatesInJs(document, start, end, NAMES)];
-    expect([...native().findCandidates(document, start, end, NAMES.buffers)]).toEqual(expected);
+    expect([...native().findCandidates(document, start, end, NAMES.buffers, NAMES.skipKeys)]).toEqual(expected);
     expect(expected[0]).toBeGreaterThanOrEqual(1);
   });
 
   test('finds candidates at every offset around the 16-byte blocks', () => {
+    const ownPut = '{"eventVersion":"1","eventName":"PutObject","recipientAccountId":"1","resources":[{"accountId":"1"}]}';
     for (let pad = 0; pad < 40; pad++) {
-      const document = Buffer.from(`{"eventVersion":"1","x":"${'a'.repeat(pad)}","eventName":"PutObject"},{"eventVersion":"1","y":"${'b'.repeat(pad)}\\u0041"}`);
-      const found = [...native().findCandidates(document, 0, document.length, NAMES.buffers)];
+      const document = Buffer.from(`{"eventVersion":"1","x":"${'a'.repeat(pad)}","eventName":"PutObject"},${ownPut},{"eventVersion":"1","y":"${'b'.repeat(pad)}\\u0041"}`);
+      const found = [...native().findCandidates(document, 0, document.length, NAMES.buffers, NAMES.skipKeys)];
       expect(found).toEqual([...findCandidatesInJs(document, 0, document.length, NAMES)]);
-      // [records, start, end, name, whole, …]: the put is whole, the escaped record is parsed anyway
-      expect(found.filter((_, i) => i % 4 === 3)).toEqual([2, -1]);
-      expect(found.filter((_, i) => i % 4 === 0 && i > 0)).toEqual([1, 0]);
+      // [records, start, end, name, cut, …]: the put without a recipient is parsed, the own put left out,
+      // the escaped record parsed to know its name
+      expect(found[0]).toBe(3);
+      expect(found.filter((_, i) => i % 4 === 3)).toEqual([NAMES.index.get('PutObject'), -1]);
+      expect(found.filter((_, i) => i % 4 === 0 && i > 0)).toEqual([0, 0]);
     }
   });
 
   test('refuses arguments it cannot use', () => {
     const document = Buffer.from('{"eventVersion":"1"}');
-    expect(() => native().findCandidates(document, 0, document.length + 1, NAMES.buffers)).toThrow(/out of range/);
-    expect(() => native().findCandidates(document, 0, 5, ['PutObject'] as unknown as Buffer[])).toThrow(/Buffers/);
+    expect(() => native().findCandidates(document, 0, document.length + 1, NAMES.buffers, NAMES.skipKeys)).toThrow(/out of range/);
+    expect(() => native().findCandidates(document, 0, 5, ['PutObject'] as unknown as Buffer[], [[]])).toThrow(/Buffers/);
   });
 });

@@ -1,4 +1,5 @@
-import { isOneBalancedObject, rawStringValuesOf, rawStringValuesOfInJs } from '../../src/cloudtrail/raw-json';
+import { eventNameList, findCandidatesInJs } from '../../src/cloudtrail/compact-document';
+import { isOneBalancedObject, rawStringValuesOf, rawTextSkips } from '../../src/cloudtrail/raw-json';
 import { nativeScanner } from '../../src/native/scanner';
 import { prng } from '../helpers/prng';
 
@@ -14,7 +15,7 @@ function native() {
 const nativeIsOneBalancedObject = (raw: Buffer) => native().isOneBalancedObject(raw);
 /** one key at a time, through the many-keys function */
 const rawStringValues = (raw: Buffer, key: string) => rawStringValuesOf(raw, [key])?.[0];
-const rawStringValuesInJs = (raw: Buffer, key: string) => rawStringValuesOfInJs(raw, [key])?.[0];
+const OWN_ACCOUNT_PUT = { eventNames: ['PutObject'], everyValueOf: 'accountId', isBlankOrTheOneValueOf: 'recipientAccountId' };
 
 describe.each([
   ['native', nativeIsOneBalancedObject],
@@ -36,10 +37,7 @@ describe.each([
   });
 });
 
-describe.each([
-  ['native', rawStringValuesOf],
-  ['JavaScript', rawStringValuesOfInJs],
-])('rawStringValuesOf (%s)', (_name, rawStringValuesOf) => {
+describe('rawStringValuesOf', () => {
   test('the values of each key, in the order of the keys; undefined when either key must be parsed', () => {
     const keys = ['recipientAccountId', 'accountId'];
     expect(rawStringValuesOf(b('{"accountId":"1","recipientAccountId":"2","r":[{"accountId":"3"}]}'), keys)).toEqual([['2'], ['1', '3']]);
@@ -50,10 +48,7 @@ describe.each([
   });
 });
 
-describe.each([
-  ['native', rawStringValues],
-  ['JavaScript', rawStringValuesInJs],
-])('rawStringValues (%s)', (_name, rawStringValues) => {
+describe('rawStringValuesOf, one key', () => {
   test('every value of the key, at any depth', () => {
     expect(rawStringValues(b('{"accountId":"1","x":{"accountId":"2"},"y":[{"accountId":""}]}'), 'accountId')).toEqual(['1', '2', '']);
     expect(rawStringValues(b('{"recipientAccountId":"1","accountIds":"2"}'), 'accountId')).toEqual([]);
@@ -71,26 +66,46 @@ describe.each([
   });
 });
 
+describe('rawTextSkips: a put into the account\'s own bucket', () => {
+  test.each([
+    ['every accountId the recipient', '{"recipientAccountId":"1","userIdentity":{"accountId":"1"},"resources":[{"accountId":"1"}]}', true],
+    ['a blank owner', '{"recipientAccountId":"1","resources":[{"accountId":""}]}', true],
+    ['no accountId at all', '{"recipientAccountId":"1"}', true],
+    ['a foreign owner', '{"recipientAccountId":"1","resources":[{"accountId":"2"}]}', false],
+    ['a caller from another account', '{"recipientAccountId":"1","userIdentity":{"accountId":"2"}}', false],
+    ['no recipientAccountId', '{"resources":[{"accountId":"1"}]}', false],
+    ['two recipientAccountIds', '{"recipientAccountId":"1","x":{"recipientAccountId":"1"}}', false],
+    ['a null owner', '{"recipientAccountId":"1","resources":[{"accountId":null}]}', false],
+    ['a backslash anywhere', '{"recipientAccountId":"1","key":"a\\"b"}', false],
+    ['whitespace after a key', '{"recipientAccountId": "1"}', false],
+  ])('%s: %s', (_name, text, expected) => {
+    expect(rawTextSkips(b(text), OWN_ACCOUNT_PUT)).toBe(expected);
+  });
+});
+
 describe('the native tests answer as their JavaScript twins', () => {
   const seen = new Set<string>();
   afterAll(() => {
     // the random texts reached every kind of answer
-    expect([...seen].sort()).toEqual(['balanced', 'no values', 'not balanced', 'parse instead', 'values']);
+    expect([...seen].sort()).toEqual(['balanced', 'cut', 'left out', 'not balanced', 'parsed']);
   });
-  const PIECES = ['{', '}', '[', ']', '"', '\\', '\\"', ':', ',', '"accountId"', '"accountId":"', '"accountId": "', '111122223333', 'é', 'x', ' '];
+  const PIECES = ['{', '}', '[', ']', '"', '\\', '\\"', ':', ',', '"accountId"', '"accountId":"', '"accountId":"1"', '"accountId":"2"', '"accountId":""',
+    '"recipientAccountId":"1"', '"accountId": "', '111122223333', 'é', 'x', ' '];
+  const names = eventNameList(['PutObject'], new Map([['PutObject', [OWN_ACCOUNT_PUT]]]));
 
-  test.each(Array.from({ length: 200 }, (_, seed) => seed))('random text %i', (seed) => {
+  test.each(Array.from({ length: 300 }, (_, seed) => seed))('random text %i', (seed) => {
     const random = prng(seed + 11);
-    // every third without backslashes, so that values come up too
-    const pieces = seed % 3 ? PIECES : PIECES.filter((piece) => !piece.includes('\\'));
-    const parts = Array.from({ length: Math.floor(random() * 60) }, () => pieces[Math.floor(random() * pieces.length)]);
+    // most without backslashes, so that records are left out too
+    const pieces = seed % 4 ? PIECES.filter((piece) => !piece.includes('\\')) : PIECES;
+    const parts = Array.from({ length: Math.floor(random() * 40) }, () => pieces[Math.floor(random() * pieces.length)]);
     // half of them shaped as an object, so that balanced answers come up too
     const text = seed % 2 ? `{${parts.join('')}}` : parts.join('');
     expect(nativeIsOneBalancedObject(b(text))).toBe(isOneBalancedObject(b(text)));
-    const keys = ['accountId', 'recipientAccountId'];
-    expect(rawStringValuesOf(b(text), keys)).toEqual(rawStringValuesOfInJs(b(text), keys));
-    const values = rawStringValues(b(text), 'accountId');
     seen.add(isOneBalancedObject(b(text)) ? 'balanced' : 'not balanced');
-    seen.add(values === undefined ? 'parse instead' : values.length ? 'values' : 'no values');
+    // the skip test, through findCandidates: one put record holding the text, with its recipient
+    const record = b(`{"eventVersion":"1","eventName":"PutObject","recipientAccountId":"1",${text}}`);
+    const found = [...native().findCandidates(record, 0, record.length, names.buffers, names.skipKeys)];
+    expect(found).toEqual([...findCandidatesInJs(record, 0, record.length, names)]);
+    seen.add(found.length === 1 ? 'left out' : found[4] === 1 ? 'cut' : 'parsed');
   });
 });

@@ -1,4 +1,5 @@
 import type { CloudTrailRecord, ResourceRef } from '../../src/cloudtrail/record';
+import { rawTextSkips } from '../../src/cloudtrail/raw-json';
 import { findingId } from '../../src/rules/finding-id';
 import {
   optionsSchema,
@@ -684,10 +685,19 @@ describe('determinism', () => {
   });
 });
 
-describe('mightSelectRaw: the raw test before parsing never drops a put select would keep', () => {
+describe('rawSkip: the raw test before parsing never drops a put select would keep', () => {
   const raw = (record: CloudTrailRecord) => Buffer.from(JSON.stringify(record));
-  const test1 = (record: CloudTrailRecord, input: Record<string, unknown> = {}) =>
-    rule.mightSelectRaw!(raw(record), String(record.eventName), options(input));
+  /** whether the record must be parsed: not ruled out by the rule's raw skip test */
+  const test1 = (record: CloudTrailRecord, input: Record<string, unknown> = {}) => {
+    const skip = rule.rawSkip!(options(input));
+    return !skip || !skip.eventNames.includes(String(record.eventName)) || !rawTextSkips(raw(record), skip);
+  };
+
+  test('covers the puts the options select, and no command; none when the rule is off', () => {
+    expect(rule.rawSkip!(options())).toEqual({ eventNames: ['PutObject'], everyValueOf: 'accountId', isBlankOrTheOneValueOf: 'recipientAccountId' });
+    expect(rule.rawSkip!(options({ includeMultipartUploads: true }))?.eventNames).toEqual(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
+    expect(rule.rawSkip!(options({ enabled: false }))).toBeUndefined();
+  });
 
   const puts: [string, CloudTrailRecord][] = [
     ['a foreign put', s3Put()],

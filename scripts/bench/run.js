@@ -125,6 +125,7 @@ async function main() {
     log(`(c) full scan through Temporal, ${args.workers} worker process(es), ${sources.length} directory source(s)`);
     temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
     results.workerStartupSeconds = temporal.workerStartupSeconds;
+    results.workerWarmUpSeconds = temporal.warmUpSeconds;
     results.historyEvents = temporal.historyEvents;
     results.temporalPhases = temporal.phases;
     const p = temporal.phases;
@@ -232,7 +233,7 @@ function toMarkdown(results) {
   }
   lines.push('', '"other CPU": share of the machine that processes outside the benchmark used during the stage; ⚠ above 10 %: that stage\'s time is inflated.');
   lines.push('');
-  lines.push(`Start-up, not in the times above: Temporal dev server ${fmt(results.devServerStartupSeconds, 2)} s, worker process(es) ${fmt(results.workerStartupSeconds, 2)} s.`);
+  lines.push(`Start-up, not in the times above: Temporal dev server ${fmt(results.devServerStartupSeconds, 2)} s, worker process(es) ${fmt(results.workerStartupSeconds, 2)} s, then ${fmt(results.workerWarmUpSeconds ?? 0, 2)} s for warm-up scans of an empty folder (a fresh worker's first workflow task loads the workflow bundle).`);
   if (results.rssSeries.length) {
     lines.push('');
     lines.push('| records | (b) peak RSS (MB) | (c) worker peak RSS (MB) |');

@@ -1,12 +1,30 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ScanConfig } from '../config/load';
 import { PermanentSourceError } from '../sources/errors';
 import { discoverLookupPartitions } from '../sources/lookup-events';
 import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
 import type { PartitionSpec } from './types';
 
-/** One partition per directory source, one per (account, region) of each S3 trail and of each LookupEvents source. */
+/** While planning (listing a large organisation's accounts and regions takes a while): proof of life. */
+const PLAN_HEARTBEAT_MS = 5_000;
+
+/**
+ * One partition per directory source, one per (account, region) of each S3 trail and of each LookupEvents source.
+ * Heartbeats while it lists, so that a worker killed in the middle is noticed by its heartbeat timeout
+ * (30 s), not by the 5-minute start-to-close timeout.
+ */
 export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[]> {
+  const context = Context.current();
+  context.heartbeat();
+  const beat = setInterval(() => context.heartbeat(), PLAN_HEARTBEAT_MS);
+  try {
+    return await plan(config);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function plan(config: ScanConfig): Promise<PartitionSpec[]> {
   const partitions: PartitionSpec[] = [];
   try {
     for (const [sourceIndex, source] of config.sources.entries()) {

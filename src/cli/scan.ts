@@ -31,6 +31,23 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
   return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, incidents: config.incidents };
 }
 
+/**
+ * Polls `query` every 500 ms while `done` is pending, one query at a time, and waits for the last one
+ * before returning, so that no query is still in flight when the caller closes the connection.
+ */
+async function whilePolling<P, T>(query: () => Promise<P>, onProgress: (progress: P) => void, done: Promise<T>): Promise<T> {
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    inFlight ??= query().then(onProgress, () => undefined).finally(() => (inFlight = undefined));
+  }, 500);
+  try {
+    return await done;
+  } finally {
+    clearInterval(timer);
+    await inFlight;
+  }
+}
+
 async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Promise<{ partitions: number; partitionsDone: number; objects: number }> }, done: Promise<T>): Promise<T> {
   if (!process.stderr.isTTY) return done;
   const bar = new SingleBar({
@@ -39,19 +56,16 @@ async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Pro
     hideCursor: true,
   });
   bar.start(1, 0, { objects: 0 });
-  const timer = setInterval(() => {
-    handle.query(progressQuery).then(
+  try {
+    return await whilePolling(
+      () => handle.query(progressQuery),
       (p) => {
         bar.setTotal(Math.max(1, p.partitions));
         bar.update(p.partitionsDone, { objects: p.objects });
       },
-      () => undefined,
+      done,
     );
-  }, 500);
-  try {
-    return await done;
   } finally {
-    clearInterval(timer);
     bar.stop();
   }
 }
@@ -81,7 +95,11 @@ export interface RangeOutcome {
 }
 
 /** Shows days done, findings so far, elapsed and remaining time on stderr while a range runs. */
-async function showRangeProgress<T>(handle: { query: (q: typeof rangeProgressQuery) => Promise<{ daysTotal: number; daysDone: number; findings: number }> }, total: number, done: Promise<T>): Promise<T> {
+async function showRangeProgress(
+  handle: { query: (q: typeof rangeProgressQuery) => Promise<{ daysTotal: number; daysDone: number; findings: number }> },
+  total: number,
+  done: Promise<RangeScanResult>,
+): Promise<RangeScanResult> {
   const bar = new SingleBar({
     format: 'days |{bar}| {value}/{total} | {findings} finding(s) | elapsed {duration_formatted} | remaining {eta_formatted}',
     stream: process.stderr,
@@ -91,19 +109,12 @@ async function showRangeProgress<T>(handle: { query: (q: typeof rangeProgressQue
     notTTYSchedule: 10_000,
   });
   bar.start(total, 0, { findings: 0 });
-  const timer = setInterval(() => {
-    handle.query(rangeProgressQuery).then(
-      (p) => bar.update(p.daysDone, { findings: p.findings }),
-      () => undefined,
-    );
-  }, 500);
   try {
-    const result = await done;
-    const final = await handle.query(rangeProgressQuery).catch(() => undefined);
-    if (final) bar.update(final.daysDone, { findings: final.findings });
+    const result = await whilePolling(() => handle.query(rangeProgressQuery), (p) => bar.update(p.daysDone, { findings: p.findings }), done);
+    // from the result, not a query: querying a closed workflow replays it, which can take many seconds
+    bar.update(result.days.length, { findings: result.findings });
     return result;
   } finally {
-    clearInterval(timer);
     bar.stop();
   }
 }

@@ -19,7 +19,8 @@ const DAY_MS = 86_400_000;
 
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
-const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+// planning heartbeats: a killed worker's plan is retried after 30 s, not after its 5-minute timeout
+const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
 const { correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
 

@@ -130,6 +130,7 @@ describe('faults: workers killed and the Temporal server restarted', () => {
     const step = (what: string) => process.stderr.write(`[restart test ${new Date().toISOString()}] ${what}\n`);
     step('clean run');
     const clean = await runCli(['scan', '--embedded', '--config', cleanConfig, '--from', days[0], '--to', days[3]]);
+    if (clean.code !== 0) process.stderr.write(`the clean run failed:\n${clean.stderr}\n`);
     expect(clean.code).toBe(0);
 
     const port = await freePort();

@@ -44,7 +44,15 @@ export function isOneBalancedObject(raw: Buffer): boolean {
  * backslash or an occurrence of a key is not followed by `:"` (whitespace, a non-string value): parse instead.
  */
 export function rawStringValuesOf(raw: Buffer, keys: readonly string[]): string[][] | undefined {
-  return stringValuesInJs(raw, keys.map((key) => Buffer.from(`"${key}"`)));
+  return stringValuesInJs(raw, keys.map(quotedKey));
+}
+
+const quotedKeys = new Map<string, Buffer>();
+
+function quotedKey(key: string): Buffer {
+  let quoted = quotedKeys.get(key);
+  if (!quoted) quotedKeys.set(key, (quoted = Buffer.from(`"${key}"`)));
+  return quoted;
 }
 
 function stringValuesInJs(raw: Buffer, quotedKeys: readonly Buffer[]): string[][] | undefined {

@@ -35,7 +35,6 @@ export interface ObjectScanner {
   rules: ConfiguredRule[];
   readWindow: ScanPeriod;
   eventNames: EventNames;
-  needles: Buffer[];
   /** libdeflate and the one-pass search when built; null: zlib and JavaScript searches */
   native: NativeScanner | null;
 }
@@ -47,7 +46,6 @@ export function objectScanner(job: ScanJob, { native = nativeScanner() ?? null }
     rules,
     readWindow: readPeriod(rules, job.period),
     eventNames,
-    needles: eventNames.buffers,
     native,
   };
 }
@@ -144,7 +142,7 @@ export function scanObjectBytes(bytes: Buffer, scanner: ObjectScanner): ObjectSc
     return { ...scanCompact(document, scanner, visitor), reader: 'fast', ...collected };
   } catch (error) {
     if (!(error instanceof NeedsExactScan)) throw error;
-    return { ...readDocumentExactly(document, scanner.needles, visitor), reader: 'exact', ...collected };
+    return { ...readDocumentExactly(document, scanner.eventNames.buffers, visitor), reader: 'exact', ...collected };
   } finally {
     releaseLargeDocumentBuffer();
   }
@@ -153,5 +151,5 @@ export function scanObjectBytes(bytes: Buffer, scanner: ObjectScanner): ObjectSc
 /** Scans one log file as a stream, for objects too large to hold in memory. */
 export async function scanObjectStream(body: AsyncIterable<Uint8Array>, scanner: ObjectScanner): Promise<ObjectScan> {
   const { visitor, ...collected } = collector(scanner);
-  return { ...(await readLogFile(body, scanner.needles, visitor)), reader: 'exact', ...collected };
+  return { ...(await readLogFile(body, scanner.eventNames.buffers, visitor)), reader: 'exact', ...collected };
 }

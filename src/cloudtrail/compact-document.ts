@@ -19,15 +19,14 @@
  * an eventID, an eventTime and a selected eventName, is taken for a record (a false positive, never a miss).
  */
 import { type NativeScanner, nativeScanner } from '../native/scanner';
-import { COLON, QUOTE, isJsonSpace } from './json-bytes';
+import { BACKSLASH_U, COLON, QUOTE, isJsonSpace } from './json-bytes';
 import type { RawSkipTest } from '../rules/types';
-import { isOneBalancedObject, rawTextSkips } from './raw-json';
+import { isOneBalancedObject, quotedKey, rawTextSkips } from './raw-json';
 
 const SEPARATOR = Buffer.from('},{"eventVersion":');
 const PREFIX = Buffer.from('{"Records":[{"eventVersion":');
 const RECORDS_OPEN_LENGTH = '{"Records":['.length;
 const KEY_TAIL = Buffer.from('Name"');
-const BACKSLASH_U = Buffer.from('\\u');
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export class NeedsExactScan extends Error {
@@ -71,7 +70,7 @@ export function eventNameList(names: Iterable<string>, skips: ReadonlyMap<string
   const list = [...new Set(names)];
   const buffers = list.map((name) => Buffer.from(name));
   const skipTests = list.map((name) => skips.get(name) ?? []);
-  const skipKeys = skipTests.map((tests) => tests.flatMap((test) => [test.isBlankOrTheOneValueOf, test.everyValueOf].map((key) => Buffer.from(`"${key}"`))));
+  const skipKeys = skipTests.map((tests) => tests.flatMap((test) => [test.isBlankOrTheOneValueOf, test.everyValueOf].map(quotedKey)));
   return { names: list, buffers, lengths: new Set(buffers.map((b) => b.length)), index: new Map(list.map((name, i) => [name, i])), skipTests, skipKeys };
 }
 

@@ -8,6 +8,9 @@ export const CLOSE_BRACKET = 0x5d;
 export const COMMA = 0x2c;
 export const COLON = 0x3a;
 
+/** A `\u` escape: a record holding one may spell a name differently, so it is always a candidate. */
+export const BACKSLASH_U = Buffer.from('\\u');
+
 export function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }

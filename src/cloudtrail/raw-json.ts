@@ -38,27 +38,24 @@ export function isOneBalancedObject(raw: Buffer): boolean {
   return depth === 0;
 }
 
+const quotedKeys = new Map<string, Buffer>();
+
+/** `"key"` as bytes, made once per key. */
+export function quotedKey(key: string): Buffer {
+  let quoted = quotedKeys.get(key);
+  if (!quoted) quotedKeys.set(key, (quoted = Buffer.from(`"${key}"`)));
+  return quoted;
+}
+
 /**
  * For each key, the values of every `"key":"value"` in raw JSON text, at any depth, when the text has no
  * backslash (so every string is literal and no `"` can hide inside one). Undefined when the text has a
  * backslash or an occurrence of a key is not followed by `:"` (whitespace, a non-string value): parse instead.
  */
 export function rawStringValuesOf(raw: Buffer, keys: readonly string[]): string[][] | undefined {
-  return stringValuesInJs(raw, keys.map(quotedKey));
-}
-
-const quotedKeys = new Map<string, Buffer>();
-
-function quotedKey(key: string): Buffer {
-  let quoted = quotedKeys.get(key);
-  if (!quoted) quotedKeys.set(key, (quoted = Buffer.from(`"${key}"`)));
-  return quoted;
-}
-
-function stringValuesInJs(raw: Buffer, quotedKeys: readonly Buffer[]): string[][] | undefined {
   if (raw.includes(BACKSLASH)) return undefined;
   const result: string[][] = [];
-  for (const pattern of quotedKeys) {
+  for (const pattern of keys.map(quotedKey)) {
     const values: string[] = [];
     for (let hit = raw.indexOf(pattern); hit >= 0; hit = raw.indexOf(pattern, hit + pattern.length)) {
       const colon = hit + pattern.length;

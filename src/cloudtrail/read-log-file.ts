@@ -1,6 +1,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type CloudTrailRecord, malformedReason } from './record';
+import { BACKSLASH_U } from './json-bytes';
 import { RecordSplitter } from './record-splitter';
 
 export interface ReadCounts {
@@ -16,7 +17,6 @@ export interface LogFileVisitor {
   onMalformedRecord(reason: string): void;
 }
 
-const BACKSLASH_U = Buffer.from('\\u');
 
 /**
  * A record can only matter to the rules if its raw text contains one of the needles (event names),

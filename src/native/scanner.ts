@@ -17,7 +17,7 @@ export interface NativeScanner {
 }
 
 /** src/native and dist/native are both two folders below the package. */
-export const NATIVE_MODULE_PATH = join(__dirname, '..', '..', 'build', 'trailwarden.node');
+const NATIVE_MODULE_PATH = join(__dirname, '..', '..', 'build', 'trailwarden.node');
 
 function load(): { scanner?: NativeScanner; status: string } {
   if (process.env.TRAILWARDEN_NATIVE === '0') return { status: 'off (TRAILWARDEN_NATIVE=0)' };

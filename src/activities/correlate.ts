@@ -1,34 +1,52 @@
 import { writeFileSync } from 'node:fs';
-import type { Finding, SelectedEvent } from '../rules/types';
+import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { SelectedLine } from '../rules/selection';
 import { upsertFindings } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
 import { blobFromFile, blobLines, removeScratch, scratchPath } from './scratch';
-import { type CorrelateInput, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
+import { type CorrelateInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
-/** Deduplicates every rule's selected events by eventID across all partitions, then correlates. */
-export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
-  const rules = configuredRules(input.rules);
+/** What correlating a scan's selected lines gives, before anything is stored. */
+export interface Correlated {
+  findings: Finding[];
+  findingsByRule: Record<string, number>;
+  selectedEvents: number;
+  duplicateEvents: number;
+}
+
+/**
+ * Deduplicates every rule's selected events by eventID across all partitions (lines in source, key and
+ * file order: the first copy is kept), then runs each rule's correlate.
+ */
+export function correlateLines(rulesConfig: Record<string, unknown>, period: ScanPeriod, lines: Iterable<string>): Correlated {
+  const rules = configuredRules(rulesConfig);
   const byRule = new Map<string, Map<string, SelectedEvent>>(rules.map(({ rule }) => [rule.id, new Map()]));
   let selectedEvents = 0;
   let duplicateEvents = 0;
-  for (const blob of input.selected) {
-    for (const line of blobLines(blob)) {
-      const { ruleId, event } = JSON.parse(line) as SelectedLine;
-      const events = byRule.get(ruleId);
-      if (!events) continue;
-      selectedEvents++;
-      if (events.has(event.eventID)) duplicateEvents++;
-      else events.set(event.eventID, event);
-    }
+  for (const line of lines) {
+    const { ruleId, event } = JSON.parse(line) as SelectedLine;
+    const events = byRule.get(ruleId);
+    if (!events) continue;
+    selectedEvents++;
+    if (events.has(event.eventID)) duplicateEvents++;
+    else events.set(event.eventID, event);
   }
   const findings: Finding[] = [];
   const findingsByRule: Record<string, number> = {};
   for (const { rule, options } of rules) {
-    const found = rule.correlate([...(byRule.get(rule.id)?.values() ?? [])], input.period, options);
+    const found = rule.correlate([...(byRule.get(rule.id)?.values() ?? [])], period, options);
     findingsByRule[rule.id] = found.length;
     findings.push(...found);
   }
+  return { findings, findingsByRule, selectedEvents, duplicateEvents };
+}
+
+function* linesOf(blobs: readonly LinesBlob[]): Generator<string> {
+  for (const blob of blobs) yield* blobLines(blob);
+}
+
+export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
+  const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOf(input.selected));
   const file = scratchPath(input.scanId, 'findings');
   writeFileSync(file, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
   const findingIds = findings.length <= MAX_LISTED_FINDING_IDS ? findings.map((f) => f.id).sort() : undefined;

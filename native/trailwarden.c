@@ -4,15 +4,13 @@
  *   gunzip(gzipped, out) -> bytes written into out, or a negative code (then use zlib, which knows
  *     every edge case and gives the proper error). libdeflate inflates whole buffers about twice as
  *     fast as zlib.
- *   findCandidates(document, regionStart, regionEnd, names, skips) -> Int32Array [records, start, end, name, cut, ...]
- *     The same answer as findCandidatesInJs in src/cloudtrail/compact-document.ts, in one pass over the
- *     bytes instead of three searches: the records of the region that hold an `"eventName":"<name>"` for
- *     one of names (name = its index), or an eventName key not followed by `:"`, a `\u`, or two different
- *     answers (name = -1: parse to know). Offsets are into document; a record runs from start to end.
- *     skips[name] holds the rules' raw skip tests for that name as pairs of quoted keys (rawTextSkips in
- *     src/cloudtrail/raw-json.ts); a whole record they rule out is left out, a piece of one comes with
- *     cut = 1 (the file must be read exactly).
- *   isOneBalancedObject(raw): the byte test of src/cloudtrail/raw-json.ts, for tests.
+ *   findRecords(document, names, contains, skipTests, skipsByName) -> Int32Array [status, records, offset, start, end, name, ...]
+ *     The twin of RecordsReader in src/cloudtrail/records-reader.ts for a whole document: it validates
+ *     the document as JSON.parse would and finds the candidate records, the elements of the last
+ *     top-level "Records" array whose own eventName equals one of names (name = its index) or contains one
+ *     of contains (name = -1), or must be parsed to know (name = -2), less those the skip tests rule out.
+ *     status 0, or the reader's Corrupt code with offset, or -1: an escaped top-level key, read it in
+ *     JavaScript. skipTests: [topLevelKey, everyKey] Buffer pairs; skipsByName[name]: Int32Array of tests.
  */
 #define _GNU_SOURCE /* memmem */
 #include <node_api.h>
@@ -31,10 +29,6 @@
 #define GUNZIP_NO_ROOM (-2)
 #define GUNZIP_NOT_ONE_GZIP (-3)
 
-static const char SEPARATOR[] = "},{\"eventVersion\":";
-static const size_t SEPARATOR_LENGTH = sizeof(SEPARATOR) - 1;
-static const char KEY[] = "\"eventName\"";
-static const size_t KEY_LENGTH = sizeof(KEY) - 1;
 
 static napi_value throw_type_error(napi_env env, const char *message) {
   napi_throw_type_error(env, NULL, message);
@@ -99,294 +93,486 @@ static int push(Int32List *list, int32_t value) {
   return 1;
 }
 
-#define NO_CANDIDATE (-2)
-#define PARSE_TO_KNOW (-1)
+/* the reader's codes (src/cloudtrail/records-reader.ts: Corrupt, VERIFY, CONTAINS_MATCH) */
+#define NEEDS_JS (-1)
+#define INVALID_JSON 1
+#define TRUNCATED 2
+#define NO_RECORDS 3
+#define RECORDS_NOT_ARRAY 4
+#define EMPTY 5
+#define VERIFY (-2)
+#define CONTAINS_MATCH (-1)
+#define NOT_A_CANDIDATE (-3)
+
 #define MAX_NAMES 64
-#define MAX_SKIP_TESTS 4
+#define MAX_CONTAINS 64
+#define MAX_TESTS 4
+
+enum { E_VALUE, E_VALUE_OR_CLOSE, E_KEY_OR_CLOSE, E_KEY, E_COLON, E_COMMA_OR_CLOSE, E_DONE };
+enum { ROLE_NONE = 0, ROLE_RECORDS = 1, ROLE_EVENT_NAME = 2, ROLE_EVENT_ID = 3, ROLE_EVENT_TIME = 4, ROLE_TOP = 16, ROLE_EVERY = 32 };
+/* a tracked field: absent, a plain string (its span), or anything else */
+enum { ABSENT = 0, PLAIN = 1, OTHER = 2 };
 
 typedef struct {
   const uint8_t *bytes;
-  size_t region_start, region_end;
+  size_t length;
   const uint8_t *names[MAX_NAMES];
-  size_t name_lengths[MAX_NAMES];
-  size_t name_count;
-  /* per name: pairs of quoted keys (the one value's key, then the key whose every value is checked) */
-  const uint8_t *skip_keys[MAX_NAMES][2 * MAX_SKIP_TESTS];
-  size_t skip_key_lengths[MAX_NAMES][2 * MAX_SKIP_TESTS];
-  size_t skip_tests[MAX_NAMES];
-  size_t record_start;
-  int32_t answer; /* for the current record: NO_CANDIDATE, PARSE_TO_KNOW or a name index */
+  size_t name_lengths[MAX_NAMES], name_count;
+  const uint8_t *contains[MAX_CONTAINS];
+  size_t contains_lengths[MAX_CONTAINS], contains_count;
+  const uint8_t *top_keys[MAX_TESTS], *every_keys[MAX_TESTS];
+  size_t top_key_lengths[MAX_TESTS], every_key_lengths[MAX_TESTS], test_count;
+  int32_t skips[MAX_NAMES][MAX_TESTS];
+  size_t skip_counts[MAX_NAMES];
+  uint8_t *stack;
+  size_t depth, stack_capacity;
+  int records_seen, records_is_array, in_records;
   int32_t records;
   Int32List out;
+  int in_record;
+  size_t record_start;
+  int name_kind, verify, id_kind, time_kind;
+  size_t name_start, name_length, id_length, time_start, time_length;
+  int top_kind[MAX_TESTS], every_kind[MAX_TESTS];
+  size_t top_start[MAX_TESTS], top_length[MAX_TESTS], every_start[MAX_TESTS], every_length[MAX_TESTS];
   int failed;
-} Scan;
+} Reader;
 
-static void answer(Scan *scan, int32_t name) {
-  if (scan->answer == NO_CANDIDATE) scan->answer = name;
-  else if (scan->answer != name) scan->answer = PARSE_TO_KNOW;
+static int is_space(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+static int is_delimiter(uint8_t c) {
+  return is_space(c) || c == ',' || c == '}' || c == ']' || c == ':' || c == '"' || c == '{' || c == '[';
 }
 
-/* One object whose braces and brackets balance, strings skipped, closing only at its last byte. */
-static int one_balanced_object(const uint8_t *bytes, size_t length) {
-  if (length < 2 || bytes[0] != '{' || bytes[length - 1] != '}') return 0;
-  long depth = 0;
-  for (size_t i = 0; i < length;) {
-    uint8_t byte = bytes[i++];
-    if (byte == '"') {
-      for (;;) {
-        const uint8_t *quote = memchr(bytes + i, '"', length - i);
-        if (!quote) return 0;
-        size_t at = (size_t)(quote - bytes), backslashes = 0;
-        while (backslashes < at && bytes[at - 1 - backslashes] == '\\') backslashes++;
-        i = at + 1;
-        if (backslashes % 2 == 0) break;
-      }
-    } else if (byte == '{' || byte == '[') {
-      depth++;
-    } else if (byte == '}' || byte == ']') {
-      depth--;
-      if ((depth == 0 && i != length) || depth < 0) return 0;
+static int is_hex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* a number, true, false or null, exactly */
+static int valid_scalar(const uint8_t *p, size_t length) {
+  if ((length == 4 && memcmp(p, "true", 4) == 0) || (length == 5 && memcmp(p, "false", 5) == 0) || (length == 4 && memcmp(p, "null", 4) == 0)) return 1;
+  size_t i = 0;
+  if (i < length && p[i] == '-') i++;
+  if (i >= length) return 0;
+  if (p[i] == '0') i++;
+  else if (p[i] >= '1' && p[i] <= '9') while (i < length && is_digit(p[i])) i++;
+  else return 0;
+  if (i < length && p[i] == '.') {
+    i++;
+    if (i >= length || !is_digit(p[i])) return 0;
+    while (i < length && is_digit(p[i])) i++;
+  }
+  if (i < length && (p[i] == 'e' || p[i] == 'E')) {
+    i++;
+    if (i < length && (p[i] == '+' || p[i] == '-')) i++;
+    if (i >= length || !is_digit(p[i])) return 0;
+    while (i < length && is_digit(p[i])) i++;
+  }
+  return i == length;
+}
+
+/* The first byte at or after i that is a quote, a backslash or a control character; n when none. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *b, size_t i, size_t n) {
+  const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\'), control = _mm256_set1_epi8(0x1f);
+  while (i + 32 <= n) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(b + i));
+    __m256i hit = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+                                  _mm256_cmpeq_epi8(_mm256_min_epu8(v, control), v));
+    uint32_t mask = (uint32_t)_mm256_movemask_epi8(hit);
+    if (mask) return i + (size_t)__builtin_ctz(mask);
+    i += 32;
+  }
+  return i;
+}
+static int have_avx2 = -1;
+#endif
+
+static size_t next_special(const uint8_t *b, size_t i, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (have_avx2 < 0) have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  if (have_avx2) i = next_special_avx2(b, i, n);
+#endif
+#if defined(__SSE2__)
+  {
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1f);
+    while (i + 16 <= n) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+      __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+      uint32_t mask = (uint32_t)_mm_movemask_epi8(hit);
+      if (mask) return i + (size_t)__builtin_ctz(mask);
+      i += 16;
     }
   }
-  return depth == 0;
+#endif
+  while (i < n && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20) i++;
+  return i;
 }
 
 /*
- * The next `key":"value"` of raw at or after *at: 1 with the value's span, 0 when there is none, -1 when
- * an occurrence is not followed by `:"` or its value does not end (as stringValuesInJs: parse instead).
+ * Reads the string whose opening quote is at *at: on success 0, *at just past the closing quote, *end at
+ * the closing quote, *escaped set when it held a backslash. Else the Corrupt code, with *error.
  */
-static int next_value(const uint8_t *raw, size_t length, const uint8_t *key, size_t key_length, size_t *at, size_t *value, size_t *value_length) {
-  if (*at + key_length > length) return 0;
-  const uint8_t *hit = memmem(raw + *at, length - *at, key, key_length);
-  if (!hit) return 0;
-  size_t colon = (size_t)(hit - raw) + key_length;
-  if (colon + 1 >= length || raw[colon] != ':' || raw[colon + 1] != '"') return -1;
-  const uint8_t *quote = memchr(raw + colon + 2, '"', length - colon - 2);
-  if (!quote) return -1;
-  *value = colon + 2;
-  *value_length = (size_t)(quote - raw) - *value;
-  *at = colon; /* as the JavaScript twin: the next key may begin at this value's closing quote */
+static int read_string(const Reader *r, size_t *at, size_t *end, int *escaped, size_t *error) {
+  const uint8_t *b = r->bytes;
+  size_t n = r->length, i = *at + 1;
+  *escaped = 0;
+  for (;;) {
+    i = next_special(b, i, n);
+    if (i >= n) return TRUNCATED;
+    uint8_t c = b[i];
+    if (c == '"') break;
+    if (c < 0x20) {
+      *error = i;
+      return INVALID_JSON;
+    }
+    /* a backslash */
+    *escaped = 1;
+    size_t backslash = i;
+    if (i + 1 >= n) return TRUNCATED;
+    c = b[i + 1];
+    if (c == 'u') {
+      for (size_t k = 2; k < 6; k++) {
+        if (i + k >= n) return TRUNCATED;
+        if (!is_hex(b[i + k])) {
+          *error = backslash;
+          return INVALID_JSON;
+        }
+      }
+      i += 6;
+    } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
+      i += 2;
+    } else {
+      *error = backslash;
+      return INVALID_JSON;
+    }
+  }
+  *end = i;
+  *at = i + 1;
+  return 0;
+}
+
+static int equal_span(const uint8_t *a, size_t a_length, const uint8_t *b, size_t b_length) {
+  return a_length == b_length && memcmp(a, b, a_length) == 0;
+}
+
+static int contains_span(const uint8_t *haystack, size_t length, const uint8_t *needle, size_t needle_length) {
+  return needle_length <= length && memmem(haystack, length, needle, needle_length) != NULL;
+}
+
+static int has_non_ascii(const uint8_t *p, size_t length) {
+  for (size_t i = 0; i < length; i++) if (p[i] >= 0x80) return 1;
+  return 0;
+}
+
+static void begin_record(Reader *r, size_t at) {
+  r->in_record = 1;
+  r->record_start = at;
+  r->name_kind = r->id_kind = r->time_kind = ABSENT;
+  r->verify = 0;
+  for (size_t t = 0; t < r->test_count; t++) r->top_kind[t] = r->every_kind[t] = ABSENT;
+}
+
+static int test_passes(const Reader *r, size_t t) {
+  if (r->every_kind[t] == OTHER || r->top_kind[t] == OTHER) return 0;
+  if (r->every_kind[t] == ABSENT) return 1;
+  return r->top_kind[t] == PLAIN && equal_span(r->bytes + r->top_start[t], r->top_length[t], r->bytes + r->every_start[t], r->every_length[t]);
+}
+
+static int two_digits(const uint8_t *p, int low, int high) {
+  if (!is_digit(p[0]) || !is_digit(p[1])) return 0;
+  int value = (p[0] - '0') * 10 + (p[1] - '0');
+  return value >= low && value <= high;
+}
+
+/* records-reader.ts: isSurelyEventTime (YYYY-MM-DDTHH:MM:SS[.fraction]Z with days up to 28) */
+static int surely_event_time(const uint8_t *p, size_t length) {
+  if (length < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' || p[length - 1] != 'Z') return 0;
+  for (int i = 0; i < 4; i++) if (!is_digit(p[i])) return 0;
+  if (!two_digits(p + 5, 1, 12) || !two_digits(p + 8, 1, 28) || !two_digits(p + 11, 0, 23) || !two_digits(p + 14, 0, 59) || !two_digits(p + 17, 0, 59)) return 0;
+  if (length == 20) return 1;
+  if (p[19] != '.' || length < 22) return 0;
+  for (size_t i = 20; i < length - 1; i++) if (!is_digit(p[i])) return 0;
   return 1;
 }
 
-/* rawTextSkips in src/cloudtrail/raw-json.ts: the record cannot matter to the rule that declared the test. */
-static int raw_skips(const uint8_t *raw, size_t length, const uint8_t *one_key, size_t one_key_length,
-                     const uint8_t *every_key, size_t every_key_length) {
-  if (memchr(raw, '\\', length)) return 0;
-  size_t at = 0, value = 0, value_length = 0, one = 0, one_length = 0, ones = 0;
-  int found;
-  while ((found = next_value(raw, length, one_key, one_key_length, &at, &value, &value_length)) == 1) {
-    one = value;
-    one_length = value_length;
-    ones++;
+/* candidate-matcher.ts: decide */
+static int32_t decide(const Reader *r) {
+  if (r->verify) return VERIFY;
+  if (r->name_kind != PLAIN) return NOT_A_CANDIDATE;
+  const uint8_t *name = r->bytes + r->name_start;
+  for (size_t i = 0; i < r->name_count; i++) {
+    if (!equal_span(r->names[i], r->name_lengths[i], name, r->name_length)) continue;
+    size_t tests = r->skip_counts[i];
+    /* a malformed record is never skipped unread: it must be reported */
+    int well_formed = r->id_kind == PLAIN && r->id_length > 0 && r->time_kind == PLAIN && surely_event_time(r->bytes + r->time_start, r->time_length);
+    if (tests == 0 || !well_formed) return (int32_t)i;
+    for (size_t k = 0; k < tests; k++) if (!test_passes(r, (size_t)r->skips[i][k])) return (int32_t)i;
+    return NOT_A_CANDIDATE;
   }
-  if (found < 0 || ones != 1) return 0;
-  at = 0;
-  while ((found = next_value(raw, length, every_key, every_key_length, &at, &value, &value_length)) == 1) {
-    if (value_length != 0 && (value_length != one_length || memcmp(raw + value, raw + one, one_length) != 0)) return 0;
+  for (size_t i = 0; i < r->contains_count; i++) {
+    if (contains_span(name, r->name_length, r->contains[i], r->contains_lengths[i])) return CONTAINS_MATCH;
   }
-  return found == 0;
+  return NOT_A_CANDIDATE;
 }
 
-/* Every skip test declared for the name says the record cannot matter (and there is at least one). */
-static int skips_record(const Scan *scan, int32_t name, const uint8_t *raw, size_t length) {
-  size_t tests = scan->skip_tests[name];
-  for (size_t t = 0; t < tests; t++) {
-    if (!raw_skips(raw, length, scan->skip_keys[name][2 * t], scan->skip_key_lengths[name][2 * t],
-                   scan->skip_keys[name][2 * t + 1], scan->skip_key_lengths[name][2 * t + 1])) {
-      return 0;
-    }
-  }
-  return tests > 0;
+static void end_record(Reader *r, size_t end) {
+  r->in_record = 0;
+  int32_t name = decide(r);
+  if (name == NOT_A_CANDIDATE) return;
+  r->failed |= !push(&r->out, (int32_t)r->record_start) || !push(&r->out, (int32_t)end) || !push(&r->out, name);
 }
 
-static void end_record(Scan *scan, size_t end) {
-  if (scan->answer != NO_CANDIDATE) {
-    const uint8_t *raw = scan->bytes + scan->record_start;
-    size_t length = end - scan->record_start;
-    /* a named record that the skip tests rule out is left out, when it is one whole record; when it is a
-       piece of one (cut at a look-alike separator inside it), it goes on marked cut: read the file exactly */
-    int32_t cut = 0;
-    if (scan->answer >= 0 && skips_record(scan, scan->answer, raw, length)) {
-      if (one_balanced_object(raw, length)) {
-        scan->answer = NO_CANDIDATE;
-        scan->records++;
-        return;
+/* What a key means for the value after it (records-reader.ts: keyRole); -1: read it in JavaScript. */
+static int key_role(Reader *r, size_t start, size_t length, int escaped) {
+  const uint8_t *key = r->bytes + start;
+  if (r->depth == 1) {
+    if (escaped) return -1;
+    return equal_span(key, length, (const uint8_t *)"Records", 7) ? ROLE_RECORDS : ROLE_NONE;
+  }
+  if (!r->in_record || r->depth < 3) return ROLE_NONE;
+  if (escaped) {
+    if (r->depth == 3) r->verify = 1;
+    for (size_t t = 0; t < r->test_count; t++) r->every_kind[t] = OTHER;
+    return ROLE_NONE;
+  }
+  if (r->depth == 3) {
+    if (equal_span(key, length, (const uint8_t *)"eventName", 9)) return ROLE_EVENT_NAME;
+    if (equal_span(key, length, (const uint8_t *)"eventID", 7)) return ROLE_EVENT_ID;
+    if (equal_span(key, length, (const uint8_t *)"eventTime", 9)) return ROLE_EVENT_TIME;
+    for (size_t t = 0; t < r->test_count; t++) if (equal_span(key, length, r->top_keys[t], r->top_key_lengths[t])) return ROLE_TOP + (int)t;
+  }
+  for (size_t t = 0; t < r->test_count; t++) if (equal_span(key, length, r->every_keys[t], r->every_key_lengths[t])) return ROLE_EVERY + (int)t;
+  return ROLE_NONE;
+}
+
+/* A tracked field's string value (records-reader.ts: endString). */
+static void string_value(Reader *r, int role, size_t start, size_t length, int escaped) {
+  if (role == ROLE_EVENT_NAME) {
+    r->name_kind = PLAIN;
+    r->name_start = start;
+    r->name_length = length;
+    r->verify |= escaped || has_non_ascii(r->bytes + start, length);
+  } else if (role == ROLE_EVENT_ID) {
+    r->id_kind = escaped ? OTHER : PLAIN;
+    r->id_length = length;
+  } else if (role == ROLE_EVENT_TIME) {
+    r->time_kind = escaped ? OTHER : PLAIN;
+    r->time_start = start;
+    r->time_length = length;
+  } else if (role >= ROLE_EVERY) {
+    size_t t = (size_t)(role - ROLE_EVERY);
+    if (escaped) r->every_kind[t] = OTHER;
+    else if (length > 0 && r->every_kind[t] != OTHER) {
+      if (r->every_kind[t] == ABSENT) {
+        r->every_kind[t] = PLAIN;
+        r->every_start[t] = start;
+        r->every_length[t] = length;
+      } else if (!equal_span(r->bytes + start, length, r->bytes + r->every_start[t], r->every_length[t])) {
+        r->every_kind[t] = OTHER;
       }
-      cut = 1;
     }
-    scan->failed |= !push(&scan->out, (int32_t)scan->record_start) || !push(&scan->out, (int32_t)end) ||
-                    !push(&scan->out, scan->answer) || !push(&scan->out, cut);
+  } else if (role >= ROLE_TOP) {
+    size_t t = (size_t)(role - ROLE_TOP);
+    r->top_kind[t] = escaped ? OTHER : PLAIN;
+    r->top_start[t] = start;
+    r->top_length[t] = length;
   }
-  scan->answer = NO_CANDIDATE;
-  scan->records++;
 }
 
-/* The key's value, when it is one of the names; -2 when it is not, -1 when not `:"`. */
-static int32_t name_after_key(const Scan *scan, size_t colon) {
-  const uint8_t *bytes = scan->bytes;
-  if (colon + 1 >= scan->region_end || bytes[colon] != ':' || bytes[colon + 1] != '"') return PARSE_TO_KNOW;
-  size_t value = colon + 2;
-  const uint8_t *quote = memchr(bytes + value, '"', scan->region_end - value);
-  if (!quote) return NO_CANDIDATE;
-  size_t length = (size_t)(quote - (bytes + value));
-  for (size_t i = 0; i < scan->name_count; i++) {
-    if (scan->name_lengths[i] == length && memcmp(scan->names[i], bytes + value, length) == 0) return (int32_t)i;
-  }
-  return NO_CANDIDATE;
+static void other_value(Reader *r, int role) {
+  if (role == ROLE_EVENT_NAME) r->name_kind = OTHER;
+  else if (role == ROLE_EVENT_ID) r->id_kind = OTHER;
+  else if (role == ROLE_EVENT_TIME) r->time_kind = OTHER;
+  else if (role >= ROLE_EVERY) r->every_kind[role - ROLE_EVERY] = OTHER;
+  else if (role >= ROLE_TOP) r->top_kind[role - ROLE_TOP] = OTHER;
 }
 
-/* Looks at position at, where one of the anchors may begin; returns where to look next. */
-static size_t visit(Scan *scan, size_t at) {
-  const uint8_t *bytes = scan->bytes;
-  size_t left = scan->region_end - at;
-  if (bytes[at] == '}' && left >= SEPARATOR_LENGTH && memcmp(bytes + at, SEPARATOR, SEPARATOR_LENGTH) == 0) {
-    end_record(scan, at + 1);
-    scan->record_start = at + 2;
-    return at + SEPARATOR_LENGTH;
+static int push_container(Reader *r, uint8_t open) {
+  if (r->depth == r->stack_capacity) {
+    size_t capacity = r->stack_capacity ? r->stack_capacity * 2 : 256;
+    uint8_t *stack = realloc(r->stack, capacity);
+    if (!stack) return 0;
+    r->stack = stack;
+    r->stack_capacity = capacity;
   }
-  if (bytes[at] == '"' && left >= KEY_LENGTH && memcmp(bytes + at, KEY, KEY_LENGTH) == 0) {
-    int32_t name = name_after_key(scan, at + KEY_LENGTH);
-    if (name != NO_CANDIDATE) answer(scan, name);
-    return at + KEY_LENGTH;
-  }
-  if (bytes[at] == '\\' && left >= 2 && bytes[at + 1] == 'u') {
-    answer(scan, PARSE_TO_KNOW);
-    return at + 2;
-  }
-  return at + 1;
+  r->stack[r->depth++] = open;
+  return 1;
 }
 
-/*
- * Each anchor is found by two or three of its bytes at once (a separator by `}` and the `V` of
- * eventVersion, a key by `"`, the `v` and the `N` of eventName, an escape by `\` and `u`); visit()
- * checks the rest. One block of WIDTH bytes per step; the farthest byte read is at + 9 + WIDTH - 1.
- */
-#define SCAN_BLOCKS(WIDTH, VECTOR, LOAD, SET1, EQ, AND, OR, MASK)                                      \
-  {                                                                                                  \
-    const VECTOR close_brace = SET1('}'), capital_v = SET1('V'), quote = SET1('"');                  \
-    const VECTOR small_v = SET1('v'), capital_n = SET1('N'), backslash = SET1('\\'), small_u = SET1('u'); \
-    while (at + 9 + WIDTH <= end) {                                                                  \
-      const uint8_t *p = bytes + at;                                                                 \
-      VECTOR at0 = LOAD(p), at1 = LOAD(p + 1), at2 = LOAD(p + 2), at6 = LOAD(p + 6), at9 = LOAD(p + 9); \
-      VECTOR separator = AND(EQ(at0, close_brace), EQ(at9, capital_v));                              \
-      VECTOR key = AND(EQ(at0, quote), AND(EQ(at2, small_v), EQ(at6, capital_n)));                   \
-      VECTOR escape = AND(EQ(at0, backslash), EQ(at1, small_u));                                     \
-      uint32_t mask = (uint32_t)MASK(OR(separator, OR(key, escape)));                                \
-      size_t block_end = at + WIDTH;                                                                 \
-      while (mask) {                                                                                 \
-        size_t next = visit(scan, at + (size_t)__builtin_ctz(mask));                                 \
-        mask &= mask - 1;                                                                            \
-        /* a match consumed bytes past this hit: drop the hits it covered */                         \
-        while (mask && at + (size_t)__builtin_ctz(mask) < next) mask &= mask - 1;                    \
-        if (next > block_end) block_end = next;                                                      \
-      }                                                                                              \
-      at = block_end;                                                                                \
-    }                                                                                                \
+#define FAIL(code, at) do { *error = (at); return (code); } while (0)
+
+/* The whole document: 0, a Corrupt code (offset in *error), or NEEDS_JS. */
+static int read_document(Reader *r, size_t *error) {
+  const uint8_t *b = r->bytes;
+  size_t n = r->length, i = 0;
+  *error = 0;
+  if (n == 0) return EMPTY;
+  if (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) i = 3;
+  int expect = E_VALUE, role = ROLE_NONE;
+  for (;;) {
+    while (i < n && is_space(b[i])) i++;
+    if (i >= n) break;
+    uint8_t c = b[i];
+    if (r->failed) return INVALID_JSON;
+    if ((expect == E_VALUE_OR_CLOSE && c == ']') || (expect == E_KEY_OR_CLOSE && c == '}') ||
+        (expect == E_COMMA_OR_CLOSE && (c == '}' || c == ']'))) {
+      uint8_t open = r->depth ? r->stack[r->depth - 1] : 0;
+      if ((c == '}' && open != '{') || (c == ']' && open != '[')) FAIL(INVALID_JSON, i);
+      r->depth--;
+      if (open == '[' && r->depth == 1 && r->in_records) r->in_records = 0;
+      if (open == '{' && r->depth == 2 && r->in_records && r->in_record) end_record(r, i + 1);
+      expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
+      i++;
+      continue;
+    }
+    switch (expect) {
+      case E_VALUE:
+      case E_VALUE_OR_CLOSE: {
+        int value_role = role;
+        role = ROLE_NONE;
+        if (r->depth == 1 && value_role == ROLE_RECORDS) {
+          /* the last Records key is the one JSON.parse keeps: forget what an earlier one gave */
+          r->records_seen = 1;
+          r->records_is_array = c == '[';
+          r->records = 0;
+          r->out.length = 0;
+          if (c == '[') r->in_records = 1;
+          value_role = ROLE_NONE;
+        } else if (r->depth == 2 && r->in_records) {
+          r->records++;
+          if (c == '{') begin_record(r, i);
+        } else if (r->in_record && value_role != ROLE_NONE && c != '"') {
+          other_value(r, value_role);
+        }
+        if (c == '{' || c == '[') {
+          if (!push_container(r, c)) FAIL(INVALID_JSON, i);
+          expect = c == '{' ? E_KEY_OR_CLOSE : E_VALUE_OR_CLOSE;
+          i++;
+        } else if (c == '"') {
+          size_t start = i + 1, end = 0;
+          int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
+          if (code) return code;
+          if (r->in_record && value_role != ROLE_NONE) string_value(r, value_role, start, end - start, escaped);
+          expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
+        } else if (c == '}' || c == ']' || c == ',' || c == ':') {
+          FAIL(INVALID_JSON, i);
+        } else {
+          size_t start = i;
+          while (i < n && !is_delimiter(b[i])) i++;
+          if (!valid_scalar(b + start, i - start)) FAIL(INVALID_JSON, start);
+          expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
+        }
+        break;
+      }
+      case E_KEY_OR_CLOSE:
+      case E_KEY: {
+        if (c != '"') FAIL(INVALID_JSON, i);
+        size_t start = i + 1, end = 0;
+        int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
+        if (code) return code;
+        /* keys matter at depth 1 (is it Records?) and inside a record */
+        if (r->depth == 1 || (r->in_record && r->depth >= 3)) {
+          role = key_role(r, start, end - start, escaped);
+          if (role < 0) return NEEDS_JS;
+        }
+        expect = E_COLON;
+        break;
+      }
+      case E_COLON:
+        if (c != ':') FAIL(INVALID_JSON, i);
+        expect = E_VALUE;
+        i++;
+        break;
+      case E_COMMA_OR_CLOSE:
+        if (c != ',') FAIL(INVALID_JSON, i);
+        expect = r->stack[r->depth - 1] == '{' ? E_KEY : E_VALUE;
+        i++;
+        break;
+      default:
+        FAIL(INVALID_JSON, i);
+    }
   }
-
-#if defined(__SSE2__)
-static size_t scan_blocks_sse2(Scan *scan, size_t at) {
-  const uint8_t *bytes = scan->bytes;
-  const size_t end = scan->region_end;
-#define LOAD_128(p) _mm_loadu_si128((const __m128i *)(p))
-  SCAN_BLOCKS(16, __m128i, LOAD_128, _mm_set1_epi8, _mm_cmpeq_epi8, _mm_and_si128, _mm_or_si128, _mm_movemask_epi8)
-  return at;
-}
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_AVX2_SCAN 1
-__attribute__((target("avx2"))) static size_t scan_blocks_avx2(Scan *scan, size_t at) {
-  const uint8_t *bytes = scan->bytes;
-  const size_t end = scan->region_end;
-#define LOAD_256(p) _mm256_loadu_si256((const __m256i *)(p))
-  SCAN_BLOCKS(32, __m256i, LOAD_256, _mm256_set1_epi8, _mm256_cmpeq_epi8, _mm256_and_si256, _mm256_or_si256, _mm256_movemask_epi8)
-  return at;
-}
-#endif
-
-static void scan_region(Scan *scan) {
-  size_t at = scan->region_start;
-#if defined(HAVE_AVX2_SCAN)
-  if (__builtin_cpu_supports("avx2")) at = scan_blocks_avx2(scan, at);
-#endif
-#if defined(__SSE2__)
-  at = scan_blocks_sse2(scan, at);
-#endif
-  while (at < scan->region_end) at = visit(scan, at);
-  end_record(scan, scan->region_end);
+  if (expect != E_DONE) FAIL(TRUNCATED, n);
+  if (!r->records_seen) return NO_RECORDS;
+  if (!r->records_is_array) return RECORDS_NOT_ARRAY;
+  return 0;
 }
 
-static napi_value find_candidates(napi_env env, napi_callback_info info) {
+static int buffer_list(napi_env env, napi_value array, const uint8_t **items, size_t *lengths, size_t max, size_t *count) {
+  bool is_array = false;
+  uint32_t length = 0;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, &length) != napi_ok || length > max) return 0;
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    uint8_t *data;
+    if (napi_get_element(env, array, i, &item) != napi_ok || !buffer_arg(env, item, &data, &lengths[i])) return 0;
+    items[i] = data;
+  }
+  *count = length;
+  return 1;
+}
+
+static napi_value find_records(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  Scan scan;
-  memset(&scan, 0, sizeof scan);
-  size_t length;
-  int64_t start, end;
-  uint32_t name_count;
-  bool is_array = false;
+  Reader *r = calloc(1, sizeof(Reader));
+  if (!r) return throw_type_error(env, "out of memory");
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5 || !buffer_arg(env, argv[0], (uint8_t **)&scan.bytes, &length) ||
-      napi_get_value_int64(env, argv[1], &start) != napi_ok || napi_get_value_int64(env, argv[2], &end) != napi_ok ||
-      napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[3], &name_count) != napi_ok) {
-    return throw_type_error(env, "findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[], skips: Buffer[][])");
+  const char *usage = "findRecords(document: Buffer, names: Buffer[], contains: Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[])";
+  int ok = argc >= 5 && buffer_arg(env, argv[0], (uint8_t **)&r->bytes, &r->length) && r->length <= INT32_MAX &&
+           buffer_list(env, argv[1], r->names, r->name_lengths, MAX_NAMES, &r->name_count) &&
+           buffer_list(env, argv[2], r->contains, r->contains_lengths, MAX_CONTAINS, &r->contains_count);
+  uint32_t tests = 0, named = 0;
+  bool is_array = false;
+  ok = ok && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array && napi_get_array_length(env, argv[3], &tests) == napi_ok && tests <= MAX_TESTS;
+  for (uint32_t t = 0; ok && t < tests; t++) {
+    napi_value pair;
+    const uint8_t *keys[2];
+    size_t lengths[2], count = 0;
+    ok = napi_get_element(env, argv[3], t, &pair) == napi_ok && buffer_list(env, pair, keys, lengths, 2, &count) && count == 2;
+    if (!ok) break;
+    r->top_keys[t] = keys[0];
+    r->top_key_lengths[t] = lengths[0];
+    r->every_keys[t] = keys[1];
+    r->every_key_lengths[t] = lengths[1];
   }
-  if (start < 0 || end < start || (uint64_t)end > length || end > INT32_MAX) return throw_type_error(env, "region out of range");
-  if (name_count > MAX_NAMES) return throw_type_error(env, "too many event names");
-  for (uint32_t i = 0; i < name_count; i++) {
-    napi_value name;
-    uint8_t *name_bytes;
-    if (napi_get_element(env, argv[3], i, &name) != napi_ok || !buffer_arg(env, name, &name_bytes, &scan.name_lengths[i])) {
-      return throw_type_error(env, "names must be Buffers");
-    }
-    scan.names[i] = name_bytes;
-    napi_value tests;
-    uint32_t key_count = 0;
-    bool tests_is_array = false;
-    if (napi_get_element(env, argv[4], i, &tests) != napi_ok || napi_is_array(env, tests, &tests_is_array) != napi_ok || !tests_is_array ||
-        napi_get_array_length(env, tests, &key_count) != napi_ok || key_count % 2 != 0 || key_count > 2 * MAX_SKIP_TESTS) {
-      return throw_type_error(env, "skips[i] must be an array of quoted-key Buffers, in pairs");
-    }
-    for (uint32_t k = 0; k < key_count; k++) {
-      napi_value key;
-      uint8_t *key_bytes;
-      if (napi_get_element(env, tests, k, &key) != napi_ok || !buffer_arg(env, key, &key_bytes, &scan.skip_key_lengths[i][k]) ||
-          scan.skip_key_lengths[i][k] == 0) {
-        return throw_type_error(env, "skip keys must be non-empty Buffers");
-      }
-      scan.skip_keys[i][k] = key_bytes;
-    }
-    scan.skip_tests[i] = key_count / 2;
+  r->test_count = tests;
+  ok = ok && napi_is_array(env, argv[4], &is_array) == napi_ok && is_array && napi_get_array_length(env, argv[4], &named) == napi_ok && named == r->name_count;
+  for (uint32_t i = 0; ok && i < named; i++) {
+    napi_value list;
+    napi_typedarray_type type;
+    size_t count = 0;
+    void *data = NULL;
+    ok = napi_get_element(env, argv[4], i, &list) == napi_ok &&
+         napi_get_typedarray_info(env, list, &type, &count, &data, NULL, NULL) == napi_ok && type == napi_int32_array && count <= MAX_TESTS;
+    for (size_t k = 0; ok && k < count; k++) ok = ((int32_t *)data)[k] >= 0 && (uint32_t)((int32_t *)data)[k] < tests;
+    if (!ok) break;
+    memcpy(r->skips[i], data, count * sizeof(int32_t));
+    r->skip_counts[i] = count;
   }
-  scan.name_count = name_count;
-  scan.region_start = scan.record_start = (size_t)start;
-  scan.region_end = (size_t)end;
-  scan.answer = NO_CANDIDATE;
-  scan_region(&scan);
-
+  if (!ok) {
+    free(r);
+    return throw_type_error(env, usage);
+  }
+  size_t error = 0;
+  int status = read_document(r, &error);
   napi_value result = NULL, array_buffer;
   int32_t *data;
-  if (!scan.failed && napi_create_arraybuffer(env, (scan.out.length + 1) * sizeof(int32_t), (void **)&data, &array_buffer) == napi_ok) {
-    data[0] = scan.records;
-    if (scan.out.length) memcpy(data + 1, scan.out.items, scan.out.length * sizeof(int32_t));
-    napi_create_typedarray(env, napi_int32_array, scan.out.length + 1, array_buffer, 0, &result);
+  size_t candidates = status == 0 ? r->out.length : 0;
+  if (!r->failed && napi_create_arraybuffer(env, (candidates + 3) * sizeof(int32_t), (void **)&data, &array_buffer) == napi_ok) {
+    data[0] = status;
+    data[1] = r->records;
+    data[2] = (int32_t)error;
+    if (candidates) memcpy(data + 3, r->out.items, candidates * sizeof(int32_t));
+    napi_create_typedarray(env, napi_int32_array, candidates + 3, array_buffer, 0, &result);
   } else {
     throw_type_error(env, "out of memory");
   }
-  free(scan.out.items);
-  return result;
-}
-
-static napi_value is_one_balanced_object(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  uint8_t *raw;
-  size_t length;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !buffer_arg(env, argv[0], &raw, &length)) return throw_type_error(env, "isOneBalancedObject(raw: Buffer)");
-  napi_get_boolean(env, one_balanced_object(raw, length), &result);
+  free(r->out.items);
+  free(r->stack);
+  free(r);
   return result;
 }
 
@@ -394,15 +580,13 @@ NAPI_MODULE_INIT() {
   napi_value fn, version;
   napi_create_function(env, "gunzip", NAPI_AUTO_LENGTH, gunzip, NULL, &fn);
   napi_set_named_property(env, exports, "gunzip", fn);
-  napi_create_function(env, "findCandidates", NAPI_AUTO_LENGTH, find_candidates, NULL, &fn);
-  napi_set_named_property(env, exports, "findCandidates", fn);
-  napi_create_function(env, "isOneBalancedObject", NAPI_AUTO_LENGTH, is_one_balanced_object, NULL, &fn);
-  napi_set_named_property(env, exports, "isOneBalancedObject", fn);
+  napi_create_function(env, "findRecords", NAPI_AUTO_LENGTH, find_records, NULL, &fn);
+  napi_set_named_property(env, exports, "findRecords", fn);
   napi_create_string_utf8(env, "libdeflate " LIBDEFLATE_VERSION_STRING
 #if defined(HAVE_AVX2_SCAN)
-                          ", SSE2/AVX2 search"
+                          ", SSE2/AVX2 JSON reader"
 #elif defined(__SSE2__)
-                          ", SSE2 search"
+                          ", SSE2 JSON reader"
 #endif
                           , NAPI_AUTO_LENGTH, &version);
   napi_set_named_property(env, exports, "version", version);

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
-import type { SelectedLine } from '../rules/selection';
+import type { RecordLine } from '../rules/selection';
 import { upsertFindings } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
 import { blobFromFile, blobLines, removeScratch, scratchPath } from './scratch';
@@ -15,21 +15,27 @@ export interface Correlated {
 }
 
 /**
- * Deduplicates every rule's selected events by eventID across all partitions (lines in source, key and
- * file order: the first copy is kept), then runs each rule's correlate.
+ * Deduplicates records by eventID across all partitions (lines in source, key and file order: the
+ * first copy is kept, RULES.md "Dedup"), then runs each rule's correlate on what the kept copies selected.
  */
 export function correlateLines(rulesConfig: Record<string, unknown>, period: ScanPeriod, lines: Iterable<string>): Correlated {
   const rules = configuredRules(rulesConfig);
   const byRule = new Map<string, Map<string, SelectedEvent>>(rules.map(({ rule }) => [rule.id, new Map()]));
   let selectedEvents = 0;
   let duplicateEvents = 0;
+  const claimed = new Set<string>();
   for (const line of lines) {
-    const { ruleId, event } = JSON.parse(line) as SelectedLine;
-    const events = byRule.get(ruleId);
-    if (!events) continue;
-    selectedEvents++;
-    if (events.has(event.eventID)) duplicateEvents++;
-    else events.set(event.eventID, event);
+    const { eventID, selected } = JSON.parse(line) as RecordLine;
+    // the first copy of an eventID is the one kept, for every rule (a later copy may differ)
+    if (claimed.has(eventID)) {
+      duplicateEvents++;
+      continue;
+    }
+    claimed.add(eventID);
+    for (const { ruleId, event } of selected) {
+      selectedEvents++;
+      byRule.get(ruleId)?.set(event.eventID, event);
+    }
   }
   const findings: Finding[] = [];
   const findingsByRule: Record<string, number> = {};

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
-import { readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
+import { readPeriod, recordLine, selectedEventNames } from '../rules/selection';
 import {
   LOOKUP_RETENTION_DAYS,
   createLookupClient,
@@ -72,8 +72,9 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
     state.stats.requests = counters.requests;
     state.stats.pages = counters.pages;
   };
-  const selectFromPage = (events: string[], eventName: string): string[] => {
+  const selectFromPage = (events: string[], eventName: string): { lines: string[]; selected: number } => {
     const lines: string[] = [];
+    let selected = 0;
     for (const text of events) {
       let record: unknown;
       try {
@@ -88,9 +89,11 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
         continue;
       }
       state.stats.parsed++;
-      for (const line of selectRecord(rules, record as CloudTrailRecord, readWindow)) lines.push(JSON.stringify(line));
+      const line = recordLine(rules, record as CloudTrailRecord, readWindow);
+      lines.push(JSON.stringify(line));
+      selected += line.selected.length;
     }
-    return lines;
+    return { lines, selected };
   };
   const client = await createLookupClient(source, partition.lookup, counters);
   try {
@@ -102,7 +105,8 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
       };
       for await (const page of lookupEventPages(client, query, state.position.nextToken, counters)) {
         if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
-        progress.append(selectFromPage(page.events, query.eventName));
+        const { lines, selected } = selectFromPage(page.events, query.eventName);
+        progress.append(lines, selected);
         state.stats.records += page.events.length;
         state.position = { ...state.position, nextToken: page.nextToken };
         saveCounters();

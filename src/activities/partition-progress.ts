@@ -44,14 +44,15 @@ export class PartitionProgress<Position> {
     }
   }
 
-  append(lines: readonly string[]): void {
+  /** Record lines (src/rules/selection.ts: RecordLine) and how many rule selections they hold. */
+  append(lines: readonly string[], selected: number): void {
     if (!lines.length) return;
     const text = Buffer.from(`${lines.join('\n')}\n`);
     this.fd ??= openSync(this.file, 'a');
     for (let written = 0; written < text.length; ) written += writeSync(this.fd, text, written);
     this.state.scratchBytes += text.length;
     this.state.selectedLines += lines.length;
-    this.state.stats.selected += lines.length;
+    this.state.stats.selected += selected;
   }
 
   skip(item: SkippedItem): void {

@@ -1,8 +1,9 @@
-import { gunzipSync } from 'node:zlib';
-import { type EventNames, NeedsExactScan, eventNameList, scanCompactDocument } from '../cloudtrail/compact-document';
-import { type LogFileVisitor, type ReadCounts, readDocumentExactly, readLogFile } from '../cloudtrail/read-log-file';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { type CandidateMatcher, candidateMatcher } from '../cloudtrail/candidate-matcher';
 import { type CloudTrailRecord, isEmpty, malformedReason } from '../cloudtrail/record';
-import { type ConfiguredRule, rawSkipTests, readPeriod, selectRecord, selectedEventNames } from '../rules/selection';
+import { LogFileFormatError, type ReadResult, RecordsReader, VERIFY, corruptMessage } from '../cloudtrail/records-reader';
+import { type ConfiguredRule, readPeriod, recordLine, ruleCandidates } from '../rules/selection';
 import type { ScanPeriod } from '../rules/types';
 import { type NativeScanner, nativeScanner } from '../native/scanner';
 import { configuredRules } from './configured-rules';
@@ -20,11 +21,18 @@ export interface ScanJob {
   period: ScanPeriod;
 }
 
-/** One log file's outcome: counts, the selected events as JSON lines, and what to report. */
-export interface ObjectScan extends ReadCounts {
-  /** 'exact' when the document was not in the compact layout or a candidate needed the exact reader */
-  reader: 'fast' | 'exact';
+/** One log file's outcome: counts, its record lines (src/rules/selection.ts: RecordLine), and what to report. */
+export interface ObjectScan {
+  records: number;
+  /** candidate records parsed */
+  parsed: number;
+  /** bytes of JSON */
+  bytes: number;
+  /** 'native' when the native scanner read it, 'js' for the JavaScript reader */
+  reader: 'native' | 'js';
   lines: string[];
+  /** rule selections among the lines */
+  selected: number;
   /** why each malformed record was skipped */
   malformed: string[];
   /** records the rules kept although a field they read is missing */
@@ -34,59 +42,56 @@ export interface ObjectScan extends ReadCounts {
 export interface ObjectScanner {
   rules: ConfiguredRule[];
   readWindow: ScanPeriod;
-  eventNames: EventNames;
-  /** libdeflate and the one-pass search when built; null: zlib and JavaScript searches */
+  matcher: CandidateMatcher;
+  /** libdeflate and the native reader when built; null: zlib and the JavaScript reader */
   native: NativeScanner | null;
 }
 
 export function objectScanner(job: ScanJob, { native = nativeScanner() ?? null }: { native?: NativeScanner | null } = {}): ObjectScanner {
   const rules = configuredRules(job.rules);
-  const eventNames = eventNameList(selectedEventNames(rules), rawSkipTests(rules));
-  return {
-    rules,
-    readWindow: readPeriod(rules, job.period),
-    eventNames,
-    native,
-  };
+  return { rules, readWindow: readPeriod(rules, job.period), matcher: candidateMatcher(ruleCandidates(rules)), native };
 }
 
-function collector(scanner: ObjectScanner): { visitor: LogFileVisitor; lines: string[]; malformed: string[]; warnings: string[] } {
-  const lines: string[] = [];
-  const malformed: string[] = [];
-  const warnings: string[] = [];
-  const visitor: LogFileVisitor = {
-    onRecord(record) {
-      const selected = selectRecord(scanner.rules, record, scanner.readWindow);
-      for (const line of selected) lines.push(JSON.stringify(line));
-      if (selected.length && isEmpty(record.userIdentity)) {
-        warnings.push(`record ${record.eventID} has no userIdentity: kept, with an empty user`);
-      }
-    },
-    onMalformedRecord(reason) {
-      malformed.push(`malformed record: ${reason}`);
-    },
-  };
-  return { visitor, lines, malformed, warnings };
-}
-
-/** The compact fast path; nothing reaches the visitor unless the whole document passes. */
-function scanCompact(document: Buffer, scanner: ObjectScanner, visitor: LogFileVisitor): ReadCounts {
-  const found: CloudTrailRecord[] = [];
-  let parsed = 0;
-  const records = scanCompactDocument(document, scanner.eventNames, (raw) => {
-    parsed++;
-    let record: unknown;
-    try {
-      record = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new NeedsExactScan('a candidate record did not parse on its own');
+/**
+ * Parses each candidate the reader found (its text is valid JSON: the reader checked the whole
+ * document), drops a verified candidate whose decoded eventName the rules do not want, reports a
+ * malformed one, and turns the rest into record lines.
+ */
+function collect(result: ReadResult, bytes: number, reader: ObjectScan['reader'], scanner: ObjectScanner): ObjectScan {
+  const scan: ObjectScan = { records: result.records, parsed: 0, bytes, reader, lines: [], selected: 0, malformed: [], warnings: [] };
+  for (let c = 0; c < result.raws.length; c++) {
+    const record = JSON.parse(result.raws[c].toString('utf8')) as CloudTrailRecord;
+    scan.parsed++;
+    if (result.candidates[3 * c + 2] === VERIFY && !scanner.matcher.accepts(record.eventName)) continue;
+    const reason = malformedReason(record);
+    if (reason) {
+      scan.malformed.push(`malformed record: ${reason}`);
+      continue;
     }
-    if (malformedReason(record)) throw new NeedsExactScan('a candidate record is malformed');
-    found.push(record as CloudTrailRecord);
-  }, scanner.native);
-  for (const record of found) visitor.onRecord(record);
-  return { records, parsed, bytes: document.length };
+    const line = recordLine(scanner.rules, record, scanner.readWindow);
+    scan.lines.push(JSON.stringify(line));
+    scan.selected += line.selected.length;
+    if (line.selected.length && isEmpty(record.userIdentity)) {
+      scan.warnings.push(`record ${record.eventID} has no userIdentity: kept, with an empty user`);
+    }
+  }
+  return scan;
 }
+
+/** The native reader's answer as a ReadResult, or a LogFileFormatError; undefined: read it in JavaScript. */
+function readNatively(document: Buffer, native: NativeScanner, matcher: CandidateMatcher): ReadResult | undefined {
+  const found = native.findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((tests) => Int32Array.from(tests)));
+  const [status, records, offset] = found;
+  if (status === NATIVE_NEEDS_JS) return undefined;
+  if (status !== 0) throw new LogFileFormatError(corruptMessage(status, offset));
+  const candidates = Array.from(found.subarray(3));
+  const raws: Buffer[] = [];
+  for (let i = 0; i < candidates.length; i += 3) raws.push(document.subarray(candidates[i], candidates[i + 1]));
+  return { records, candidates, raws };
+}
+
+/** The native reader's status when a document needs the JavaScript reader (an escaped top-level key). */
+const NATIVE_NEEDS_JS = -1;
 
 const MIN_CHUNK_BYTES = 64 * 1024;
 
@@ -132,24 +137,63 @@ function inflate(bytes: Buffer, native: NativeScanner | null): Buffer {
 }
 
 /**
- * Scans one whole log file (gzipped or plain JSON) held in memory. Throws when the object itself is
- * unusable (bad gzip, truncated, not {"Records":[...]}), or DocumentTooLarge: then stream it instead.
+ * Scans one whole log file (gzipped or plain JSON, told apart by its bytes) held in memory. Throws when
+ * the object is corrupt (bad gzip, not valid JSON, no Records array), or DocumentTooLarge: stream it then.
  */
 export function scanObjectBytes(bytes: Buffer, scanner: ObjectScanner): ObjectScan {
   const document = inflate(bytes, scanner.native);
-  const { visitor, ...collected } = collector(scanner);
   try {
-    return { ...scanCompact(document, scanner, visitor), reader: 'fast', ...collected };
-  } catch (error) {
-    if (!(error instanceof NeedsExactScan)) throw error;
-    return { ...readDocumentExactly(document, scanner.eventNames.buffers, visitor), reader: 'exact', ...collected };
+    const native = scanner.native && readNatively(document, scanner.native, scanner.matcher);
+    if (native) return collect(native, document.length, 'native', scanner);
+    const reader = new RecordsReader(scanner.matcher);
+    reader.push(document);
+    return collect(reader.end(), document.length, 'js', scanner);
   } finally {
     releaseLargeDocumentBuffer();
   }
 }
 
-/** Scans one log file as a stream, for objects too large to hold in memory. */
+/** The body's bytes, inflated when they start with gzip's magic number (concatenated members too). */
+async function* documentChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  const iterator = body[Symbol.asyncIterator]();
+  const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    let head = Buffer.alloc(0);
+    let done = false;
+    while (head.length < 2 && !done) {
+      const next = await iterator.next();
+      if (next.done) done = true;
+      else head = Buffer.concat([head, asBuffer(next.value)]);
+    }
+    async function* all(): AsyncGenerator<Buffer> {
+      if (head.length) yield head;
+      while (!done) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield asBuffer(next.value);
+      }
+    }
+    if (head[0] !== 0x1f || head[1] !== 0x8b) {
+      yield* all();
+      return;
+    }
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    pipeline(Readable.from(all()), gunzip, () => undefined);
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } finally {
+    // a file rejected part-way must still release its body (a file descriptor, an HTTP socket); not
+    // awaited, so a stalled body cannot hang the reader
+    iterator.return?.()?.catch(() => undefined);
+  }
+}
+
+/** Scans one log file as a stream, for objects too large to hold in memory (the JavaScript reader reads chunks). */
 export async function scanObjectStream(body: AsyncIterable<Uint8Array>, scanner: ObjectScanner): Promise<ObjectScan> {
-  const { visitor, ...collected } = collector(scanner);
-  return { ...(await readLogFile(body, scanner.eventNames.buffers, visitor)), reader: 'exact', ...collected };
+  const reader = new RecordsReader(scanner.matcher);
+  let bytes = 0;
+  for await (const chunk of documentChunks(body)) {
+    bytes += chunk.length;
+    reader.push(chunk);
+  }
+  return collect(reader.end(), bytes, 'js', scanner);
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LogFileFormatError } from '../cloudtrail/record-splitter';
+import { LogFileFormatError } from '../cloudtrail/records-reader';
 import type { DirectorySource, S3Source } from '../config/schema';
 import { tuning } from '../config/tuning';
 import { listDirectoryLogObjects } from '../sources/directory';
@@ -121,7 +121,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
         state.stats.parsed += result.parsed;
         state.stats.bytes += result.bytes;
         state.stats.objects++;
-        progress.append(result.lines);
+        progress.append(result.lines, result.selected);
         state.stats.malformedRecords += result.malformed.length;
         for (const reason of [...result.malformed, ...result.warnings]) progress.skip({ source: input.partition.label, key: object.key, reason });
       } catch (error) {

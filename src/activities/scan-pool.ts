@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LogFileFormatError } from '../cloudtrail/record-splitter';
+import { LogFileFormatError } from '../cloudtrail/records-reader';
 import { tuning } from '../config/tuning';
 import { DocumentTooLarge, type ObjectScan, type ScanJob } from './scan-object';
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { LogFileFormatError } from '../cloudtrail/record-splitter';
+import { LogFileFormatError } from '../cloudtrail/records-reader';
 import { type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes } from './scan-object';
 import type { ThreadReply, ThreadRequest } from './scan-pool';
 

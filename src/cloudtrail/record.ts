@@ -73,17 +73,24 @@ export function accountOf(record: CloudTrailRecord): string {
   return '';
 }
 
-/** RULES.md fortiEventType(r): "AWS-CloudTrail-<SERVICE>-<eventName>". */
-export function fortiEventType(record: CloudTrailRecord): string {
-  const source = str(record.eventSource);
+/**
+ * RULES.md fortiEventType(r): "AWS-CloudTrail-<SERVICE>-<eventName>"; undefined when eventName or
+ * eventSource is not a string (RULES.md "String fields": such a record matches no event type).
+ */
+export function fortiEventType(record: CloudTrailRecord): string | undefined {
+  if (typeof record.eventName !== 'string' || typeof record.eventSource !== 'string') return undefined;
+  const source = record.eventSource;
   const suffix = source.indexOf('.amazonaws.com');
   const service = (suffix < 0 ? source : source.slice(0, suffix)).toUpperCase();
-  return `AWS-CloudTrail-${service}-${str(record.eventName)}`;
+  return `AWS-CloudTrail-${service}-${record.eventName}`;
 }
 
-/** Parsed eventTime in epoch milliseconds, or undefined when absent or unparsable. */
+/** RULES.md's eventTime: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z (that is also a date). */
+const EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Parsed eventTime in epoch milliseconds, or undefined when absent or not in RULES.md's form. */
 export function eventTimeMs(record: CloudTrailRecord): number | undefined {
-  if (typeof record.eventTime !== 'string') return undefined;
+  if (typeof record.eventTime !== 'string' || !EVENT_TIME.test(record.eventTime)) return undefined;
   const ms = Date.parse(record.eventTime);
   return Number.isNaN(ms) ? undefined : ms;
 }

@@ -1,7 +1,7 @@
 /**
  * The native scanner (native/trailwarden.c: libdeflate's inflate and a one-pass candidate search),
  * compiled by `npm run build` when the machine has a C compiler. Without it, or with
- * TRAILWARDEN_NATIVE=0, scans use Node's zlib and JavaScript searches and find the same records.
+ * TRAILWARDEN_NATIVE=0, scans use Node's zlib and the JavaScript reader and find the same records.
  */
 import { join } from 'node:path';
 
@@ -10,10 +10,11 @@ export interface NativeScanner {
   version: string;
   /** Inflates gzip members into out; the bytes written, or a negative number: then ask zlib. */
   gunzip(gzipped: Buffer, out: Buffer): number;
-  /** [records, start, end, name index or -1, cut, …]: findCandidatesInJs in src/cloudtrail/compact-document.ts */
-  findCandidates(document: Buffer, regionStart: number, regionEnd: number, names: Buffer[], skipKeys: Buffer[][]): Int32Array;
-  /** isOneBalancedObject in src/cloudtrail/raw-json.ts */
-  isOneBalancedObject(raw: Buffer): boolean;
+  /**
+   * [status, records, offset, start, end, name, …]: RecordsReader's answer for a whole document
+   * (src/cloudtrail/records-reader.ts); status 0, a Corrupt code at offset, or -1: read it in JavaScript.
+   */
+  findRecords(document: Buffer, names: readonly Buffer[], contains: readonly Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[]): Int32Array;
 }
 
 /** src/native and dist/native are both two folders below the package. */

@@ -1,6 +1,7 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { eventTimeMs } from '../cloudtrail/record';
-import type { RawSkipTest, Rule, ScanPeriod, SelectedEvent } from './types';
+import type { RuleCandidates } from '../cloudtrail/candidate-matcher';
+import type { Rule, ScanPeriod, SelectedEvent } from './types';
 
 /** A rule with its validated options, ready to run. */
 export interface ConfiguredRule {
@@ -40,20 +41,21 @@ export function selectRecord(
   return lines;
 }
 
+/** What the reader needs to know of the enabled rules: their candidate names and skip tests. */
+export function ruleCandidates(rules: readonly ConfiguredRule[]): RuleCandidates[] {
+  return rules.map(({ rule, options }) => ({ ...rule.candidates(options), rawSkip: rule.rawSkip?.(options) }));
+}
+
 /**
- * For each event name some enabled rule selects, the raw tests that all must skip a record of that name
- * before it may go unparsed; an empty list when some rule selecting the name has none (always parse).
+ * One line per parsed, well-formed candidate record: its eventID, which it claims for dedup whether or
+ * not a rule selects it (RULES.md: the first copy of an eventID is the one kept, for every rule), and
+ * what each rule selected.
  */
-export function rawSkipTests(rules: readonly ConfiguredRule[]): Map<string, RawSkipTest[]> {
-  const byName = new Map<string, RawSkipTest[]>();
-  const unskippable = new Set<string>();
-  for (const { rule, options } of rules) {
-    const test = rule.rawSkip?.(options);
-    for (const name of rule.eventNames(options)) {
-      if (!test?.eventNames.includes(name)) unskippable.add(name);
-      else byName.set(name, [...(byName.get(name) ?? []), test]);
-    }
-  }
-  for (const name of unskippable) byName.set(name, []);
-  return byName;
+export interface RecordLine {
+  eventID: string;
+  selected: SelectedLine[];
+}
+
+export function recordLine(rules: readonly ConfiguredRule[], record: CloudTrailRecord, readWindow: ScanPeriod): RecordLine {
+  return { eventID: record.eventID as string, selected: selectRecord(rules, record, readWindow) };
 }

@@ -57,7 +57,7 @@ export interface SsmCommandExecutionSelected extends SelectedEvent {
 
 function select(record: CloudTrailRecord, options: SsmCommandExecutionOptions): SsmCommandExecutionSelected | undefined {
   if (!options.enabled || malformedReason(record) !== undefined) return undefined;
-  if (!fortiEventType(record).includes(EVENT_TYPE)) return undefined;
+  if (!fortiEventType(record)?.includes(EVENT_TYPE)) return undefined;
   const failed = !isEmpty(record.errorCode);
   if (options.successOnly && failed) return undefined;
   if (
@@ -147,6 +147,8 @@ export const ssmCommandExecution: Rule<SsmCommandExecutionOptions, SsmCommandExe
   tactics: ['Execution'],
   techniques: ['T1059.006'],
   optionsSchema,
+  // the FortiSIEM event type contains "AWS-CloudTrail-SSM-SendCommand" only when eventName contains "SendCommand"
+  candidates: (options) => ({ equals: [], contains: options.enabled ? ['SendCommand'] : [] }),
   eventNames: (options) => (options.enabled ? ['SendCommand'] : []),
   lookbackMs: () => 0,
   select,

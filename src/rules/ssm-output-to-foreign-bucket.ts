@@ -90,15 +90,15 @@ function succeeded(record: CloudTrailRecord): boolean {
 }
 
 function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): SsmCommandSelected | undefined {
-  const eventName = str(record.eventName);
+  const eventName = record.eventName;
   const request = record.requestParameters;
-  if (!COMMAND_EVENT_NAMES.includes(eventName) || !succeeded(record)) return undefined;
+  if (typeof eventName !== 'string' || !COMMAND_EVENT_NAMES.includes(eventName) || !succeeded(record)) return undefined;
   if (str(field(request, 'parameters')) === '') return undefined;
-  const bucket =
-    str(field(request, 'outputS3BucketName')) || str(field(request, 'outputLocation', 's3Location', 'outputS3BucketName'));
-  if (bucket === '') return undefined; // can never join
-  let documentName = str(field(request, 'documentName'));
-  if (documentName === '' && eventName === 'CreateAssociation') documentName = str(field(request, 'name'));
+  const named = field(request, 'outputS3BucketName');
+  const bucket = isEmpty(named) ? field(request, 'outputLocation', 's3Location', 'outputS3BucketName') : named;
+  // RULES.md "String fields": a bucket that is not a string matches no put, so the command can never join
+  if (typeof bucket !== 'string' || bucket === '') return undefined;
+  const documentName = str(field(request, eventName === 'CreateAssociation' ? 'name' : 'documentName'));
   const commandUser = userOf(record);
   const commandUserArn = str(record.userIdentity?.arn);
   if (isExcluded(options.exclude, { user: commandUser, arn: commandUserArn, documentName, accountId: accountOf(record) })) {
@@ -142,11 +142,12 @@ function accountEntity(record: CloudTrailRecord): { accountName: string; account
 }
 
 function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): ForeignPutSelected | undefined {
-  const eventName = str(record.eventName);
-  const isPut = eventName === 'PutObject' || (options.includeMultipartUploads && MULTIPART_EVENT_NAMES.includes(eventName));
+  const eventName = record.eventName;
+  const isPut =
+    eventName === 'PutObject' || (options.includeMultipartUploads && typeof eventName === 'string' && MULTIPART_EVENT_NAMES.includes(eventName));
   if (!isPut || !succeeded(record)) return undefined;
-  const bucket = str(field(record.requestParameters, 'bucketName'));
-  if (bucket === '') return undefined;
+  const bucket = field(record.requestParameters, 'bucketName');
+  if (typeof bucket !== 'string' || bucket === '') return undefined;
   const recipientAccountId = str(record.recipientAccountId);
   // Deviation: a blank resource accountId (owner unknown) never makes a put foreign.
   const foreign = (Array.isArray(record.resources) ? record.resources : []).find(
@@ -167,13 +168,13 @@ function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOp
 }
 
 /**
- * Most puts are into the account's own buckets. A put whose raw text names no accountId other than its
- * recipientAccountId (or a blank one) cannot be foreign, so it need not be parsed; commands always are.
+ * Most puts are into the account's own buckets. A put whose every accountId is blank or its own top-level
+ * recipientAccountId cannot be foreign, so it need not be parsed; commands always are.
  */
 function rawSkip(options: SsmOutputToForeignBucketOptions): RawSkipTest | undefined {
   if (!options.enabled) return undefined;
   const puts = ['PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])];
-  return { eventNames: puts, everyValueOf: 'accountId', isBlankOrTheOneValueOf: 'recipientAccountId' };
+  return { eventNames: puts, everyValueOf: 'accountId', topLevelValueOf: 'recipientAccountId' };
 }
 
 function select(
@@ -182,6 +183,10 @@ function select(
 ): SsmOutputToForeignBucketSelected | undefined {
   if (!options.enabled || malformedReason(record) !== undefined) return undefined;
   return selectCommand(record, options) ?? selectPut(record, options);
+}
+
+function eventNames(options: SsmOutputToForeignBucketOptions): string[] {
+  return options.enabled ? [...COMMAND_EVENT_NAMES, 'PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])] : [];
 }
 
 function lookbackMs(options: SsmOutputToForeignBucketOptions): number {
@@ -275,10 +280,8 @@ export const ssmOutputToForeignBucket: Rule<SsmOutputToForeignBucketOptions, Ssm
   tactics: ['Execution'],
   techniques: ['T1204'],
   optionsSchema,
-  eventNames: (options) =>
-    options.enabled
-      ? [...COMMAND_EVENT_NAMES, 'PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])]
-      : [],
+  candidates: (options) => ({ equals: eventNames(options), contains: [] }),
+  eventNames,
   lookbackMs,
   select,
   rawSkip,

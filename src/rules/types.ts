@@ -59,16 +59,26 @@ export interface SsmOutputToForeignBucketFinding extends CommonFinding {
 export type Finding = SsmCommandExecutionFinding | SsmOutputToForeignBucketFinding;
 
 /**
- * A test on the raw text of a record found by its eventName, declared as data so that the native
- * scanner applies it without calling back into JavaScript (src/cloudtrail/raw-json.ts: rawTextSkips is
- * the same test in JavaScript). A record of one of `eventNames` is skipped when its text has no
- * backslash, `"<theOneValueOf>":"v"` occurs in it exactly once, and every `"<everyValueOf>":"w"`, at
- * any depth, has w blank or equal to v. Any other shape (whitespace, a non-string value): parsed.
+ * The eventName values a rule's `select` can keep (RULES.md "Reading records": candidates). A record is
+ * parsed when its own eventName is a string equal to one of `equals` or containing one of `contains`;
+ * the set must never be narrower than what `select` keeps on the parsed record.
+ */
+export interface CandidateNames {
+  equals: string[];
+  contains: string[];
+}
+
+/**
+ * A test on a record found by its eventName, declared as data so that the reader (and the native
+ * scanner) applies it without parsing the record: a record of one of `eventNames` is skipped when every
+ * value of an `everyValueOf` key, at any depth of the record, is a plain string that is blank or equal to
+ * the record's own top-level `topLevelValueOf` string (absent counts as blank). Any other shape (an
+ * escaped key or value, a value that is not a string): the record is parsed.
  */
 export interface RawSkipTest {
   eventNames: string[];
   everyValueOf: string;
-  isBlankOrTheOneValueOf: string;
+  topLevelValueOf: string;
 }
 
 /**
@@ -83,15 +93,14 @@ export interface Rule<Options = unknown, Selected extends SelectedEvent = Select
   techniques: string[];
   /** Strict schema of the rule's options (unknown keys rejected), with the seed's defaults. */
   optionsSchema: z.ZodType<Options>;
-  /** The eventName values `select` can keep; the LookupEvents source queries exactly these. */
+  /** The eventName values `select` can keep, for the reader (see CandidateNames). */
+  candidates(options: Options): CandidateNames;
+  /** The exact eventName values the LookupEvents source queries (its filter has no substring match). */
   eventNames(options: Options): string[];
   /** How long before the scan period a selected event may lie and still matter (ms). */
   lookbackMs(options: Options): number;
   select(record: CloudTrailRecord, options: Options): Selected | undefined;
-  /**
-   * Optional: records of these event names that `select` would certainly not keep, recognised in their
-   * raw text before they are parsed (see RawSkipTest).
-   */
+  /** Optional: records of these event names that `select` would certainly not keep (see RawSkipTest). */
   rawSkip?(options: Options): RawSkipTest | undefined;
   /** `selected` is deduplicated by eventID and may hold events outside the period; correlate windows them. */
   correlate(selected: Selected[], period: ScanPeriod, options: Options): Finding[];

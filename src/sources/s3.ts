@@ -62,7 +62,9 @@ export async function discoverS3Partitions(client: S3Client, source: S3Source): 
       for (const region of regions) partitions.push({ base, accountId, region });
     }
   }
-  return partitions.sort((a, b) => `${a.base}${a.accountId}/${a.region}`.localeCompare(`${b.base}${b.accountId}/${b.region}`));
+  // key order (code units, as S3 lists), which is the order dedup keeps first copies in
+  const keyOf = (p: S3TrailPartition) => `${p.base}${p.accountId}/${p.region}`;
+  return partitions.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
 }
 
 /**

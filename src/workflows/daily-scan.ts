@@ -156,9 +156,10 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   setCurrentDetails(`scanning ${partitions.length} partition(s)`);
 
   const failedPartitions: FailedPartition[] = [];
-  const results: PartitionResult[] = [];
+  // in plan order (source order, then key order): dedup keeps the first copy of an eventID
+  const inPlanOrder: (PartitionResult | undefined)[] = partitions.map(() => undefined);
   await Promise.all(
-    partitions.map(async (partition) => {
+    partitions.map(async (partition, index) => {
       try {
         const read = partition.lookup ? lookupEventsPartition : scanPartition;
         const result = await read({
@@ -168,7 +169,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
           rules: input.config.rules,
           period,
         });
-        results.push(result);
+        inPlanOrder[index] = result;
         progress.objects += result.stats.objects;
         progress.records += result.stats.records;
       } catch (error) {
@@ -179,7 +180,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
       }
     }),
   );
-  results.sort((a, b) => a.partitionId.localeCompare(b.partitionId));
+  const results = inPlanOrder.filter((result): result is PartitionResult => result !== undefined);
 
   progress.phase = 'correlating';
   const correlated = await correlate({

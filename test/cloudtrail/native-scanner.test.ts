@@ -2,14 +2,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { objectScanner } from '../../src/activities/scan-object';
-import { findCandidatesInJs } from '../../src/cloudtrail/compact-document';
+import type { CandidateMatcher } from '../../src/cloudtrail/candidate-matcher';
+import { LogFileFormatError, RecordsReader, corruptMessage } from '../../src/cloudtrail/records-reader';
 import { parseConfig } from '../../src/config/load';
 import { nativeScanner, nativeScannerStatus } from '../../src/native/scanner';
 import { prng } from '../helpers/prng';
 
 const SAMPLES = join(__dirname, '..', 'fixtures', 'cloudtrail-samples');
-/** the default rules' event names and raw skip tests */
-const NAMES = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).eventNames;
+/** the default rules' candidates and skip tests */
+const MATCHER = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).matcher;
 
 /** Built by npm run build (scripts/build-native.js); CI builds with TRAILWARDEN_NATIVE_REQUIRED=1. */
 function native() {
@@ -52,55 +53,163 @@ describe('native gunzip', () => {
   });
 });
 
-describe('native findCandidates gives the JavaScript searches’ answer', () => {
+/** The JavaScript reader's answer, in chunks of random sizes when `random` is given. */
+function jsAnswer(document: Buffer, matcher: CandidateMatcher, random?: () => number): unknown {
+  const reader = new RecordsReader(matcher);
+  try {
+    if (!random) reader.push(document);
+    else for (let at = 0; at < document.length; ) {
+      const size = 1 + Math.floor(random() * 40);
+      reader.push(document.subarray(at, at + size));
+      at += size;
+    }
+    const { records, candidates } = reader.end();
+    return { records, candidates };
+  } catch (error) {
+    if (!(error instanceof LogFileFormatError)) throw error;
+    return { error: error.message };
+  }
+}
+
+/** The native reader's answer in the same form; 'js' when it hands the document to the JavaScript reader. */
+function nativeAnswer(document: Buffer, matcher: CandidateMatcher): unknown {
+  const found = native().findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((t) => Int32Array.from(t)));
+  const [status, records, offset] = found;
+  if (status === -1) return 'js';
+  if (status !== 0) return { error: corruptMessage(status, offset) };
+  return { records, candidates: [...found.subarray(3)] };
+}
+
+/** Random JSON text built from what the reader looks at, written every way JSON allows. */
+function randomDocument(random: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const space = () => (random() < 0.15 ? pick([' ', '\n', '\t', '\r\n  ']) : '');
+  const PLAIN_KEYS = ['eventName', 'eventName', 'eventName', 'recipientAccountId', 'accountId', 'accountId', 'Records', 'eventID', 'x', 'eventNam', 'é'];
+  const ESCAPED_KEYS = ['event\\u004eame', 'acc\\u006funtId', 'Rec\\u006frds', 'a\\"b'];
+  const key = () => (random() < 0.05 ? pick(ESCAPED_KEYS) : pick(PLAIN_KEYS));
+  const STRINGS = ['SendCommand', 'PutObject', 'PutObject', 'CreateAssociation', 'xSendCommandY', 'SendCommandZ', 'S\\u0065ndCommand', '111122223333', '444455556666', '', '},{\\"eventVersion\\":', '\\\\', '\\/', 'é☃', '\\ud83d\\ude00', 'Send', '"eventName":'.replace(/"/g, '\\"')];
+  const SCALARS = ['0', '-0', '1.5e+3', '12345678901234567890', 'true', 'false', 'null', '-1E-7'];
+  const value = (depth: number): string => {
+    const roll = random();
+    if (depth > 4 || roll < 0.35) return `"${pick(STRINGS)}"`;
+    if (roll < 0.5) return pick(SCALARS);
+    if (roll < 0.7) return `[${space()}${Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1)).join(`${space()},${space()}`)}${space()}]`;
+    return object(depth + 1);
+  };
+  const object = (depth: number): string =>
+    `{${space()}${Array.from({ length: Math.floor(random() * 6) }, () => `"${key()}"${space()}:${space()}${value(depth)}`).join(`${space()},${space()}`)}${space()}}`;
+  const record = () => (random() < 0.9 ? object(3) : value(3));
+  const records = () => `[${space()}${Array.from({ length: Math.floor(random() * 8) }, record).join(`${space()},${space()}`)}${space()}]`;
+  const top: string[] = [];
+  for (let i = 0, n = 1 + Math.floor(random() * 3); i < n; i++) {
+    top.push(random() < 0.6 ? `"${pick(['Records', 'Records', 'Rec\\u006frds', 'Other'])}"${space()}:${space()}${random() < 0.9 ? records() : value(1)}` : `"${key()}"${space()}:${space()}${value(1)}`);
+  }
+  return `${random() < 0.1 ? '\ufeff' : ''}${space()}{${space()}${top.join(`${space()},${space()}`)}${space()}}${space()}`;
+}
+
+/** Breaks a document in one random way, or leaves it alone. */
+function mutate(text: Buffer, random: () => number): Buffer {
+  const roll = random();
+  if (roll < 0.6 || text.length < 2) return text;
+  const at = Math.floor(random() * text.length);
+  if (roll < 0.75) return Buffer.concat([text.subarray(0, at), text.subarray(at + 1)]);
+  if (roll < 0.9) return Buffer.concat([text.subarray(0, at), Buffer.from([`{}[],:"\\x \u0001`.charCodeAt(Math.floor(random() * 12))]), text.subarray(at)]);
+  return text.subarray(0, at);
+}
+
+describe('native findRecords gives the JavaScript reader’s answer', () => {
   test('on the sample log files', () => {
     const names = readdirSync(SAMPLES).filter((file) => file.endsWith('.json'));
     expect(names.length).toBeGreaterThan(5);
     for (const name of names) {
       const document = readFileSync(join(SAMPLES, name));
-      const start = document.indexOf('[') + 1;
-      const end = document.lastIndexOf(']');
-      expect([...native().findCandidates(document, start, end, NAMES.buffers, NAMES.skipKeys)]).toEqual([...findCandidatesInJs(document, start, end, NAMES)]);
+      expect(nativeAnswer(document, MATCHER)).toEqual(jsAnswer(document, MATCHER));
     }
   });
 
-  // Documents made of the pieces the search looks for, cut and joined at random, so that every anchor
-  // falls at every offset of a 16-byte block, overlaps another, or is cut by the region's end.
-  const PIECES = ['},{"eventVersion":', '"eventName":"PutObject"', '"eventName":"SendCommand"', '"eventName":"CreateAssociation"', '"eventName" :"', '"eventName":"Put', '\\u', '\\', 'u', '}', '{', '"', ',', ':', 'eventName', 'eventVersion', 'N', 'V', 'v', 'a', ' ', 'é'];
-
-  test.each(Array.from({ length: 300 }, (_, seed) => seed))('on random anchors %i', (seed) => {
+  test.each(Array.from({ length: 400 }, (_, seed) => seed))('on random documents, whole and broken %i', (seed) => {
     const random = prng(seed + 7);
-    const parts: string[] = [];
-    const count = Math.floor(random() * 120);
-    for (let i = 0; i < count; i++) {
-      const piece = PIECES[Math.floor(random() * PIECES.length)];
-      parts.push(random() < 0.2 ? piece.slice(0, Math.floor(random() * piece.length)) : piece);
-    }
-    const document = Buffer.from(`xx${parts.join('')}yy`);
-    const start = Math.floor(random() * 3);
-    const end = document.length - Math.floor(random() * 3);
-    const expected = [...findCandidatesInJs(document, start, end, NAMES)];
-    expect([...native().findCandidates(document, start, end, NAMES.buffers, NAMES.skipKeys)]).toEqual(expected);
-    expect(expected[0]).toBeGreaterThanOrEqual(1);
+    const document = mutate(Buffer.from(randomDocument(random)), random);
+    const expected = jsAnswer(document, MATCHER);
+    expect(jsAnswer(document, MATCHER, random)).toEqual(expected);
+    const answer = nativeAnswer(document, MATCHER);
+    // only an escaped top-level key goes to the JavaScript reader
+    if (answer === 'js') expect(document.toString()).toMatch(/\\/);
+    else expect(answer).toEqual(expected);
+    const json = (() => {
+      try {
+        return JSON.parse(document.toString().replace(/^\ufeff/, '')) as unknown;
+      } catch {
+        return undefined;
+      }
+    })();
+    // corrupt exactly when JSON.parse says so, or Records is missing or not an array
+    const records = json && typeof json === 'object' && !Array.isArray(json) ? (json as { Records?: unknown }).Records : undefined;
+    expect('error' in (expected as object)).toBe(!Array.isArray(records));
+    if (Array.isArray(records)) expect((expected as { records: number }).records).toBe(records.length);
   });
 
-  test('finds candidates at every offset around the 16-byte blocks', () => {
-    const ownPut = '{"eventVersion":"1","eventName":"PutObject","recipientAccountId":"1","resources":[{"accountId":"1"}]}';
-    for (let pad = 0; pad < 40; pad++) {
-      const document = Buffer.from(`{"eventVersion":"1","x":"${'a'.repeat(pad)}","eventName":"PutObject"},${ownPut},{"eventVersion":"1","y":"${'b'.repeat(pad)}\\u0041"}`);
-      const found = [...native().findCandidates(document, 0, document.length, NAMES.buffers, NAMES.skipKeys)];
-      expect(found).toEqual([...findCandidatesInJs(document, 0, document.length, NAMES)]);
-      // [records, start, end, name, cut, …]: the put without a recipient is parsed, the own put left out,
-      // the escaped record parsed to know its name
-      expect(found[0]).toBe(3);
-      expect(found.filter((_, i) => i % 4 === 3)).toEqual([NAMES.index.get('PutObject'), -1]);
-      expect(found.filter((_, i) => i % 4 === 0 && i > 0)).toEqual([0, 0]);
+  test('the random documents cover candidates, skipped puts, verified records and every kind of corrupt file', () => {
+    const kinds = new Map<string, number>();
+    const count = (kind: string) => kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    for (let seed = 0; seed < 400; seed++) {
+      const random = prng(seed + 7);
+      const answer = jsAnswer(mutate(Buffer.from(randomDocument(random)), random), MATCHER) as { error?: string; candidates?: number[] };
+      if (answer.error) count(answer.error.replace(/\d+/g, 'N'));
+      for (let i = 2; i < (answer.candidates?.length ?? 0); i += 3) count(`candidate ${answer.candidates![i]}`);
+    }
+    for (const kind of ['not valid JSON (unexpected byte at offset N)', 'the JSON document is truncated', '"Records" is not an array', 'no "Records" array (not a CloudTrail log file)', 'candidate -2', 'candidate -1']) {
+      expect({ kind, seenOften: (kinds.get(kind) ?? 0) > 3 }).toEqual({ kind, seenOften: true });
+    }
+    const named = MATCHER.names.filter((name) => (kinds.get(`candidate ${MATCHER.names.indexOf(name)}`) ?? 0) > 3);
+    expect(named).toContain('PutObject');
+    expect(named.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('finds records at every offset around the 16- and 32-byte blocks', () => {
+    for (let pad = 0; pad < 70; pad++) {
+      const padding = 'a'.repeat(pad);
+      const document = Buffer.from(
+        `{"Records":[{"p":"${padding}","eventName":"PutObject","eventID":"e","eventTime":"2026-11-25T10:00:00Z","recipientAccountId":"1","resources":[{"accountId":"1"}]},` +
+          `{"q":"${padding}\\"\\\\","eventName":"PutObject","resources":[{"accountId":"2"}]},{"r":"${padding}é","eventName":"xSendCommand"}]}`,
+      );
+      const answer = nativeAnswer(document, MATCHER) as { records: number; candidates: number[] };
+      expect(answer).toEqual(jsAnswer(document, MATCHER));
+      // the own put ruled out, the foreign one named, the contains-match found
+      expect(answer.records).toBe(3);
+      expect(answer.candidates.filter((_, i) => i % 3 === 2)).toEqual([MATCHER.names.indexOf('PutObject'), -1]);
+      const broken = Buffer.from(document.toString().replace(`${padding}é`, `${padding}\u0001`));
+      expect(nativeAnswer(broken, MATCHER)).toEqual(jsAnswer(broken, MATCHER));
+      expect(nativeAnswer(broken, MATCHER)).toEqual({ error: expect.stringMatching(/not valid JSON/) });
+    }
+  });
+
+  test('never skips a record unread that is malformed (it must be reported) or whose time it cannot be sure of', () => {
+    const put = (fields: string) => `{"eventName":"PutObject","recipientAccountId":"1","resources":[{"accountId":"1"}]${fields}}`;
+    const cases: [string, boolean][] = [
+      [',"eventID":"e","eventTime":"2026-11-25T10:00:00Z"', true],
+      [',"eventID":"e","eventTime":"2026-11-25T10:00:00.5Z"', true],
+      [',"eventTime":"2026-11-25T10:00:00Z"', false],
+      [',"eventID":"","eventTime":"2026-11-25T10:00:00Z"', false],
+      [',"eventID":7,"eventTime":"2026-11-25T10:00:00Z"', false],
+      [',"eventID":"\\u0065","eventTime":"2026-11-25T10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-25 10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-30T10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-25T10:00:00.Z"', false],
+      [',"eventID":"e","eventTime":"2026-13-25T10:00:00Z"', false],
+      [',"eventID":"e"', false],
+    ];
+    for (const [fields, skipped] of cases) {
+      const document = Buffer.from(`{"Records":[${put(fields)}]}`);
+      const answer = jsAnswer(document, MATCHER) as { candidates: number[] };
+      expect(nativeAnswer(document, MATCHER)).toEqual(answer);
+      expect([fields, answer.candidates.length === 0]).toEqual([fields, skipped]);
     }
   });
 
   test('refuses arguments it cannot use', () => {
-    const document = Buffer.from('{"eventVersion":"1"}');
-    expect(() => native().findCandidates(document, 0, document.length + 1, NAMES.buffers, NAMES.skipKeys)).toThrow(/out of range/);
-    expect(() => native().findCandidates(document, 0, 5, ['PutObject'] as unknown as Buffer[], [[]])).toThrow(/Buffers/);
+    const document = Buffer.from('{"Records":[]}');
+    expect(() => native().findRecords(document, ['PutObject'] as unknown as Buffer[], [], [], [new Int32Array(0)])).toThrow(/findRecords\(document/);
+    expect(() => native().findRecords(document, [Buffer.from('PutObject')], [], [], [])).toThrow(/findRecords\(document/);
   });
 });

@@ -1,5 +1,7 @@
 import type { CloudTrailRecord, ResourceRef } from '../../src/cloudtrail/record';
-import { rawTextSkips } from '../../src/cloudtrail/raw-json';
+import { candidateMatcher } from '../../src/cloudtrail/candidate-matcher';
+import { RecordsReader } from '../../src/cloudtrail/records-reader';
+import { nativeScanner } from '../../src/native/scanner';
 import { findingId } from '../../src/rules/finding-id';
 import {
   optionsSchema,
@@ -213,11 +215,23 @@ describe('CreateAssociation', () => {
     expect(finding.instanceIds).toBeUndefined();
   });
 
-  test('a documentName in the request wins over name', () => {
+  test('for CreateAssociation, documentName is requestParameters.name, whatever else the request holds (RULES.md)', () => {
     const record = createAssociation({ eventID: 'a1' });
     record.requestParameters!.documentName = 'AWS-RunPowerShellScript';
     const [event] = selectAll([record]) as SsmCommandSelected[];
-    expect(event.documentName).toBe('AWS-RunPowerShellScript');
+    expect(event.documentName).toBe('AWS-RunShellScript');
+    const unnamed = createAssociation({ eventID: 'a2' });
+    delete unnamed.requestParameters!.name;
+    unnamed.requestParameters!.documentName = 'AWS-RunPowerShellScript';
+    expect((selectAll([unnamed]) as SsmCommandSelected[])[0].documentName).toBe('');
+  });
+
+  test('a bucket or eventName that is not a string matches nothing (RULES.md "String fields")', () => {
+    const command = sendCommand({ eventID: 'c1' });
+    command.requestParameters!.outputS3BucketName = 7;
+    const put = s3Put({ eventID: 'p1' });
+    put.requestParameters!.bucketName = 7;
+    expect(selectAll([command, { ...sendCommand({ eventID: 'c2' }), eventName: ['SendCommand'] as unknown as string }, put])).toEqual([]);
   });
 
   test('requestParameters.outputS3BucketName is preferred over outputLocation', () => {
@@ -686,15 +700,22 @@ describe('determinism', () => {
 });
 
 describe('rawSkip: the raw test before parsing never drops a put select would keep', () => {
-  const raw = (record: CloudTrailRecord) => Buffer.from(JSON.stringify(record));
-  /** whether the record must be parsed: not ruled out by the rule's raw skip test */
-  const test1 = (record: CloudTrailRecord, input: Record<string, unknown> = {}) => {
-    const skip = rule.rawSkip!(options(input));
-    return !skip || !skip.eventNames.includes(String(record.eventName)) || !rawTextSkips(raw(record), skip);
+  /** whether the reader hands the record on to be parsed (not ruled out by the skip test), on both routes */
+  const test1 = (record: CloudTrailRecord | string, input: Record<string, unknown> = {}) => {
+    const configured = options(input);
+    const matcher = candidateMatcher([{ ...rule.candidates(configured), rawSkip: rule.rawSkip!(configured) }]);
+    const document = Buffer.from(`{"Records":[${typeof record === 'string' ? record : JSON.stringify(record)}]}`);
+    const reader = new RecordsReader(matcher);
+    reader.push(document);
+    const inJs = reader.end().candidates.length > 0;
+    const native = nativeScanner()!;
+    const found = native.findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((t) => Int32Array.from(t)));
+    expect(found.length > 3).toBe(inJs);
+    return inJs;
   };
 
   test('covers the puts the options select, and no command; none when the rule is off', () => {
-    expect(rule.rawSkip!(options())).toEqual({ eventNames: ['PutObject'], everyValueOf: 'accountId', isBlankOrTheOneValueOf: 'recipientAccountId' });
+    expect(rule.rawSkip!(options())).toEqual({ eventNames: ['PutObject'], everyValueOf: 'accountId', topLevelValueOf: 'recipientAccountId' });
     expect(rule.rawSkip!(options({ includeMultipartUploads: true }))?.eventNames).toEqual(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
     expect(rule.rawSkip!(options({ enabled: false }))).toBeUndefined();
   });
@@ -733,7 +754,14 @@ describe('rawSkip: the raw test before parsing never drops a put select would ke
   test('says yes whenever it cannot be sure, and always to commands', () => {
     expect(test1(s3Put())).toBe(true);
     expect(test1({ ...s3Put({ bucketOwner: ACCOUNT }), recipientAccountId: undefined })).toBe(true);
-    expect(test1(s3Put({ bucketOwner: ACCOUNT, key: 'a\\b' }))).toBe(true);
+    // an escape anywhere else does not matter; an escaped key (it may spell accountId) or owner does
+    expect(test1(s3Put({ bucketOwner: ACCOUNT, key: 'a\\b' }))).toBe(false);
+    const own = JSON.stringify(s3Put({ bucketOwner: ACCOUNT }));
+    expect(test1(own.replace(/"accountId"/g, '"acc\\u006funtId"'))).toBe(true);
+    expect(test1(own.replace(`"accountId":"${ACCOUNT}"`, `"accountId":"${ACCOUNT.slice(0, -1)}\\u003${ACCOUNT.slice(-1)}"`))).toBe(true);
+    expect(test1(own)).toBe(false);
+    // a recipientAccountId nested elsewhere is not the record's own (issue 12, case 5)
+    expect(test1({ ...s3Put({ bucketOwner: ACCOUNT }), recipientAccountId: undefined, additionalEventData: { recipientAccountId: ACCOUNT } })).toBe(true);
     expect(test1(s3Put({ resources: [{ type: 'AWS::S3::Bucket', accountId: null }] }))).toBe(true);
     expect(test1(s3Put({ bucketOwner: ACCOUNT, userIdentity: iamUser('bob', FOREIGN_ACCOUNT) }))).toBe(true);
     expect(test1(sendCommand())).toBe(true);

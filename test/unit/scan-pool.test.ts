@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes, type ScanJob } from '../../src/activities/scan-object';
 import { ScanPool } from '../../src/activities/scan-pool';
-import { LogFileFormatError } from '../../src/cloudtrail/record-splitter';
+import { LogFileFormatError } from '../../src/cloudtrail/records-reader';
 import { parseConfig } from '../../src/config/load';
 
 // the threads run the build's JavaScript: `npm test` builds first

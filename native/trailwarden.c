@@ -16,6 +16,7 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "libdeflate.h"
 
@@ -136,13 +137,21 @@ typedef struct {
   int top_kind[MAX_TESTS], every_kind[MAX_TESTS];
   size_t top_start[MAX_TESTS], top_length[MAX_TESTS], every_start[MAX_TESTS], every_length[MAX_TESTS];
   int failed;
+  /* bit k: some key the reader tracks has length k, at a record's own level and deeper in it */
+  uint64_t record_key_lengths, nested_key_lengths;
 } Reader;
 
-static int is_space(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+/* byte classes: JSON whitespace, and the bytes that end a number or literal */
+#define SPACE 1
+#define DELIMITER 2
+static const uint8_t CLASS[256] = {
+  ['\t'] = SPACE | DELIMITER, ['\n'] = SPACE | DELIMITER, ['\r'] = SPACE | DELIMITER, [' '] = SPACE | DELIMITER,
+  [','] = DELIMITER, ['}'] = DELIMITER, [']'] = DELIMITER, [':'] = DELIMITER, ['"'] = DELIMITER, ['{'] = DELIMITER, ['['] = DELIMITER,
+};
 
-static int is_delimiter(uint8_t c) {
-  return is_space(c) || c == ',' || c == '}' || c == ']' || c == ':' || c == '"' || c == '{' || c == '[';
-}
+static inline int is_space(uint8_t c) { return CLASS[c] & SPACE; }
+
+static inline int is_delimiter(uint8_t c) { return CLASS[c] & DELIMITER; }
 
 static int is_hex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -214,7 +223,7 @@ static size_t next_special(const uint8_t *b, size_t i, size_t n) {
  * Reads the string whose opening quote is at *at: on success 0, *at just past the closing quote, *end at
  * the closing quote, *escaped set when it held a backslash. Else the Corrupt code, with *error.
  */
-static int read_string(const Reader *r, size_t *at, size_t *end, int *escaped, size_t *error) {
+static int read_string_slowly(const Reader *r, size_t *at, size_t *end, int *escaped, size_t *error) {
   const uint8_t *b = r->bytes;
   size_t n = r->length, i = *at + 1;
   *escaped = 0;
@@ -251,6 +260,28 @@ static int read_string(const Reader *r, size_t *at, size_t *end, int *escaped, s
   *end = i;
   *at = i + 1;
   return 0;
+}
+
+/* Most strings are plain: 16-byte tests find their closing quote; one with an escape goes the slow way. */
+static inline int read_string(const Reader *restrict r, size_t *at, size_t *end, int *escaped, size_t *error) {
+#if defined(__SSE2__)
+  const uint8_t *restrict b = r->bytes;
+  const size_t n = r->length;
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1f);
+  for (size_t i = *at + 1; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+    uint32_t mask = (uint32_t)_mm_movemask_epi8(hit);
+    if (!mask) continue;
+    size_t first = i + (size_t)__builtin_ctz(mask);
+    if (b[first] != '"') break;
+    *escaped = 0;
+    *end = first;
+    *at = first + 1;
+    return 0;
+  }
+#endif
+  return read_string_slowly(r, at, end, escaped, error);
 }
 
 static int equal_span(const uint8_t *a, size_t a_length, const uint8_t *b, size_t b_length) {
@@ -324,26 +355,34 @@ static void end_record(Reader *r, size_t end) {
   r->failed |= !push(&r->out, (int32_t)r->record_start) || !push(&r->out, (int32_t)end) || !push(&r->out, name);
 }
 
+#define IS_KEY(key, length, literal) ((length) == sizeof(literal) - 1 && memcmp((key), (literal), sizeof(literal) - 1) == 0)
+
 /* What a key means for the value after it (records-reader.ts: keyRole); -1: read it in JavaScript. */
-static int key_role(Reader *r, size_t start, size_t length, int escaped) {
+static inline int key_role(Reader *restrict r, size_t start, size_t length, int escaped) {
   const uint8_t *key = r->bytes + start;
-  if (r->depth == 1) {
+  const size_t depth = r->depth;
+  if (depth == 1) {
     if (escaped) return -1;
-    return equal_span(key, length, (const uint8_t *)"Records", 7) ? ROLE_RECORDS : ROLE_NONE;
+    return IS_KEY(key, length, "Records") ? ROLE_RECORDS : ROLE_NONE;
   }
-  if (!r->in_record || r->depth < 3) return ROLE_NONE;
   if (escaped) {
-    if (r->depth == 3) r->verify = 1;
+    if (depth == 3) r->verify = 1;
     for (size_t t = 0; t < r->test_count; t++) r->every_kind[t] = OTHER;
     return ROLE_NONE;
   }
-  if (r->depth == 3) {
-    if (equal_span(key, length, (const uint8_t *)"eventName", 9)) return ROLE_EVENT_NAME;
-    if (equal_span(key, length, (const uint8_t *)"eventID", 7)) return ROLE_EVENT_ID;
-    if (equal_span(key, length, (const uint8_t *)"eventTime", 9)) return ROLE_EVENT_TIME;
-    for (size_t t = 0; t < r->test_count; t++) if (equal_span(key, length, r->top_keys[t], r->top_key_lengths[t])) return ROLE_TOP + (int)t;
+  /* most keys have a length no tracked key has */
+  if (length >= 64 || !((depth == 3 ? r->record_key_lengths : r->nested_key_lengths) >> length & 1)) return ROLE_NONE;
+  if (depth == 3) {
+    if (key[0] == 'e' && key[1] == 'v' && length >= 7) {
+      if (IS_KEY(key, length, "eventName")) return ROLE_EVENT_NAME;
+      if (IS_KEY(key, length, "eventID")) return ROLE_EVENT_ID;
+      if (IS_KEY(key, length, "eventTime")) return ROLE_EVENT_TIME;
+    }
+    for (size_t t = 0; t < r->test_count; t++) if (length == r->top_key_lengths[t] && memcmp(key, r->top_keys[t], length) == 0) return ROLE_TOP + (int)t;
   }
-  for (size_t t = 0; t < r->test_count; t++) if (equal_span(key, length, r->every_keys[t], r->every_key_lengths[t])) return ROLE_EVERY + (int)t;
+  for (size_t t = 0; t < r->test_count; t++) {
+    if (length == r->every_key_lengths[t] && memcmp(key, r->every_keys[t], length) == 0) return ROLE_EVERY + (int)t;
+  }
   return ROLE_NONE;
 }
 
@@ -402,99 +441,125 @@ static int push_container(Reader *r, uint8_t open) {
 }
 
 #define FAIL(code, at) do { *error = (at); return (code); } while (0)
+#define SKIP_SPACE() while (i < n && b[i] <= ' ' && is_space(b[i])) i++
 
-/* The whole document: 0, a Corrupt code (offset in *error), or NEEDS_JS. */
-static int read_document(Reader *r, size_t *error) {
-  const uint8_t *b = r->bytes;
-  size_t n = r->length, i = 0;
+/*
+ * The whole document: 0, a Corrupt code (offset in *error), or NEEDS_JS. A state machine in the manner of
+ * simdjson's second stage: each state knows what may come next, so a compact document costs one test per
+ * token. The same grammar, hooks and first error as RecordsReader.
+ */
+static int read_document(Reader *restrict r, size_t *error) {
+  const uint8_t *restrict b = r->bytes;
+  const size_t n = r->length;
+  size_t i = 0;
+  int role = ROLE_NONE;
   *error = 0;
   if (n == 0) return EMPTY;
   if (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) i = 3;
-  int expect = E_VALUE, role = ROLE_NONE;
-  for (;;) {
-    while (i < n && is_space(b[i])) i++;
-    if (i >= n) break;
+
+value:
+  SKIP_SPACE();
+  if (i >= n) FAIL(TRUNCATED, n);
+  {
     uint8_t c = b[i];
-    if (r->failed) return INVALID_JSON;
-    if ((expect == E_VALUE_OR_CLOSE && c == ']') || (expect == E_KEY_OR_CLOSE && c == '}') ||
-        (expect == E_COMMA_OR_CLOSE && (c == '}' || c == ']'))) {
-      uint8_t open = r->depth ? r->stack[r->depth - 1] : 0;
-      if ((c == '}' && open != '{') || (c == ']' && open != '[')) FAIL(INVALID_JSON, i);
-      r->depth--;
-      if (open == '[' && r->depth == 1 && r->in_records) r->in_records = 0;
-      if (open == '{' && r->depth == 2 && r->in_records && r->in_record) end_record(r, i + 1);
-      expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
-      i++;
-      continue;
+    int value_role = role;
+    role = ROLE_NONE;
+    if (r->depth == 1 && value_role == ROLE_RECORDS) {
+      /* the last Records key is the one JSON.parse keeps: forget what an earlier one gave */
+      r->records_seen = 1;
+      r->records_is_array = c == '[';
+      r->records = 0;
+      r->out.length = 0;
+      if (c == '[') r->in_records = 1;
+      value_role = ROLE_NONE;
+    } else if (r->depth == 2 && r->in_records) {
+      r->records++;
+      if (c == '{') begin_record(r, i);
+    } else if (value_role != ROLE_NONE && r->in_record && c != '"') {
+      other_value(r, value_role);
     }
-    switch (expect) {
-      case E_VALUE:
-      case E_VALUE_OR_CLOSE: {
-        int value_role = role;
-        role = ROLE_NONE;
-        if (r->depth == 1 && value_role == ROLE_RECORDS) {
-          /* the last Records key is the one JSON.parse keeps: forget what an earlier one gave */
-          r->records_seen = 1;
-          r->records_is_array = c == '[';
-          r->records = 0;
-          r->out.length = 0;
-          if (c == '[') r->in_records = 1;
-          value_role = ROLE_NONE;
-        } else if (r->depth == 2 && r->in_records) {
-          r->records++;
-          if (c == '{') begin_record(r, i);
-        } else if (r->in_record && value_role != ROLE_NONE && c != '"') {
-          other_value(r, value_role);
-        }
-        if (c == '{' || c == '[') {
-          if (!push_container(r, c)) FAIL(INVALID_JSON, i);
-          expect = c == '{' ? E_KEY_OR_CLOSE : E_VALUE_OR_CLOSE;
-          i++;
-        } else if (c == '"') {
-          size_t start = i + 1, end = 0;
-          int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
-          if (code) return code;
-          if (r->in_record && value_role != ROLE_NONE) string_value(r, value_role, start, end - start, escaped);
-          expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
-        } else if (c == '}' || c == ']' || c == ',' || c == ':') {
-          FAIL(INVALID_JSON, i);
-        } else {
-          size_t start = i;
-          while (i < n && !is_delimiter(b[i])) i++;
-          if (!valid_scalar(b + start, i - start)) FAIL(INVALID_JSON, start);
-          expect = r->depth == 0 ? E_DONE : E_COMMA_OR_CLOSE;
-        }
-        break;
-      }
-      case E_KEY_OR_CLOSE:
-      case E_KEY: {
-        if (c != '"') FAIL(INVALID_JSON, i);
-        size_t start = i + 1, end = 0;
-        int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
-        if (code) return code;
-        /* keys matter at depth 1 (is it Records?) and inside a record */
-        if (r->depth == 1 || (r->in_record && r->depth >= 3)) {
-          role = key_role(r, start, end - start, escaped);
-          if (role < 0) return NEEDS_JS;
-        }
-        expect = E_COLON;
-        break;
-      }
-      case E_COLON:
-        if (c != ':') FAIL(INVALID_JSON, i);
-        expect = E_VALUE;
-        i++;
-        break;
-      case E_COMMA_OR_CLOSE:
-        if (c != ',') FAIL(INVALID_JSON, i);
-        expect = r->stack[r->depth - 1] == '{' ? E_KEY : E_VALUE;
-        i++;
-        break;
-      default:
-        FAIL(INVALID_JSON, i);
+    if (c == '"') {
+      size_t start = i + 1, end = 0;
+      int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
+      if (code) return code;
+      if (value_role != ROLE_NONE && r->in_record) string_value(r, value_role, start, end - start, escaped);
+      goto after_value;
+    }
+    if (c == '{') {
+      if (!push_container(r, '{')) FAIL(INVALID_JSON, i);
+      i++;
+      goto object_begin;
+    }
+    if (c == '[') {
+      if (!push_container(r, '[')) FAIL(INVALID_JSON, i);
+      i++;
+      goto array_begin;
+    }
+    if (c == '}' || c == ']' || c == ',' || c == ':') FAIL(INVALID_JSON, i);
+    size_t start = i;
+    while (i < n && !is_delimiter(b[i])) i++;
+    if (!valid_scalar(b + start, i - start)) FAIL(INVALID_JSON, start);
+    goto after_value;
+  }
+
+object_begin:
+  SKIP_SPACE();
+  if (i >= n) FAIL(TRUNCATED, n);
+  if (b[i] == '}') goto close;
+  /* falls into key */
+key:
+  if (i >= n) FAIL(TRUNCATED, n);
+  if (b[i] != '"') FAIL(INVALID_JSON, i);
+  {
+    size_t start = i + 1, end = 0;
+    int escaped = 0, code = read_string(r, &i, &end, &escaped, error);
+    if (code) return code;
+    /* keys matter at depth 1 (is it Records?) and inside a record */
+    if (r->depth == 1 || (r->in_record && r->depth >= 3)) {
+      role = key_role(r, start, end - start, escaped);
+      if (role < 0) return NEEDS_JS;
     }
   }
-  if (expect != E_DONE) FAIL(TRUNCATED, n);
+  SKIP_SPACE();
+  if (i >= n) FAIL(TRUNCATED, n);
+  if (b[i] != ':') FAIL(INVALID_JSON, i);
+  i++;
+  goto value;
+
+array_begin:
+  SKIP_SPACE();
+  if (i >= n) FAIL(TRUNCATED, n);
+  if (b[i] == ']') goto close;
+  goto value;
+
+after_value:
+  if (r->depth == 0) goto done;
+  SKIP_SPACE();
+  if (i >= n) FAIL(TRUNCATED, n);
+  {
+    uint8_t c = b[i], open = r->stack[r->depth - 1];
+    if (c == ',') {
+      i++;
+      if (open == '[') goto value;
+      SKIP_SPACE();
+      goto key;
+    }
+    if ((c == '}' && open == '{') || (c == ']' && open == '[')) goto close;
+    FAIL(INVALID_JSON, i);
+  }
+
+close: {
+    uint8_t open = r->stack[--r->depth];
+    if (open == '[' && r->depth == 1 && r->in_records) r->in_records = 0;
+    if (open == '{' && r->depth == 2 && r->in_records && r->in_record) end_record(r, i + 1);
+    i++;
+    if (r->failed) FAIL(INVALID_JSON, i);
+    goto after_value;
+  }
+
+done:
+  SKIP_SPACE();
+  if (i < n) FAIL(INVALID_JSON, i);
   if (!r->records_seen) return NO_RECORDS;
   if (!r->records_is_array) return RECORDS_NOT_ARRAY;
   return 0;
@@ -539,6 +604,13 @@ static napi_value find_records(napi_env env, napi_callback_info info) {
     r->every_key_lengths[t] = lengths[1];
   }
   r->test_count = tests;
+  r->record_key_lengths = 1ull << 9 | 1ull << 7; /* eventName, eventTime, eventID */
+  for (uint32_t t = 0; ok && t < tests; t++) {
+    if (r->top_key_lengths[t] < 64) r->record_key_lengths |= 1ull << r->top_key_lengths[t];
+    if (r->every_key_lengths[t] < 64) r->nested_key_lengths |= 1ull << r->every_key_lengths[t];
+    ok = r->top_key_lengths[t] > 0 && r->top_key_lengths[t] < 64 && r->every_key_lengths[t] > 0 && r->every_key_lengths[t] < 64;
+  }
+  r->record_key_lengths |= r->nested_key_lengths;
   ok = ok && napi_is_array(env, argv[4], &is_array) == napi_ok && is_array && napi_get_array_length(env, argv[4], &named) == napi_ok && named == r->name_count;
   for (uint32_t i = 0; ok && i < named; i++) {
     napi_value list;
@@ -582,13 +654,15 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "gunzip", fn);
   napi_create_function(env, "findRecords", NAPI_AUTO_LENGTH, find_records, NULL, &fn);
   napi_set_named_property(env, exports, "findRecords", fn);
-  napi_create_string_utf8(env, "libdeflate " LIBDEFLATE_VERSION_STRING
-#if defined(HAVE_AVX2_SCAN)
-                          ", SSE2/AVX2 JSON reader"
+  const char *reader = "scalar JSON reader";
+#if defined(__x86_64__) && defined(__GNUC__)
+  reader = __builtin_cpu_supports("avx2") ? "SSE2/AVX2 JSON reader" : "SSE2 JSON reader";
 #elif defined(__SSE2__)
-                          ", SSE2 JSON reader"
+  reader = "SSE2 JSON reader";
 #endif
-                          , NAPI_AUTO_LENGTH, &version);
+  char text[96];
+  snprintf(text, sizeof text, "libdeflate %s, %s", LIBDEFLATE_VERSION_STRING, reader);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &version);
   napi_set_named_property(env, exports, "version", version);
   return exports;
 }

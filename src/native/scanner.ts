@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 
 export interface NativeScanner {
-  /** e.g. "libdeflate 1.25, SSE2 search" */
+  /** e.g. "libdeflate 1.25, SSE2/AVX2 JSON reader" */
   version: string;
   /** Inflates gzip members into out; the bytes written, or a negative number: then ask zlib. */
   gunzip(gzipped: Buffer, out: Buffer): number;

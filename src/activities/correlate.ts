@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { RecordLine } from '../rules/selection';
 import { upsertFindings } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
 import { blobFromFile, blobLines, removeScratch, scratchPath } from './scratch';
-import { type CorrelateInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
+import { type CorrelateInput, type GatherInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
 export interface Correlated {
@@ -49,6 +49,24 @@ export function correlateLines(rulesConfig: Record<string, unknown>, period: Sca
 
 function* linesOf(blobs: readonly LinesBlob[]): Generator<string> {
   for (const blob of blobs) yield* blobLines(blob);
+}
+
+/** One batch's partitions' record lines as one blob, in their order (a scan's correlate reads one per batch). */
+export async function gatherSelected(input: GatherInput): Promise<LinesBlob> {
+  const file = scratchPath(input.scanId, input.name);
+  let lines = 0;
+  const fd = openSync(file, 'w');
+  try {
+    for (const blob of input.blobs) {
+      const text = [...blobLines(blob)].map((line) => `${line}\n`).join('');
+      if (text) writeSync(fd, text);
+      lines += blob.lines;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  for (const blob of input.blobs) if (blob.ref) rmSync(blob.ref, { force: true });
+  return blobFromFile(file, lines);
 }
 
 export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {

@@ -1,5 +1,5 @@
 export { planPartitions } from './plan';
 export { scanPartition } from './scan-partition';
 export { lookupEventsPartition } from './lookup-events-partition';
-export { correlate, storeFindings, cleanupScratch } from './correlate';
+export { correlate, gatherSelected, storeFindings, cleanupScratch } from './correlate';
 export { routeFindings, deliverNotification } from './incidents';

@@ -3,17 +3,18 @@ import type { ScanConfig } from '../config/load';
 import { PermanentSourceError } from '../sources/errors';
 import { discoverLookupPartitions } from '../sources/lookup-events';
 import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
-import type { PartitionSpec } from './types';
+import type { PlanGroup } from './types';
 
 /** While planning (listing a large organisation's accounts and regions takes a while): proof of life. */
 const PLAN_HEARTBEAT_MS = 5_000;
 
 /**
- * One partition per directory source, one per (account, region) of each S3 trail and of each LookupEvents source.
+ * The scan's plan as compact groups (PlanGroup): one per directory source, one per account of each S3 trail
+ * and of each LookupEvents source, with its regions.
  * Heartbeats while it lists, so that a worker killed in the middle is noticed by its heartbeat timeout
  * (30 s), not by the 5-minute start-to-close timeout.
  */
-export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[]> {
+export async function planPartitions(config: ScanConfig): Promise<PlanGroup[]> {
   const context = Context.current();
   context.heartbeat();
   const beat = setInterval(() => context.heartbeat(), PLAN_HEARTBEAT_MS);
@@ -24,39 +25,41 @@ export async function planPartitions(config: ScanConfig): Promise<PartitionSpec[
   }
 }
 
-async function plan(config: ScanConfig): Promise<PartitionSpec[]> {
-  const partitions: PartitionSpec[] = [];
+async function plan(config: ScanConfig): Promise<PlanGroup[]> {
+  const groups: PlanGroup[] = [];
   try {
     for (const [sourceIndex, source] of config.sources.entries()) {
       if (source.type === 'directory') {
-        partitions.push({ id: `${sourceIndex}-dir`, sourceIndex, label: `directory ${source.path}` });
+        groups.push({ sourceIndex, directory: true });
         continue;
       }
       if (source.type === 'lookupEvents') {
-        for (const lookup of await discoverLookupPartitions(source)) {
-          partitions.push({
-            id: `${sourceIndex}-lookup-${lookup.accountId}-${lookup.region}`,
-            sourceIndex,
-            label: `lookupEvents ${lookup.accountId}/${lookup.region}`,
-            lookup,
-          });
+        for (const lookups of groupBy(await discoverLookupPartitions(source), (p) => JSON.stringify([p.accountId, p.roleArn, p.externalId])).values()) {
+          const { accountId, roleArn, externalId } = lookups[0];
+          groups.push({ sourceIndex, lookup: { accountId, roleArn, externalId, regions: lookups.map((p) => p.region) } });
         }
         continue;
       }
       const client = await createS3Client(source);
       await checkBucket(client, source);
-      for (const s3 of await discoverS3Partitions(client, source)) {
-        partitions.push({
-          id: `${sourceIndex}-${s3.accountId}-${s3.region}-${partitions.length}`,
-          sourceIndex,
-          label: `s3://${source.bucket}/${s3.base}${s3.accountId}/CloudTrail/${s3.region}`,
-          s3,
-        });
+      // discovered in key order: consecutive partitions of one base and account make one group
+      for (const partitions of groupBy(await discoverS3Partitions(client, source), (p) => `${p.base}${p.accountId}`).values()) {
+        groups.push({ sourceIndex, s3: { base: partitions[0].base, accountId: partitions[0].accountId, regions: partitions.map((p) => p.region) } });
       }
     }
   } catch (error) {
     if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
     throw error;
   }
-  return partitions;
+  return groups;
+}
+
+/** Items grouped by key, in the order each key first occurs (items of one key kept in their order). */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
 }

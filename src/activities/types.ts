@@ -24,6 +24,18 @@ export interface DailyScanInput {
   indexed?: boolean;
 }
 
+/**
+ * One piece of a scan's plan, compact: a directory source, or one account of an S3 trail or a LookupEvents
+ * source with its regions (one partition each). An organisation of 500 accounts in 17 regions is 500
+ * groups, not 8,500 partitions; the workflows expand them (src/workflows/partitions.ts).
+ */
+export interface PlanGroup {
+  sourceIndex: number;
+  directory?: true;
+  s3?: { base: string; accountId: string; regions: string[] };
+  lookup?: { accountId: string; roleArn?: string; externalId?: string; regions: string[] };
+}
+
 export interface PartitionSpec {
   id: string;
   sourceIndex: number;
@@ -62,6 +74,38 @@ export interface PartitionResult {
   skipped: SkippedItem[];
   skippedCount: number;
   resumedFromCheckpoint: boolean;
+}
+
+/** A child workflow's share of a scan: consecutive plan groups, their partitions numbered from firstPartition. */
+export interface PartitionBatchInput {
+  scanId: string;
+  batch: number;
+  sources: Source[];
+  rules: Record<string, unknown>;
+  period: ScanPeriod;
+  groups: PlanGroup[];
+  firstPartition: number;
+  /** partitions in flight at once in this batch */
+  concurrency: number;
+}
+
+/** What a batch gives back: totals, never a list per partition. */
+export interface PartitionBatchResult {
+  partitions: number;
+  /** per source index: the batch's totals */
+  sources: Record<number, PartitionStats & { partitions: number }>;
+  failedPartitions: FailedPartition[];
+  /** the first skipped objects and records, with reasons; skippedCount has them all */
+  skipped: SkippedItem[];
+  skippedCount: number;
+  /** the batch's record lines, its partitions' in plan order */
+  selected: LinesBlob;
+}
+
+export interface GatherInput {
+  scanId: string;
+  name: string;
+  blobs: LinesBlob[];
 }
 
 export interface CorrelateInput {

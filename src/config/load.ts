@@ -26,6 +26,8 @@ export interface ScanConfig {
   /** rule id -> validated options, for enabled rules only */
   rules: Record<string, unknown>;
   findingsDirectory: string;
+  /** partition activities in flight at once across a scan (absent in runs started before it existed) */
+  maxConcurrentPartitions?: number;
   /** absent in runs started before incidents existed */
   incidents?: IncidentSettings;
 }
@@ -87,6 +89,7 @@ export function parseConfig(input: unknown, file?: string): LoadedConfig {
     sources,
     rules,
     findingsDirectory: resolvePath(raw.findings.directory, baseDir),
+    maxConcurrentPartitions: raw.maxConcurrentPartitions,
     incidents: { enabled: raw.incidents.enabled, channels, evidenceLimit: raw.incidents.evidenceLimit, webUiUrl: raw.webUiUrl },
     temporal: raw.temporal,
   };

@@ -94,6 +94,8 @@ export const configSchema = z.strictObject({
     directory: '.trailwarden/findings',
   }),
   notifications: z.array(channelSchema).default([]),
+  /** partition activities in flight at once across one scan (in batches of child workflows of 64) */
+  maxConcurrentPartitions: z.number().int().min(1).max(1000).default(128),
   incidents: z
     .strictObject({
       /** turn findings into incidents (and notifications) after each scan */

@@ -1,8 +1,9 @@
 import type { RetryPolicy } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  executeChild,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -11,8 +12,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { DailyScanInput, FailedPartition, PartitionResult, PartitionSpec, ScanSummary, SourceStats } from '../activities/types';
+import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, PlanGroup, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
+import { inLanes } from './lanes';
+import { partitionCount } from './partitions';
+import { type ScanBatchWorkflow, failureMessage } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 const DAY_MS = 86_400_000;
@@ -23,30 +27,6 @@ const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2,
 const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
 const { correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
-
-const { scanPartition } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
-  },
-});
-
-const { lookupEventsPartition } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 60,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
-  },
-});
 
 export interface ScanProgress {
   phase: 'planning' | 'scanning' | 'correlating' | 'storing' | 'routing' | 'done';
@@ -72,7 +52,7 @@ function sourceName(source: Source): string {
   return `lookupEvents ${source.regions?.join(',') ?? 'all enabled regions'}`;
 }
 
-function statsBySource(sources: Source[], partitions: PartitionSpec[], results: PartitionResult[]): SourceStats[] {
+function statsBySource(sources: Source[], batches: PartitionBatchResult[]): SourceStats[] {
   const bySource = sources.map((source): SourceStats => ({
     source: sourceName(source),
     partitions: 0,
@@ -83,25 +63,21 @@ function statsBySource(sources: Source[], partitions: PartitionSpec[], results: 
     bytes: 0,
     malformedRecords: 0,
   }));
-  const indexOf = new Map(partitions.map((p) => [p.id, p.sourceIndex]));
-  for (const partition of partitions) bySource[partition.sourceIndex].partitions++;
-  for (const result of results) {
-    const total = bySource[indexOf.get(result.partitionId) ?? 0];
-    for (const [key, value] of Object.entries(result.stats) as [keyof typeof result.stats, number | undefined][]) {
-      if (value !== undefined) total[key] = (total[key] ?? 0) + value;
+  for (const batch of batches) {
+    for (const [index, totals] of Object.entries(batch.sources)) {
+      const total = bySource[Number(index)];
+      for (const [key, value] of Object.entries(totals) as [keyof typeof totals, number | undefined][]) {
+        if (value !== undefined) total[key] = (total[key] ?? 0) + value;
+      }
     }
   }
   return bySource;
 }
 
-function failureMessage(error: unknown): string {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
 /**
- * Scans one UTC day: plan partitions, scan them in parallel activities that return only the
- * rule-selected events, correlate them once, store the findings. Workflow id: scan-<date>.
+ * Scans one UTC day: plan partitions, scan them in batches of child workflows (ScanBatchWorkflow) whose
+ * activities return only the rule-selected events, correlate them once, store the findings.
+ * Workflow id: scan-<date>.
  */
 export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSummary> {
   const period = scanPeriod(input.date);
@@ -147,47 +123,140 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
   }
 }
 
-async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScanSummary> {
-  const { workflowId, runId } = workflowInfo();
-  const scanId = `${workflowId}-${runId}`;
-  const partitions = await planPartitions(input.config);
+/** Scans started before batches scanned their partitions as activities of their own (scanBeforeBatches). */
+const SCAN_IN_BATCHES = 'scan-in-batches';
+
+const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: ['PermanentSourceError'] },
+});
+
+/**
+ * The scan as it ran before batches, kept so that scans started by an earlier version replay (remove once
+ * none is open): its plan was a list of partitions, each an activity of this workflow, and correlate read
+ * every partition's blob.
+ */
+async function scanBeforeBatches(
+  scanId: string,
+  input: DailyScanInput,
+  period: { startMs: number; endMs: number },
+  partitions: PartitionSpec[],
+  progress: ScanProgress,
+): Promise<{ scanned: PartitionBatchResult[]; failedPartitions: FailedPartition[] }> {
   progress.phase = 'scanning';
   progress.partitions = partitions.length;
-  setCurrentDetails(`scanning ${partitions.length} partition(s)`);
-
   const failedPartitions: FailedPartition[] = [];
-  // in plan order (source order, then key order): dedup keeps the first copy of an eventID
-  const inPlanOrder: (PartitionResult | undefined)[] = partitions.map(() => undefined);
-  await Promise.all(
-    partitions.map(async (partition, index) => {
+  const inPlanOrder = await Promise.all(
+    partitions.map(async (partition) => {
       try {
         const read = partition.lookup ? lookupEventsPartition : scanPartition;
-        const result = await read({
-          scanId,
-          partition,
-          source: input.config.sources[partition.sourceIndex],
-          rules: input.config.rules,
-          period,
-        });
-        inPlanOrder[index] = result;
-        progress.objects += result.stats.objects;
-        progress.records += result.stats.records;
+        return await read({ scanId, partition, source: input.config.sources[partition.sourceIndex], rules: input.config.rules, period });
       } catch (error) {
         failedPartitions.push({ label: partition.label, error: failureMessage(error) });
+        return undefined;
       } finally {
         progress.partitionsDone++;
-        setCurrentDetails(`scanned ${progress.partitionsDone} of ${partitions.length} partition(s), ${progress.objects} object(s)`);
       }
     }),
   );
-  const results = inPlanOrder.filter((result): result is PartitionResult => result !== undefined);
+  const scanned = inPlanOrder.flatMap((result, index): PartitionBatchResult[] => {
+    if (!result) return [];
+    const { sourceIndex } = partitions[index];
+    return [{ partitions: 1, sources: { [sourceIndex]: { partitions: 1, ...result.stats } }, failedPartitions: [], skipped: result.skipped, skippedCount: result.skippedCount, selected: result.selected }];
+  });
+  return { scanned, failedPartitions };
+}
 
+/** Partitions per ScanBatchWorkflow: each batch's history stays a few hundred events, whatever the plan. */
+export const PARTITIONS_PER_BATCH = 64;
+const DEFAULT_MAX_CONCURRENT_PARTITIONS = 128;
+
+/** Consecutive plan groups cut into batches of at most PARTITIONS_PER_BATCH partitions (a bigger group alone). */
+function batchesOf(groups: readonly PlanGroup[]): { groups: PlanGroup[]; firstPartition: number; partitions: number }[] {
+  const batches: { groups: PlanGroup[]; firstPartition: number; partitions: number }[] = [];
+  let first = 0;
+  for (const group of groups) {
+    const count = partitionCount(group);
+    const last = batches[batches.length - 1];
+    if (last && last.partitions + count <= PARTITIONS_PER_BATCH) {
+      last.groups.push(group);
+      last.partitions += count;
+    } else {
+      batches.push({ groups: [group], firstPartition: first, partitions: count });
+    }
+    first += count;
+  }
+  return batches;
+}
+
+async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScanSummary> {
+  const { workflowId, runId } = workflowInfo();
+  const scanId = `${workflowId}-${runId}`;
+  const groups = await planPartitions(input.config);
+  if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as PartitionSpec[], progress), groups.length);
+  const batches = batchesOf(groups);
+  const partitions = batches.reduce((n, batch) => n + batch.partitions, 0);
+  progress.phase = 'scanning';
+  progress.partitions = partitions;
+  setCurrentDetails(`scanning ${partitions} partition(s)`);
+
+  // at most maxConcurrentPartitions partitions in flight: whole batches, each with its share
+  const maxConcurrent = input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS;
+  const failedPartitions: FailedPartition[] = [];
+  const results = await inLanes(batches, Math.max(1, Math.floor(maxConcurrent / PARTITIONS_PER_BATCH)), async (batch, index) => {
+    try {
+      const result = await executeChild<typeof ScanBatchWorkflow>('ScanBatchWorkflow', {
+        workflowId: `${scanId}-batch-${index}`,
+        args: [
+          {
+            scanId,
+            batch: index,
+            sources: input.config.sources,
+            rules: input.config.rules,
+            period,
+            groups: batch.groups,
+            firstPartition: batch.firstPartition,
+            concurrency: Math.min(PARTITIONS_PER_BATCH, maxConcurrent),
+          },
+        ],
+        staticSummary: `Partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions} of ${input.date}`,
+      });
+      failedPartitions.push(...result.failedPartitions);
+      for (const totals of Object.values(result.sources)) {
+        progress.objects += totals.objects;
+        progress.records += totals.records;
+      }
+      return result;
+    } catch (error) {
+      // a batch that failed as a whole (its partitions' own failures are in its result)
+      failedPartitions.push({ label: `partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions}`, error: failureMessage(error) });
+      return undefined;
+    } finally {
+      progress.partitionsDone += batch.partitions;
+      setCurrentDetails(`scanned ${progress.partitionsDone} of ${partitions} partition(s), ${progress.objects} object(s)`);
+    }
+  });
+  const scanned = results.filter((result): result is PartitionBatchResult => result !== undefined);
+  return finishScan(input, period, progress, { scanned, failedPartitions }, partitions);
+}
+
+/** Correlates, stores and routes what the partitions selected, and sums up the scan. */
+async function finishScan(
+  input: DailyScanInput,
+  period: { startMs: number; endMs: number },
+  progress: ScanProgress,
+  { scanned, failedPartitions }: { scanned: PartitionBatchResult[]; failedPartitions: FailedPartition[] },
+  partitions: number,
+): Promise<ScanSummary> {
+  const { workflowId, runId } = workflowInfo();
+  const scanId = `${workflowId}-${runId}`;
   progress.phase = 'correlating';
   const correlated = await correlate({
     scanId,
     period,
     rules: input.config.rules,
-    selected: results.map((r) => r.selected),
+    selected: scanned.map((r) => r.selected),
   });
   progress.phase = 'storing';
   const store = await storeFindings({
@@ -212,21 +281,22 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   await cleanupScratch(scanId);
   progress.phase = 'done';
 
-  const sum = (pick: (r: PartitionResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  const sources = statsBySource(input.config.sources, scanned);
+  const sum = (key: 'objects' | 'records' | 'parsed' | 'bytes') => sources.reduce((total, source) => total + source[key], 0);
   return {
     date: input.date,
     period: { start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
-    partitions: partitions.length,
+    partitions,
     failedPartitions,
-    sources: statsBySource(input.config.sources, partitions, results),
-    objects: sum((r) => r.stats.objects),
-    records: sum((r) => r.stats.records),
-    parsedRecords: sum((r) => r.stats.parsed),
-    bytes: sum((r) => r.stats.bytes),
+    sources,
+    objects: sum('objects'),
+    records: sum('records'),
+    parsedRecords: sum('parsed'),
+    bytes: sum('bytes'),
     selectedEvents: correlated.selectedEvents,
     duplicateEvents: correlated.duplicateEvents,
-    skipped: results.flatMap((r) => r.skipped).slice(0, 50),
-    skippedCount: sum((r) => r.skippedCount),
+    skipped: scanned.flatMap((r) => r.skipped).slice(0, 50),
+    skippedCount: scanned.reduce((total, r) => total + r.skippedCount, 0),
     findings: correlated.findings.lines,
     findingsByRule: correlated.findingsByRule,
     findingIds: correlated.findingIds,

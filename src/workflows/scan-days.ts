@@ -3,6 +3,7 @@ import { ChildWorkflowFailure, executeChild, sleep } from '@temporalio/workflow'
 import type { ScanConfig } from '../config/load';
 import type { ScanSummary } from '../activities/types';
 import type { DailyScanWorkflow } from './daily-scan';
+import { inLanes } from './lanes';
 
 const DAY_MS = 86_400_000;
 
@@ -63,15 +64,9 @@ export async function scanDays(
   config: ScanConfig,
   options: { concurrency: number; indexed: boolean; onDone?: (outcome: DayOutcome) => void },
 ): Promise<DayOutcome[]> {
-  const outcomes: DayOutcome[] = new Array(days.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < days.length) {
-      const index = next++;
-      outcomes[index] = await scanOneDay(days[index], config, options.indexed);
-      options.onDone?.(outcomes[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, days.length)) }, lane));
-  return outcomes;
+  return inLanes(days, options.concurrency, async (date) => {
+    const outcome = await scanOneDay(date, config, options.indexed);
+    options.onDone?.(outcome);
+    return outcome;
+  });
 }

@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { planPartitions } from '../../src/activities/plan';
-import type { PartitionSpec } from '../../src/activities/types';
+import type { PlanGroup } from '../../src/activities/types';
 import { parseConfig } from '../../src/config/load';
 
 describe('planPartitions', () => {
@@ -9,8 +9,8 @@ describe('planPartitions', () => {
     const env = new MockActivityEnvironment();
     let beats = 0;
     env.on('heartbeat', () => beats++);
-    const partitions: PartitionSpec[] = await env.run(planPartitions, { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory });
-    expect(partitions.map((p) => p.label)).toEqual(['directory /var/log/a', 'directory /var/log/b']);
+    const groups: PlanGroup[] = await env.run(planPartitions, { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory });
+    expect(groups).toEqual([{ sourceIndex: 0, directory: true }, { sourceIndex: 1, directory: true }]);
     expect(beats).toBeGreaterThanOrEqual(1);
   });
 });

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type * as activities from '../../src/activities';
-import type { CorrelateInput, PartitionSpec, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
+import type { CorrelateInput, PlanGroup, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
 import { DailyScanWorkflow, RangeScanWorkflow, ScheduledScanWorkflow } from '../../src/workflows';
 import { temporalAddress } from '../helpers/services';
 
@@ -18,10 +18,10 @@ const config = {
 };
 
 function mockActivities(overrides: Partial<Activities> = {}) {
-  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], cleaned: [] as string[], routed: [] as number[] };
+  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], gathered: [] as number[], cleaned: [] as string[], routed: [] as number[] };
   const impl: Activities = {
     async planPartitions(cfg) {
-      return cfg.sources.map((s, i): PartitionSpec => ({ id: `${i}-dir`, sourceIndex: i, label: `directory ${(s as { path: string }).path}` }));
+      return cfg.sources.map((_source, sourceIndex): PlanGroup => ({ sourceIndex, directory: true }));
     },
     async scanPartition(input) {
       calls.scanned.push(input);
@@ -37,6 +37,10 @@ function mockActivities(overrides: Partial<Activities> = {}) {
     },
     async lookupEventsPartition(input) {
       return impl.scanPartition(input);
+    },
+    async gatherSelected(input) {
+      calls.gathered.push(input.blobs.length);
+      return { lines: input.blobs.reduce((n, b) => n + b.lines, 0), inline: input.blobs.map((b) => b.inline ?? '').join('') };
     },
     async correlate(input) {
       calls.correlated.push(input);
@@ -88,8 +92,10 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(['0-dir', '1-dir']);
     expect(calls.scanned[0].period).toEqual({ startMs: Date.parse('2026-11-02T00:00:00Z'), endMs: Date.parse('2026-11-03T00:00:00Z') });
     expect(calls.scanned.map((c) => c.source)).toEqual(expect.arrayContaining(config.sources));
+    // one batch of both partitions, gathered in plan order, then one correlate
+    expect(calls.gathered).toEqual([2]);
     expect(calls.correlated).toHaveLength(1);
-    expect(calls.correlated[0].selected).toHaveLength(2);
+    expect(calls.correlated[0].selected).toEqual([{ lines: 2, inline: expect.stringMatching(/"0-dir".*\n.*"1-dir"/s) }]);
     expect(calls.cleaned).toHaveLength(1);
     expect(calls.routed).toEqual([]); // this config has no incidents section
     expect(summary).toMatchObject({
@@ -130,15 +136,15 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     const summary = await run(impl);
     expect(summary.failedPartitions).toEqual([{ label: 'directory /logs/b', error: 'directory source /logs/b: ENOENT' }]);
     expect(summary.objects).toBe(3);
-    expect(calls.correlated[0].selected).toHaveLength(1);
+    expect(calls.gathered).toEqual([1]);
   });
 
   test('LookupEvents partitions go to lookupEventsPartition, and the summary counts per source', async () => {
     const { impl, calls } = mockActivities();
     const lookedUp: string[] = [];
     impl.planPartitions = async () => [
-      { id: '0-dir', sourceIndex: 0, label: 'directory /logs/a' },
-      { id: '1-lookup', sourceIndex: 1, label: 'lookupEvents 111122223333/us-east-1', lookup: { accountId: '111122223333', region: 'us-east-1' } },
+      { sourceIndex: 0, directory: true },
+      { sourceIndex: 1, lookup: { accountId: '111122223333', regions: ['us-east-1'] } },
     ];
     impl.lookupEventsPartition = async (input) => {
       lookedUp.push(input.partition.id);
@@ -146,12 +152,36 @@ describe('DailyScanWorkflow (activities mocked)', () => {
       return { ...result, stats: { ...result.stats, requests: 4, pages: 3, retriedAttempts: 1 } };
     };
     const summary = await run(impl);
-    expect(lookedUp).toEqual(['1-lookup']);
-    expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(['0-dir', '1-lookup']);
+    expect(lookedUp).toEqual(['1-lookup-111122223333-us-east-1']);
+    expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(['0-dir', '1-lookup-111122223333-us-east-1']);
     expect(summary.sources).toEqual([
       expect.objectContaining({ source: 'directory /logs/a', partitions: 1, objects: 3 }),
       expect.objectContaining({ source: 'directory /logs/b', partitions: 1, requests: 4, pages: 3, retriedAttempts: 1 }),
     ]);
+  });
+
+  test('an organisation plan runs in batches of child workflows of at most 64 partitions, totals kept, histories small', async () => {
+    const { impl, calls } = mockActivities();
+    const regions = Array.from({ length: 17 }, (_, i) => `region-${i}`);
+    const accounts = Array.from({ length: 12 }, (_, i) => String(100000000000 + i));
+    impl.planPartitions = async () => accounts.map((accountId): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId, regions } }));
+    const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions: 128 };
+    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const workflowId = `scan-org-${taskQueue}`;
+    const summary = await worker.runUntil(
+      env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
+    );
+    // 12 accounts x 17 regions = 204 partitions: 3 accounts (51 partitions) per batch, 4 batches
+    expect(summary.partitions).toBe(204);
+    expect(calls.scanned).toHaveLength(204);
+    expect(new Set(calls.scanned.map((c) => c.partition.id)).size).toBe(204);
+    expect(calls.gathered).toEqual([51, 51, 51, 51]);
+    expect(summary.objects).toBe(204 * 3);
+    expect(summary.sources).toEqual([expect.objectContaining({ partitions: 204, objects: 612, records: 6120 })]);
+    expect(calls.correlated[0].selected).toHaveLength(4);
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    expect(history.events?.length ?? 0).toBeLessThan(100);
   });
 
   test('an invalid date fails the workflow without running any activity', async () => {

@@ -1,0 +1,43 @@
+import type { PartitionSpec, PlanGroup } from '../activities/types';
+import type { Source } from '../config/schema';
+
+/** How many partitions a plan group holds. */
+export function partitionCount(group: PlanGroup): number {
+  return group.s3?.regions.length ?? group.lookup?.regions.length ?? 1;
+}
+
+/**
+ * The partitions of consecutive plan groups, in plan order (source order, then key order: the order dedup
+ * keeps first copies in), numbered from `first` so that ids stay unique across a scan's batches.
+ */
+export function partitionsOf(groups: readonly PlanGroup[], sources: readonly Source[], first: number): PartitionSpec[] {
+  const partitions: PartitionSpec[] = [];
+  for (const group of groups) {
+    const source = sources[group.sourceIndex];
+    const { sourceIndex } = group;
+    if (group.s3 && source.type === 's3') {
+      const { base, accountId } = group.s3;
+      for (const region of group.s3.regions) {
+        partitions.push({
+          id: `${first + partitions.length}-s3-${accountId}-${region}`,
+          sourceIndex,
+          label: `s3://${source.bucket}/${base}${accountId}/CloudTrail/${region}`,
+          s3: { base, accountId, region },
+        });
+      }
+    } else if (group.lookup) {
+      const { regions, ...account } = group.lookup;
+      for (const region of regions) {
+        partitions.push({
+          id: `${first + partitions.length}-lookup-${account.accountId}-${region}`,
+          sourceIndex,
+          label: `lookupEvents ${account.accountId}/${region}`,
+          lookup: { ...account, region },
+        });
+      }
+    } else if (source.type === 'directory') {
+      partitions.push({ id: `${first + partitions.length}-dir`, sourceIndex, label: `directory ${source.path}` });
+    }
+  }
+  return partitions;
+}

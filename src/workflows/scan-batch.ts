@@ -1,0 +1,106 @@
+import type { RetryPolicy } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput } from '../activities/types';
+import { inLanes } from './lanes';
+import { partitionsOf } from './partitions';
+
+const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
+const { gatherSelected } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
+
+const { scanPartition } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 30,
+    nonRetryableErrorTypes: ['PermanentSourceError'],
+  },
+});
+
+const { lookupEventsPartition } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 60,
+    nonRetryableErrorTypes: ['PermanentSourceError'],
+  },
+});
+
+/** How long a LookupEvents partition waits for another scan's lookup of the same account and region. */
+const LOCK_WAIT = '5 seconds';
+const LOCK_WAITS = 1440;
+
+export function failureMessage(error: unknown): string {
+  let cause: unknown = error;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * One LookupEvents partition, as a workflow whose id names its account and region: at most one runs at a
+ * time across every scan and worker, so the 2 requests/s budget of an account and region holds however
+ * many workers and overlapping scans there are (each worker's limiter spaces that one activity's requests).
+ */
+export async function LookupEventsPartitionWorkflow(input: ScanPartitionInput): Promise<PartitionResult> {
+  return lookupEventsPartition(input);
+}
+
+async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult> {
+  const { accountId, region } = input.partition.lookup!;
+  for (let waited = 0; ; waited++) {
+    try {
+      return await executeChild<typeof LookupEventsPartitionWorkflow>('LookupEventsPartitionWorkflow', {
+        workflowId: `lookup-events-${accountId}-${region}`,
+        args: [input],
+        staticSummary: `LookupEvents ${accountId}/${region} for ${input.scanId}`,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || waited >= LOCK_WAITS) throw error;
+      await sleep(LOCK_WAIT);
+    }
+  }
+}
+
+/**
+ * A scan's share of partitions, run as a child workflow so that no history grows with the organisation:
+ * its partitions with at most `concurrency` in flight, then their record lines gathered into one blob.
+ * Returns totals per source, never a list per partition.
+ */
+export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<PartitionBatchResult> {
+  const partitions = partitionsOf(input.groups, input.sources, input.firstPartition);
+  const result: PartitionBatchResult = { partitions: partitions.length, sources: {}, failedPartitions: [], skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
+  const failed: FailedPartition[] = [];
+  const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
+    const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period };
+    try {
+      return await (partition.lookup ? lookupLocked(scan) : scanPartition(scan));
+    } catch (error) {
+      failed.push({ label: partition.label, error: failureMessage(error) });
+      return undefined;
+    }
+  });
+  for (const [index, partition] of partitions.entries()) {
+    const totals = (result.sources[partition.sourceIndex] ??= { partitions: 0, objects: 0, records: 0, parsed: 0, selected: 0, bytes: 0, malformedRecords: 0 });
+    totals.partitions++;
+    const scan = scanned[index];
+    if (!scan) continue;
+    for (const [key, value] of Object.entries(scan.stats) as [keyof typeof scan.stats, number | undefined][]) {
+      if (value !== undefined) totals[key] = (totals[key] ?? 0) + value;
+    }
+    result.skipped.push(...scan.skipped.slice(0, Math.max(0, 50 - result.skipped.length)));
+    result.skippedCount += scan.skippedCount;
+  }
+  // in plan order, as the scan's dedup wants them (failures arrive in completion order)
+  const order = new Map(partitions.map((p, i) => [p.label, i]));
+  result.failedPartitions = failed.sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
+  const blobs = scanned.filter((scan): scan is PartitionResult => scan !== undefined).map((scan) => scan.selected);
+  result.selected = await gatherSelected({ scanId: input.scanId, name: `batch-${input.batch}`, blobs });
+  return result;
+}

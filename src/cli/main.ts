@@ -120,7 +120,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       const config = configOf(command);
       const scanConfig = scanConfigOf(config);
       checkLookupRetention(scanConfig.sources, range.from);
-      logsFor(command);
+      // with --embedded, this process runs the worker and dev server: their logs go to a file
+      if (opts.embedded) logsFor(command);
       const target = temporalTarget(config);
       const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
       if (range.from === range.to && opts.date) {

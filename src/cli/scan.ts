@@ -39,7 +39,7 @@ async function explained<T>(what: string, options: RunOptions, wait: () => Promi
   } catch (error) {
     if (error instanceof CliFailure) throw error;
     if (error instanceof WorkflowFailedError) {
-      throw new CliFailure(describeFailure(what, error, { embedded: options.embedded, logFile: currentLogFile() }));
+      throw new CliFailure(describeFailure(what, error, { embedded: options.embedded, logFile: options.embedded ? currentLogFile() : undefined }));
     }
     throw error;
   }

@@ -140,10 +140,11 @@ export async function waitForRun<T>(handle: WorkflowHandle, result: Promise<T>, 
       options.onStatus(status);
       return;
     }
-    // a line when something changed, else once a minute
-    if (status !== last || Date.now() - lastAt > 60_000) {
+    // a line when something changed (another attempt of the same error is no change), else once a minute
+    const key = status.replace(/attempt \d+/g, 'attempt N');
+    if (key !== last || Date.now() - lastAt > 60_000) {
       process.stderr.write(`trailwarden: ${handle.workflowId}: ${status}\n`);
-      last = status;
+      last = key;
       lastAt = Date.now();
     }
   };

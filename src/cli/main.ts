@@ -18,7 +18,7 @@ import { registerIncidentCommands } from './incidents';
 import { temporalTarget } from './temporal';
 import { CliFailure } from './failure';
 import { appendLog, currentLogFile, installLogging } from './logging';
-import { example } from './help';
+import { addMoreHelp, example } from './help';
 import { registerInitCommand } from './init';
 import { VERSION } from './version';
 
@@ -260,6 +260,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
     });
 
+  addMoreHelp(program);
   return program;
 }
 

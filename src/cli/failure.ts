@@ -44,8 +44,12 @@ export interface RootCause {
   message: string;
 }
 
-function flat(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+/** One line, without the AWS SDK's wrapper text around errors it did not recognise as errors. */
+export function flat(text: string): string {
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/AWS SDK error wrapper for (Error: )?/g, '')
+    .trim();
 }
 
 function ownMessage(failure: unknown): string {

@@ -163,11 +163,13 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
+  const abort = new AbortController();
   const summary = await explained(`scan of ${date} (workflow ${workflowId})`, options, () =>
     showProgress(
       handle,
-      waitForRun(handle, handle.result(), {
+      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), {
         ...options,
+        abort,
         phase: async () => (await handle.query(progressQuery)).phase,
         onStatus: process.stderr.isTTY ? (status) => statusSink?.(status) : undefined,
       }),
@@ -241,8 +243,13 @@ export async function runRangeScan(
     staticSummary: `Re-run of ${range.from} .. ${range.to}`,
   });
   const days = daysBetween(range.from, range.to);
+  const abort = new AbortController();
   const result = await explained(`re-run of ${range.from} .. ${range.to} (workflow ${workflowId})`, options, () =>
-    showRangeProgress(handle, days.length, waitForRun(handle, handle.result(), { ...options, onStatus: process.stderr.isTTY ? () => undefined : undefined })),
+    showRangeProgress(
+      handle,
+      days.length,
+      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), { ...options, abort, onStatus: process.stderr.isTTY ? () => undefined : undefined }),
+    ),
   );
   const findings = days.flatMap((day) => readFindings(config.findingsDirectory, day));
   return { result, findings, workflowId };

@@ -1,6 +1,6 @@
 import { type Client, type WorkflowHandle, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { UsageError } from '../config/load';
-import { CliFailure } from './failure';
+import { CliFailure, flat } from './failure';
 import type { TemporalTarget } from './temporal';
 
 const GRPC_NOT_FOUND = 5;
@@ -89,7 +89,7 @@ export async function runActivity(handle: WorkflowHandle): Promise<string> {
     const name = activity.activityType?.name ?? 'activity';
     const attempt = activity.attempt ?? 1;
     const failure = activity.lastFailure?.message;
-    parts.push(attempt > 1 && failure ? `${name} retrying (attempt ${attempt}, last failure: ${failure.replace(/\s+/g, ' ')})` : `${name} running`);
+    parts.push(attempt > 1 && failure ? `${name} retrying (attempt ${attempt}, last failure: ${flat(failure)})` : `${name} running`);
   }
   const children = raw.pendingChildren ?? [];
   if (children.length) parts.push(`${children.length} child run(s): ${children.map((c) => c.workflowId).join(', ')}`);
@@ -121,6 +121,8 @@ export interface WaitOptions {
   phase?: () => Promise<string>;
   /** a progress bar is on the terminal: status goes to `onStatus` instead of a line */
   onStatus?: (status: string) => void;
+  /** aborts the calls waiting for the result, so that nothing keeps the process alive after an interrupt */
+  abort?: AbortController;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function waitForRun<T>(handle: WorkflowHandle, result: Promise<T>, 
     const outcome = await Promise.race([result.then((value) => ({ value })), signal.then((s) => ({ interrupted: s }))]);
     if ('value' in outcome) return outcome.value;
     result.catch(() => undefined);
+    options.abort?.abort();
     if (options.cancelOnInterrupt) {
       await handle.cancel();
       throw new CliFailure(`interrupted (${outcome.interrupted}): cancelled ${handle.workflowId}`);

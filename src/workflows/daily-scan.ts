@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -21,7 +22,7 @@ const DAY_MS = 86_400_000;
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 // planning heartbeats: a killed worker's plan is retried after 30 s, not after its 5-minute timeout
 const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
-const { correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
+const { correlate, storeFindings, cleanupScratch, findingsTable } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
 
 const { scanPartition } = proxyActivities<typeof activities>({
@@ -116,7 +117,7 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
     ]);
   }
   try {
-    const summary = await scanDay(input, period, progress);
+    const { summary, table } = await scanDay(input, period, progress);
     const status = summary.failedPartitions.length ? 'Partial' : 'Completed';
     if (input.indexed) {
       upsertSearchAttributes([
@@ -138,7 +139,9 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
     });
     setCurrentDetails(
       `**${status}**: ${summary.findings} finding(s) from ${summary.records} record(s) in ${summary.objects} object(s); ` +
-        `${summary.skippedCount} skipped, ${summary.failedPartitions.length} failed partition(s)`,
+        `${summary.skippedCount} skipped, ${summary.failedPartitions.length} failed partition(s)` +
+        (summary.failedPartitions.length ? `\n\n${summary.failedPartitions.map((f) => `- failed: ${f.label}: ${f.error}`).join('\n')}` : '') +
+        (table ? `\n\n${table}` : ''),
     );
     return summary;
   } catch (error) {
@@ -147,7 +150,11 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
   }
 }
 
-async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScanSummary> {
+async function scanDay(
+  input: DailyScanInput,
+  period: { startMs: number; endMs: number },
+  progress: ScanProgress,
+): Promise<{ summary: ScanSummary; table: string }> {
   const { workflowId, runId } = workflowInfo();
   const scanId = `${workflowId}-${runId}`;
   const partitions = await planPartitions(input.config);
@@ -194,6 +201,8 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
     directory: input.config.findingsDirectory,
     findings: correlated.findings,
   });
+  // the run's details in the Web UI show its findings (runs recorded before this have no table)
+  const table = correlated.findings.lines > 0 && patched('findings-table') ? await findingsTable({ findings: correlated.findings }) : '';
   let incidents: ScanSummary['incidents'];
   if (input.config.incidents?.enabled && correlated.findings.lines > 0) {
     progress.phase = 'routing';
@@ -212,7 +221,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   progress.phase = 'done';
 
   const sum = (pick: (r: PartitionResult) => number) => results.reduce((total, r) => total + pick(r), 0);
-  return {
+  const summary: ScanSummary = {
     date: input.date,
     period: { start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
     partitions: partitions.length,
@@ -232,4 +241,5 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
     store,
     incidents,
   };
+  return { summary, table };
 }

@@ -3,6 +3,7 @@ import type { ScanConfig } from '../config/load';
 import { UsageError } from '../config/load';
 import type { ScheduledScanResult, ScheduledScanWorkflow } from '../workflows/scheduled-scan';
 import { type DayOutcome, shiftDay } from '../workflows/scan-days';
+import { describeFailure } from './failure';
 import type { TemporalTarget } from './temporal';
 import { searchAttributesRegistered } from './visibility';
 
@@ -96,6 +97,14 @@ async function outcomeOf(client: Client, workflowId: string, runId: string): Pro
     const handle = client.workflow.getHandle(workflowId, runId);
     const status = (await handle.describe()).status.name;
     const pretty = status.charAt(0) + status.slice(1).toLowerCase().replace(/_/g, ' ');
+    if (status === 'FAILED') {
+      // a run that failed as a whole: its root cause, as the CLI's failure line gives it
+      const cause = await handle.result().then(
+        () => '',
+        (error: unknown) => describeFailure('run', error).replace(/^run failed/, '').replace(/^: /, ''),
+      );
+      return { status: cause ? `Failed: ${cause.replace(/^ in /, 'in ')}` : pretty };
+    }
     if (status !== 'COMPLETED') return { status: pretty };
     return { status: pretty, days: ((await handle.result()) as ScheduledScanResult).days };
   } catch {

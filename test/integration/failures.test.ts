@@ -170,6 +170,21 @@ describe('when something goes wrong, trailwarden says what and where in one line
       timeoutMs: 30_000,
     },
     {
+      name: 'no Temporal server at TEMPORAL_ADDRESS',
+      args: async () => {
+        const dir = tempDir('noserver');
+        writeFiles(join(dir, 'logs'), buildSampleTrail());
+        return {
+          args: ['scan', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }] }), '--date', '2026-10-15'],
+          env: { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` },
+        };
+      },
+      code: 1,
+      lines: 1,
+      last: /^trailwarden: cannot reach Temporal at 127\.0\.0\.1:\d+ \(.+\); start one with `trailwarden dev`, set \$TEMPORAL_ADDRESS, or pass --embedded$/,
+      timeoutMs: 30_000,
+    },
+    {
       name: 'a wrong TEMPORAL_NAMESPACE (checked before any search-attribute advice)',
       args: async () => {
         const dir = tempDir('nons');

@@ -54,6 +54,8 @@ interface Case {
   /** the CLI's own closing line */
   last: RegExp;
   timeoutMs: number;
+  /** what a failing command still prints on stdout (default nothing) */
+  stdout?: RegExp;
 }
 
 describe('when something goes wrong, trailwarden says what and where in one line (issue 14)', () => {
@@ -104,6 +106,18 @@ describe('when something goes wrong, trailwarden says what and where in one line
       lines: 1,
       last: /^trailwarden: scan of 2026-11-02 .*failed in activity planPartitions: .*no-such-trail-bucket-14.*NoSuchBucket .*hint: check the source's bucket name/,
       timeoutMs: 60_000,
+    },
+    {
+      name: 'a range re-run whose days fail (a missing bucket)',
+      args: async () => {
+        const c = await s3Config('no-such-range-bucket-14', s3Endpoint)();
+        return { ...c, args: [...c.args.slice(0, -2), '--from', '2026-11-01', '--to', '2026-11-02'] };
+      },
+      code: 1,
+      lines: 3, // the progress bar's first and last line (stderr is not a terminal), then the closing line
+      stdout: /^re-run 2026-11-01 \.\. 2026-11-02: 2 day\(s\), 0 finding\(s\)\n {2}2026-11-01: Failed \(.*NoSuchBucket/,
+      last: /^trailwarden: re-run of 2026-11-01 \.\. 2026-11-02, days failed or partial: 2 of 2 failed: 2026-11-01: .*no-such-range-bucket-14.*NoSuchBucket .*; and 1 more \(listed above\)$/,
+      timeoutMs: 90_000,
     },
     {
       name: 'wrong credentials',
@@ -285,7 +299,8 @@ describe('when something goes wrong, trailwarden says what and where in one line
     expect(result.lines).toHaveLength(c.lines);
     if (c.lines) expect(result.lines[result.lines.length - 1]).toMatch(c.last);
     expectNoDump(result.stderr);
-    if (c.code !== 0) expect(result.stdout).toBe('');
+    if (c.stdout) expect(result.stdout).toMatch(c.stdout);
+    else if (c.code !== 0) expect(result.stdout).toBe('');
   });
 
   test('--version prints x.y.z, and --help shows it', async () => {

@@ -74,6 +74,13 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
     groups.set(incidentId, group);
   }
 
+  // without suppression a scan run's findings make one incident (its id comes from the run); it is
+  // named by what it is about: the accounts, the command users and the buckets of its findings
+  for (const group of groups.values()) {
+    if (group.windowMs > 0 || !('scanRunId' in group.key)) continue;
+    group.key = describedKey(group.findings, input.scan.workflowId);
+  }
+
   const runLink = `${input.incidents.webUiUrl}/namespaces/${workflowNamespace}/workflows/${input.scan.workflowId}/${input.scan.runId}/history`;
   const routeGroup = async ([incidentId, group]: [string, IncidentGroup]) => {
     const rule = ruleById(group.ruleId);
@@ -115,6 +122,25 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
     for (let next = queue.shift(); next; next = queue.shift()) await routeGroup(next);
   }));
   return { incidents: [...groups.keys()].sort(), routed: [...groups.values()].reduce((n, g) => n + g.findings.length, 0), alreadyRouted };
+}
+
+/** The distinct values of a field over the findings, joined ("a, b"), or undefined when none has it. */
+function distinct(findings: readonly Finding[], field: string): string | undefined {
+  const values = [...new Set(findings.map((f) => (f as unknown as Record<string, unknown>)[field]).filter((v) => v !== undefined && v !== ''))].map(String).sort();
+  return values.length ? values.join(', ') : undefined;
+}
+
+/** An incident's key by what it is about: account, user (or command user) and bucket, then the scan. */
+export function describedKey(findings: readonly Finding[], scanWorkflowId: string): Record<string, string> {
+  const key: Record<string, string> = {};
+  const account = distinct(findings, 'recipientAccountId') ?? distinct(findings, 'accountId');
+  const user = distinct(findings, 'commandUser') ?? distinct(findings, 'user');
+  const bucket = distinct(findings, 's3Bucket');
+  if (account) key.accountId = account;
+  if (user) key[distinct(findings, 'commandUser') ? 'commandUser' : 'user'] = user;
+  if (bucket) key.s3Bucket = bucket;
+  key.scan = scanWorkflowId;
+  return key;
 }
 
 export interface DeliverInput {

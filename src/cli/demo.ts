@@ -9,6 +9,7 @@ import { type LocalS3, startMotoServer } from '../local/moto';
 import { createWorker } from '../workers/worker';
 import { formatFinding, formatSummary } from './format';
 import { listIncidents } from './incidents';
+import { appendLog } from './logging';
 import { connectClient } from './temporal';
 import { runDailyScan } from './scan';
 
@@ -25,7 +26,10 @@ async function startMoto(): Promise<LocalS3 | undefined> {
   try {
     return await startMotoServer();
   } catch (error) {
-    process.stderr.write(`trailwarden: moto is not available (${(error as Error).message}); using the directory source\n`);
+    process.stderr.write(
+      `trailwarden: note: moto (the local S3 server) is not available (${(error as Error).message}); ` +
+        'the demo reads the same sample trail from a folder instead (directory source)\n',
+    );
     return undefined;
   }
 }
@@ -74,7 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     notifications: [{ type: 'file', name: 'demo-file', path: notifications }],
   });
   const uiPort = options.uiPort ?? (await freePort());
-  const server = await startDevServer({ uiPort });
+  const server = await startDevServer({ uiPort, onOutput: appendLog });
   const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo' };
   try {
     const { worker, connection } = await createWorker(target);
@@ -83,7 +87,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         const { client, close } = await connectClient(target);
         try {
           process.stderr.write(`demo: scanning ${DEMO_DATE} through Temporal at ${server.address}\n`);
-          const outcome = await runDailyScan(client, target, DEMO_DATE, { ...config, incidents: { ...config.incidents!, webUiUrl: server.uiUrl! } });
+          const outcome = await runDailyScan(client, target, DEMO_DATE, { ...config, incidents: { ...config.incidents!, webUiUrl: server.uiUrl! } }, {
+            embedded: true,
+          });
           for (const finding of outcome.findings) process.stdout.write(`${formatFinding(finding)}\n`);
           process.stdout.write(`\n${formatSummary(outcome.summary)}\n`);
           const expected = outcome.summary.incidents?.incidents ?? 0;

@@ -20,15 +20,44 @@ export async function listIncidents(client: Client, open: boolean): Promise<Inci
   return incidents.sort((a, b) => b.openedAt.localeCompare(a.openedAt));
 }
 
-function formatIncident(i: IncidentState): string {
-  const notified = i.notifications.map((n) => `${n.channel}:${n.status}`).join(',') || (i.status === 'closed' ? 'none' : 'pending');
+/** What the incident's notifications did: each channel's outcome, or why there is none. */
+export function notificationsText(i: IncidentState, configuredChannels: number): string {
+  if (i.notifications.length) return i.notifications.map((n) => `${n.channel}:${n.status}`).join(',');
+  if ((i.channelCount ?? configuredChannels) === 0) return 'none (no channels configured)';
+  return i.status === 'closed' ? 'none' : 'pending';
+}
+
+export function formatIncident(i: IncidentState, configuredChannels: number): string {
+  const state =
+    i.status === 'closed'
+      ? `closed ${i.closedAt ?? ''}${i.closeReason ? ` (${i.closeReason})` : ''}${i.acknowledgedBy ? `, acknowledged by ${i.acknowledgedBy}` : ''}`
+      : `${i.status === 'acknowledged' ? `acknowledged by ${i.acknowledgedBy ?? 'someone'}, ` : ''}window ends ${i.closesAt}`;
   return (
     `${i.incidentId}  ${i.status}  [${i.severity}] ${i.ruleName}  ${Object.entries(i.key).map(([k, v]) => `${k}=${v}`).join(' ')}` +
-    `  findings=${i.findings} events=${i.events}  opened ${i.openedAt}, ${i.status === 'closed' ? `closed ${i.closedAt}` : `window ends ${i.closesAt}`}  notifications ${notified}`
+    `  findings=${i.findings} events=${i.events}  opened ${i.openedAt}, ${state}  notifications ${notificationsText(i, configuredChannels)}`
   );
 }
 
-async function signalIncident(client: Client, id: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>): Promise<void> {
+/** The incident an id or an unambiguous prefix of one names. */
+export async function resolveIncidentId(client: Client, idOrPrefix: string): Promise<string> {
+  try {
+    const description = await client.workflow.getHandle(idOrPrefix).describe();
+    if (description.type === 'IncidentWorkflow') return idOrPrefix;
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  const matches = new Set<string>();
+  for await (const run of client.workflow.list({ query: `WorkflowType = 'IncidentWorkflow'` })) {
+    if (run.workflowId.startsWith(idOrPrefix)) matches.add(run.workflowId);
+  }
+  if (matches.size === 1) return [...matches][0];
+  if (matches.size === 0) throw new UsageError(`no incident ${idOrPrefix} (list them with: trailwarden incidents)`);
+  const sorted = [...matches].sort();
+  throw new UsageError(`"${idOrPrefix}" names ${matches.size} incidents (${sorted.slice(0, 3).join(', ')}${sorted.length > 3 ? ', …' : ''}): give more of the id`);
+}
+
+async function signalIncident(client: Client, idOrPrefix: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>): Promise<string> {
+  const id = await resolveIncidentId(client, idOrPrefix);
   const handle = client.workflow.getHandle(id);
   try {
     const description = await handle.describe();
@@ -39,6 +68,7 @@ async function signalIncident(client: Client, id: string, send: (handle: ReturnT
     throw error;
   }
   await send(handle);
+  return id;
 }
 
 /** `trailwarden incidents [--open] [--json]`, `trailwarden incident ack|close ID`. */
@@ -59,24 +89,28 @@ export function registerIncidentCommands(program: Command, configOf: (command: C
     .option('--json', 'one incident per line as JSON')
     .action(async (opts: { open?: boolean; json?: boolean }, command: Command) => {
       const incidents = await withClient(command, (client) => listIncidents(client, Boolean(opts.open)));
-      for (const incident of incidents) process.stdout.write(`${opts.json ? JSON.stringify(incident) : formatIncident(incident)}\n`);
+      const channels = configOf(command).incidents?.channels.length ?? 0;
+      for (const incident of incidents) process.stdout.write(`${opts.json ? JSON.stringify(incident) : formatIncident(incident, channels)}\n`);
       if (!opts.json) process.stderr.write(`${incidents.length} incident(s)\n`);
     });
 
   const incident = program.command('incident').description('act on one incident');
   incident
     .command('ack <id>')
+    .summary('acknowledge an open incident (the id, or an unambiguous prefix of it)')
     .description('acknowledge an open incident (its window still runs; it notifies no one again)')
-    .action(async (id: string, _opts: unknown, command: Command) => {
-      await withClient(command, (client) => signalIncident(client, id, (h) => h.signal(ackSignal, { by: userInfo().username })));
+    .action(async (idOrPrefix: string, _opts: unknown, command: Command) => {
+      const id = await withClient(command, (client) => signalIncident(client, idOrPrefix, (h) => h.signal(ackSignal, { by: userInfo().username })));
       process.stdout.write(`acknowledged ${id}\n`);
     });
   incident
     .command('close <id>')
     .description('close an incident now, before its window ends')
     .option('--reason <text>', 'why')
-    .action(async (id: string, opts: { reason?: string }, command: Command) => {
-      await withClient(command, (client) => signalIncident(client, id, (h) => h.signal(closeSignal, { reason: opts.reason ?? `closed by ${userInfo().username}` })));
+    .action(async (idOrPrefix: string, opts: { reason?: string }, command: Command) => {
+      const id = await withClient(command, (client) =>
+        signalIncident(client, idOrPrefix, (h) => h.signal(closeSignal, { reason: opts.reason ?? `closed by ${userInfo().username}` })),
+      );
       process.stdout.write(`closed ${id}\n`);
     });
 }

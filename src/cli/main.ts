@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { UsageError, loadConfig } from '../config/load';
 import { checkTuningEnvironment } from '../config/tuning';
 import { nativeScannerStatus } from '../native/scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
-import { startDevServer } from '../local/dev-server';
+import { checkPortFree, startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
 import { readFindings } from '../store/findings-store';
 import { createWorker } from '../workers/worker';
@@ -17,6 +16,11 @@ import { runDailyScan, runRangeScan, scanConfigOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerIncidentCommands } from './incidents';
 import { temporalTarget } from './temporal';
+import { CliFailure } from './failure';
+import { appendLog, currentLogFile, installLogging } from './logging';
+import { addMoreHelp, example } from './help';
+import { registerInitCommand } from './init';
+import { VERSION } from './version';
 
 function port(value: string): number {
   const n = Number(value);
@@ -38,6 +42,7 @@ interface ScanOptions {
   daysPerRun: number;
   embedded?: boolean;
   json?: boolean;
+  cancelOnInterrupt?: boolean;
 }
 
 /** --date D, or --from D1 --to D2 (inclusive), validated. */
@@ -58,8 +63,16 @@ function printFindings(findings: readonly Finding[], json?: boolean): void {
   for (const finding of findings) process.stdout.write(`${json ? JSON.stringify(finding) : formatFinding(finding)}\n`);
 }
 
-function quietRuntime(): void {
-  Runtime.install({ logger: new DefaultLogger((process.env.TRAILWARDEN_LOG_LEVEL as 'WARN') ?? 'WARN') });
+/** Worker and server logs: everything on stderr with --verbose, else to a log file with warnings once each. */
+function logsFor(command: Command, mode: 'quiet' | 'worker' = 'quiet'): void {
+  installLogging(command.optsWithGlobals().verbose ? 'verbose' : mode, command.name());
+}
+
+/** The partitions or days that failed, as the one closing line of a scan that otherwise completed. */
+function failedLine(what: string, failed: { label: string; error?: string }[], total: number): string {
+  const first = failed[0];
+  const more = failed.length > 1 ? `; and ${failed.length - 1} more (listed above)` : '';
+  return `trailwarden: ${what}: ${failed.length} of ${total} failed: ${first.label}: ${first.error ?? 'failed'}${more}\n`;
 }
 
 async function waitForSignal(): Promise<void> {
@@ -71,8 +84,10 @@ async function waitForSignal(): Promise<void> {
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('trailwarden')
-    .description('AWS CloudTrail detections (SSM command execution, command output to foreign buckets) run on Temporal')
+    .description(`trailwarden ${VERSION}: AWS CloudTrail detections (SSM command execution, command output to foreign buckets) run on Temporal`)
+    .version(VERSION, '-V, --version', 'print the version (x.y.z)')
     .option('--config <file>', 'configuration file (default ./trailwarden.config.json or $TRAILWARDEN_CONFIG)')
+    .option('--verbose', 'show every worker and dev-server log line on stderr (default: to a log file, warnings once)')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
@@ -92,28 +107,51 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--days-per-run <n>', 'range workflow continues as new after this many days').default(30).argParser(positiveInt))
     .option('--embedded', 'start a private dev server and worker for this run')
     .option('--json', 'print one finding per line as JSON on stdout (summary on stderr)')
+    .option('--cancel-on-interrupt', 'Ctrl-C or SIGTERM cancels the run (default: stop waiting, the run goes on)')
+    .addHelpText(
+      'after',
+      example(
+        ['trailwarden scan --embedded --date 2026-11-25', 'trailwarden scan --date 2026-11-25 --json > findings.jsonl', 'trailwarden scan --from 2026-11-18 --to 2026-11-24'],
+        ['TRAILWARDEN_CONFIG', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_TASK_QUEUE', 'TRAILWARDEN_WORKER_WAIT_MS', 'TRAILWARDEN_STATUS_INTERVAL_MS', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (--embedded)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+      ),
+    )
     .action(async (opts: ScanOptions, command: Command) => {
       const range = scanRange(opts);
       const config = configOf(command);
       const scanConfig = scanConfigOf(config);
       checkLookupRetention(scanConfig.sources, range.from);
-      quietRuntime();
+      // with --embedded, this process runs the worker and dev server: their logs go to a file
+      if (opts.embedded) logsFor(command);
       const target = temporalTarget(config);
+      const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
       if (range.from === range.to && opts.date) {
-        const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig));
+        const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
         printFindings(outcome.findings, opts.json);
         (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
-        setExit(outcome.summary.failedPartitions.length ? 1 : 0);
+        const failed = outcome.summary.failedPartitions;
+        if (failed.length) process.stderr.write(failedLine(`scan of ${range.from} partly failed, partitions`, failed, outcome.summary.partitions));
+        setExit(failed.length ? 1 : 0);
         return;
       }
       const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) =>
-        runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig),
+        runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig, runOptions),
       );
       printFindings(outcome.findings, opts.json);
       (opts.json ? process.stderr : process.stdout).write(`${formatRangeResult(outcome.result)}\n`);
-      setExit(outcome.result.failedDays.length || outcome.result.days.some((d) => d.status !== 'Completed') ? 1 : 0);
+      const failedDays = outcome.result.days.filter((d) => d.status !== 'Completed');
+      if (failedDays.length) {
+        process.stderr.write(
+          failedLine(
+            `re-run of ${range.from} .. ${range.to}, days failed or partial`,
+            failedDays.map((d) => ({ label: d.date, error: d.error ?? `${d.status} (some partitions failed: trailwarden scan --date ${d.date} lists them)` })),
+            outcome.result.days.length,
+          ),
+        );
+      }
+      setExit(failedDays.length ? 1 : 0);
     });
 
+  registerInitCommand(program);
   registerScheduleCommands(program, configOf);
   registerIncidentCommands(program, configOf);
 
@@ -122,6 +160,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('list stored findings of one scan date')
     .requiredOption('--date <YYYY-MM-DD>', 'the scan date')
     .option('--json', 'one finding per line as JSON')
+    .addHelpText('after', example(['trailwarden findings --date 2026-11-25', 'trailwarden findings --date 2026-11-25 --json | jq .user'], ['TRAILWARDEN_CONFIG']))
     .action((opts: { date: string; json?: boolean }, command: Command) => {
       const date = parseScanDate(opts.date);
       const config = configOf(command);
@@ -133,11 +172,22 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('worker')
     .description('run a worker against an existing Temporal service ($TEMPORAL_ADDRESS)')
-    .option('--max-activities <n>', 'activities run at once', (v) => Number(v))
+    .addOption(new Option('--max-activities <n>', 'activities run at once').argParser(positiveInt))
+    .addHelpText(
+      'after',
+      example(
+        ['TEMPORAL_ADDRESS=temporal.internal:7233 trailwarden worker', 'trailwarden worker --verbose'],
+        ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_TASK_QUEUE', 'TEMPORAL_TLS_*, TEMPORAL_API_KEY', 'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+      ),
+    )
     .action(async (opts: { maxActivities?: number }, command: Command) => {
       const target = temporalTarget(configOf(command));
+      logsFor(command, 'worker');
       const { worker } = await createWorker({ ...target, maxConcurrentActivityTaskExecutions: opts.maxActivities });
-      process.stderr.write(`worker on task queue "${target.taskQueue}" at ${target.address} (namespace ${target.namespace}); scanner: ${nativeScannerStatus()}\n`);
+      process.stderr.write(
+        `trailwarden ${VERSION} worker on task queue "${target.taskQueue}" at ${target.address} (namespace ${target.namespace}); scanner: ${nativeScannerStatus()}` +
+          `${currentLogFile() ? `; log: ${currentLogFile()}` : ''}\n`,
+      );
       await worker.run();
     });
 
@@ -147,12 +197,31 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--port <n>', 'gRPC port').default(7233).argParser(port))
     .addOption(new Option('--ui-port <n>', 'Web UI port').default(8233).argParser(port))
     .option('--db <file>', 'SQLite file for run history', '.trailwarden/dev.db')
+    .addHelpText(
+      'after',
+      example(
+        ['trailwarden dev', 'trailwarden dev --port 7300 --ui-port 8300   # beside another dev server'],
+        ['TRAILWARDEN_TASK_QUEUE', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+      ),
+    )
     .action(async (opts: { port: number; uiPort: number; db: string }, command: Command) => {
       const target = temporalTarget(configOf(command));
-      const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace });
+      // a second dev server on a busy port would die, and its worker would silently serve the first one
+      for (const [port, what] of [[opts.port, '--port'], [opts.uiPort, '--ui-port']] as const) {
+        try {
+          await checkPortFree(port, '127.0.0.1', `${what}`);
+        } catch (error) {
+          throw new CliFailure(`dev: ${(error as Error).message}: stop it, or choose another with ${what} N`);
+        }
+      }
+      logsFor(command, 'worker');
+      const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace, onOutput: appendLog });
       process.stderr.write(`Temporal dev server at ${server.address}, Web UI at ${server.uiUrl}, history in ${resolve(opts.db)}\n`);
       const { worker, connection } = await createWorker({ ...target, address: server.address, security: undefined });
-      process.stderr.write(`worker on task queue "${target.taskQueue}" (scanner: ${nativeScannerStatus()}); press Ctrl-C to stop\n`);
+      process.stderr.write(
+        `trailwarden ${VERSION} worker on task queue "${target.taskQueue}" (scanner: ${nativeScannerStatus()})` +
+          `${currentLogFile() ? `; logs: ${currentLogFile()}` : ''}; press Ctrl-C to stop\n`,
+      );
       try {
         await worker.runUntil(waitForSignal());
       } finally {
@@ -182,12 +251,21 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
-    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }) => {
-      quietRuntime();
+    .addHelpText(
+      'after',
+      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
+    )
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }, command: Command) => {
+      logsFor(command);
       setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
     });
 
+  addMoreHelp(program);
   return program;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Runs the CLI; resolves to the exit status (0 done, 2 bad arguments or configuration, 1 other failure). */
@@ -208,7 +286,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`trailwarden: ${error.message}\n`);
       return 2;
     }
-    process.stderr.write(`trailwarden: ${(error as Error).message ?? String(error)}\n`);
+    if (error instanceof CliFailure) {
+      process.stderr.write(`trailwarden: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const log = currentLogFile();
+    process.stderr.write(`trailwarden: ${oneLine((error as Error).message ?? String(error))}${log ? ` (log: ${log})` : ''}\n`);
     if (process.env.TRAILWARDEN_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return 1;
   }

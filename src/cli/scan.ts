@@ -1,5 +1,8 @@
+import { accessSync, constants, type Dirent, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import type { Client } from '@temporalio/client';
+import type { Source } from '../config/schema';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { ScanSummary } from '../activities/types';
 import type { LoadedConfig, ScanConfig } from '../config/load';
 import { UsageError, checkChannelEnvironment } from '../config/load';
@@ -10,8 +13,37 @@ import { type DailyScanWorkflow, progressQuery } from '../workflows/daily-scan';
 import { type RangeScanResult, type RangeScanWorkflow, rangeProgressQuery, rangeWorkflowId } from '../workflows/range-scan';
 import { daysBetween } from '../workflows/scan-days';
 import { createWorker } from '../workers/worker';
+import { CliFailure, describeFailure } from './failure';
+import { appendLog, currentLogFile } from './logging';
 import { connectClient, type TemporalTarget } from './temporal';
 import { searchAttributesRegistered } from './visibility';
+import { checkNamespace, noticeRunning, requireWorker, waitForRun } from './wait';
+
+/** How a command waits on its run. */
+export interface RunOptions {
+  /** the worker is this process's own (--embedded, demo): no need to look for one */
+  embedded?: boolean;
+  cancelOnInterrupt?: boolean;
+}
+
+/** Checks what can be checked before a run starts: the namespace, then a worker on the task queue. */
+export async function preflight(client: Client, target: TemporalTarget, options: RunOptions): Promise<void> {
+  await checkNamespace(client, target);
+  if (!options.embedded) await requireWorker(client, target);
+}
+
+/** Runs `wait`; a failed run becomes one line naming what failed, where, and why. */
+async function explained<T>(what: string, options: RunOptions, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    if (error instanceof CliFailure) throw error;
+    if (error instanceof WorkflowFailedError) {
+      throw new CliFailure(describeFailure(what, error, { embedded: options.embedded, logFile: options.embedded ? currentLogFile() : undefined }));
+    }
+    throw error;
+  }
+}
 
 export interface ScanOutcome {
   summary: ScanSummary;
@@ -28,7 +60,48 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
     );
   }
   checkChannelEnvironment(config.incidents?.channels ?? []);
+  checkDirectorySources(config.sources);
   return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, incidents: config.incidents };
+}
+
+/** Whether a folder holds a *.json or *.json.gz file anywhere below it (stops at the first). */
+function holdsLogFiles(dir: string, depth = 0): boolean {
+  if (depth > 12) return false;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const entry of entries) if (entry.isFile() && /\.json(\.gz)?$/i.test(entry.name)) return true;
+  return entries.some((entry) => entry.isDirectory() && holdsLogFiles(join(dir, entry.name), depth + 1));
+}
+
+/**
+ * A directory source must be a readable folder (exit 2 before anything starts); one without any log
+ * file gets a warning. The check runs where the CLI runs: a worker on another machine needs the same path.
+ */
+export function checkDirectorySources(sources: readonly Source[]): void {
+  for (const [index, source] of sources.entries()) {
+    if (source.type !== 'directory') continue;
+    const where = `sources.${index} (directory)`;
+    let stats;
+    try {
+      stats = statSync(source.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(`${where}: ${source.path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`);
+    }
+    if (!stats.isDirectory()) throw new UsageError(`${where}: ${source.path} is not a folder`);
+    try {
+      accessSync(source.path, constants.R_OK | constants.X_OK);
+    } catch (error) {
+      throw new UsageError(`${where}: ${source.path} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    }
+    if (!holdsLogFiles(source.path)) {
+      process.stderr.write(`trailwarden: warning: ${where}: ${source.path} holds no *.json or *.json.gz files; the scan will read nothing from it\n`);
+    }
+  }
 }
 
 /**
@@ -51,11 +124,12 @@ async function whilePolling<P, T>(query: () => Promise<P>, onProgress: (progress
 async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Promise<{ partitions: number; partitionsDone: number; objects: number }> }, done: Promise<T>): Promise<T> {
   if (!process.stderr.isTTY) return done;
   const bar = new SingleBar({
-    format: 'scanning |{bar}| {value}/{total} partitions | {objects} objects | {duration_formatted}',
+    format: 'scanning |{bar}| {value}/{total} partitions | {objects} objects | {duration_formatted} {status}',
     stream: process.stderr,
     hideCursor: true,
   });
-  bar.start(1, 0, { objects: 0 });
+  bar.start(1, 0, { objects: 0, status: '' });
+  statusSink = (status) => bar.update({ status: status.length > 80 ? `${status.slice(0, 79)}…` : status });
   try {
     return await whilePolling(
       () => handle.query(progressQuery),
@@ -66,23 +140,41 @@ async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Pro
       done,
     );
   } finally {
+    statusSink = undefined;
     bar.stop();
   }
 }
 
+/** Where the waiting CLI puts a status while a progress bar is on the terminal. */
+let statusSink: ((status: string) => void) | undefined;
+
 /** Starts (or joins, when one is running) the day's scan workflow and waits for its result. */
-export async function runDailyScan(client: Client, target: TemporalTarget, date: string, config: ScanConfig): Promise<ScanOutcome> {
+export async function runDailyScan(client: Client, target: TemporalTarget, date: string, config: ScanConfig, options: RunOptions = {}): Promise<ScanOutcome> {
+  await preflight(client, target, options);
   const indexed = await searchAttributesRegistered(client, target.namespace);
+  const workflowId = `scan-${date}`;
+  await noticeRunning(client, workflowId);
   const handle = await client.workflow.start<typeof DailyScanWorkflow>('DailyScanWorkflow', {
     taskQueue: target.taskQueue,
-    workflowId: `scan-${date}`,
+    workflowId,
     args: [{ date, config, indexed }],
     staticSummary: `Daily scan of ${date}`,
     staticDetails: `Sources: ${config.sources.map((s) => s.type).join(', ')}; rules: ${Object.keys(config.rules).join(', ')}`,
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
-  const summary = await showProgress(handle, handle.result());
+  const abort = new AbortController();
+  const summary = await explained(`scan of ${date} (workflow ${workflowId})`, options, () =>
+    showProgress(
+      handle,
+      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), {
+        ...options,
+        abort,
+        phase: async () => (await handle.query(progressQuery)).phase,
+        onStatus: process.stderr.isTTY ? (status) => statusSink?.(status) : undefined,
+      }),
+    ),
+  );
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
   const findings = readFindings(config.findingsDirectory, date).filter((f) => !wanted || wanted.has(f.id));
   return { summary, findings, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
@@ -101,18 +193,29 @@ async function showRangeProgress(
   done: Promise<RangeScanResult>,
 ): Promise<RangeScanResult> {
   const bar = new SingleBar({
-    format: 'days |{bar}| {value}/{total} | {findings} finding(s) | elapsed {duration_formatted} | remaining {eta_formatted}',
+    // remaining time is ours: cli-progress shows "NF" until the first day is done
+    format: 'days |{bar}| {value}/{total} | {findings} finding(s) | elapsed {duration_formatted} | remaining {remaining}',
     stream: process.stderr,
     hideCursor: true,
     etaBuffer: 5,
     noTTYOutput: !process.stderr.isTTY,
     notTTYSchedule: 10_000,
   });
-  bar.start(total, 0, { findings: 0 });
+  const started = Date.now();
+  const remaining = (daysDone: number) => {
+    if (daysDone === 0) return 'estimating…';
+    const seconds = Math.round((((Date.now() - started) / daysDone) * (total - daysDone)) / 1000);
+    return seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : `${seconds}s`;
+  };
+  bar.start(total, 0, { findings: 0, remaining: remaining(0) });
   try {
-    const result = await whilePolling(() => handle.query(rangeProgressQuery), (p) => bar.update(p.daysDone, { findings: p.findings }), done);
+    const result = await whilePolling(
+      () => handle.query(rangeProgressQuery),
+      (p) => bar.update(p.daysDone, { findings: p.findings, remaining: remaining(p.daysDone) }),
+      done,
+    );
     // from the result, not a query: querying a closed workflow replays it, which can take many seconds
-    bar.update(result.days.length, { findings: result.findings });
+    bar.update(result.days.length, { findings: result.findings, remaining: '0s' });
     return result;
   } finally {
     bar.stop();
@@ -125,9 +228,12 @@ export async function runRangeScan(
   target: TemporalTarget,
   range: { from: string; to: string; concurrency: number; daysPerRun?: number },
   config: ScanConfig,
+  options: RunOptions = {},
 ): Promise<RangeOutcome> {
+  await preflight(client, target, options);
   const indexed = await searchAttributesRegistered(client, target.namespace);
   const workflowId = rangeWorkflowId(range.from, range.to);
+  await noticeRunning(client, workflowId);
   const handle = await client.workflow.start<typeof RangeScanWorkflow>('RangeScanWorkflow', {
     taskQueue: target.taskQueue,
     workflowId,
@@ -137,7 +243,14 @@ export async function runRangeScan(
     staticSummary: `Re-run of ${range.from} .. ${range.to}`,
   });
   const days = daysBetween(range.from, range.to);
-  const result = await showRangeProgress(handle, days.length, handle.result());
+  const abort = new AbortController();
+  const result = await explained(`re-run of ${range.from} .. ${range.to} (workflow ${workflowId})`, options, () =>
+    showRangeProgress(
+      handle,
+      days.length,
+      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), { ...options, abort, onStatus: process.stderr.isTTY ? () => undefined : undefined }),
+    ),
+  );
   const findings = days.flatMap((day) => readFindings(config.findingsDirectory, day));
   return { result, findings, workflowId };
 }
@@ -156,7 +269,7 @@ export async function withTemporal<T>(
       await close();
     }
   }
-  const server = await startDevServer({ namespace: target.namespace });
+  const server = await startDevServer({ namespace: target.namespace, onOutput: (text) => appendLog(text) });
   const local = { ...target, address: server.address, security: undefined };
   try {
     const { worker, connection } = await createWorker(local);

@@ -96,7 +96,15 @@ export function registerScheduleCommands(program: Command, configOf: (command: C
             `  overlap ${view.overlap}, catch-up window ${view.catchupWindowMs / 3_600_000} h, pause on failure ${view.pauseOnFailure}`,
             view.note ? `  note: ${view.note}` : '',
             `  next runs: ${view.nextRuns.slice(0, 3).join(', ') || 'none'}`,
-            `  recent runs: ${view.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || 'none'}`,
+            `  recent runs:${view.recentRuns.length ? '' : ' none'}`,
+            ...view.recentRuns.map(
+              (r) =>
+                `    ${r.scheduledAt}  scanned ${r.scannedDay}: ${r.status ?? 'unknown'}` +
+                (r.days?.length
+                  ? ` (${r.days.map((d) => `${d.date} ${d.status}${d.status === 'Failed' ? `: ${d.error ?? ''}` : `, ${d.findings} finding(s)`}`).join('; ')})`
+                  : '') +
+                `  ${r.workflowId}`,
+            ),
             `  running: ${view.runningWorkflowIds.join(', ') || 'none'}`,
           ]
             .filter(Boolean)

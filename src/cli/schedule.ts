@@ -1,8 +1,9 @@
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { ScanConfig } from '../config/load';
 import { UsageError } from '../config/load';
-import type { ScheduledScanWorkflow } from '../workflows/scheduled-scan';
-import { shiftDay } from '../workflows/scan-days';
+import type { ScheduledScanResult, ScheduledScanWorkflow } from '../workflows/scheduled-scan';
+import { type DayOutcome, shiftDay } from '../workflows/scan-days';
+import { describeFailure } from './failure';
 import type { TemporalTarget } from './temporal';
 import { searchAttributesRegistered } from './visibility';
 
@@ -74,8 +75,41 @@ export interface ScheduleView {
   catchupWindowMs: number;
   pauseOnFailure: boolean;
   nextRuns: string[];
-  recentRuns: { scheduledAt: string; workflowId: string }[];
+  recentRuns: RecentRun[];
   runningWorkflowIds: string[];
+}
+
+export interface RecentRun {
+  scheduledAt: string;
+  workflowId: string;
+  runId?: string;
+  /** the UTC day the run scanned: the day before its scheduled time */
+  scannedDay: string;
+  /** Running, Completed, Failed, … */
+  status?: string;
+  /** each day it scanned (the day, then the re-scanned ones), once it completed */
+  days?: DayOutcome[];
+}
+
+/** The outcome of one scheduled run: its status and, once completed, each scanned day's. */
+async function outcomeOf(client: Client, workflowId: string, runId: string): Promise<Pick<RecentRun, 'status' | 'days'>> {
+  try {
+    const handle = client.workflow.getHandle(workflowId, runId);
+    const status = (await handle.describe()).status.name;
+    const pretty = status.charAt(0) + status.slice(1).toLowerCase().replace(/_/g, ' ');
+    if (status === 'FAILED') {
+      // a run that failed as a whole: its root cause, as the CLI's failure line gives it
+      const cause = await handle.result().then(
+        () => '',
+        (error: unknown) => describeFailure('run', error).replace(/^run failed/, '').replace(/^: /, ''),
+      );
+      return { status: cause ? `Failed: ${cause.replace(/^ in /, 'in ')}` : pretty };
+    }
+    if (status !== 'COMPLETED') return { status: pretty };
+    return { status: pretty, days: ((await handle.result()) as ScheduledScanResult).days };
+  } catch {
+    return { status: 'unknown' };
+  }
 }
 
 export async function describeSchedule(client: Client, id: string): Promise<ScheduleView> {
@@ -91,7 +125,15 @@ export async function describeSchedule(client: Client, id: string): Promise<Sche
       catchupWindowMs: d.policies.catchupWindow,
       pauseOnFailure: d.policies.pauseOnFailure,
       nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
-      recentRuns: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+      recentRuns: await Promise.all(
+        d.info.recentActions.slice(-10).map(async (a): Promise<RecentRun> => ({
+          scheduledAt: a.scheduledAt.toISOString(),
+          workflowId: a.action.workflow.workflowId,
+          runId: a.action.workflow.firstExecutionRunId,
+          scannedDay: shiftDay(a.scheduledAt.toISOString().slice(0, 10), -1),
+          ...(await outcomeOf(client, a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId)),
+        })),
+      ),
       runningWorkflowIds: d.info.runningActions.map((a) => a.workflow.workflowId),
     };
   });

@@ -19,10 +19,9 @@ export async function searchAttributesRegistered(client: Client, namespace: stri
   if (missing.length && !warned) {
     warned = true;
     process.stderr.write(
-      `trailwarden: search attributes ${missing.map((m) => m.name).join(', ')} are not registered in namespace ` +
-        `${namespace}; runs will not carry them (see "Run history" in the README:\n` +
-        missing.map((m) => `  temporal operator search-attribute create --namespace ${namespace} --name ${m.name} --type ${m.cliType}`).join('\n') +
-        ')\n',
+      `trailwarden: warning: search attributes ${missing.map((m) => m.name).join(', ')} are not registered in namespace ` +
+        `${namespace}, so runs will not carry them; register them with \`temporal operator search-attribute create\` ` +
+        `(README, "Run history and the Web UI", lists the commands)\n`,
     );
   }
   return missing.length === 0;

@@ -37,14 +37,110 @@ export interface LoadedConfig extends ScanConfig {
   temporal: RawConfig['temporal'];
 }
 
-function describeIssue(issue: z.core.$ZodIssue, root: string): string {
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The known key closest to `key`, when it is close enough to be a typo of it. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.min(3, Math.floor(best.length / 3))) ? best : undefined;
+}
+
+type AnySchema = z.core.$ZodType;
+
+/** The keys an object schema allows at `path` in `input` (unions resolved by the input's "type"). */
+function keysAt(schema: AnySchema, path: readonly PropertyKey[], input: unknown): string[] {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+  switch (def.type) {
+    case 'default':
+    case 'optional':
+    case 'nullable':
+    case 'prefault':
+    case 'readonly':
+    case 'catch':
+      return keysAt(def.innerType as AnySchema, path, input);
+    case 'pipe':
+      return keysAt(def.in as AnySchema, path, input);
+    case 'object': {
+      const shape = def.shape as Record<string, AnySchema>;
+      if (!path.length) return Object.keys(shape);
+      const next = shape[String(path[0])];
+      return next ? keysAt(next, path.slice(1), (input as Record<string, unknown> | undefined)?.[String(path[0])]) : [];
+    }
+    case 'array':
+      return path.length ? keysAt(def.element as AnySchema, path.slice(1), (input as unknown[] | undefined)?.[Number(path[0])]) : [];
+    case 'record':
+      return path.length ? keysAt(def.valueType as AnySchema, path.slice(1), (input as Record<string, unknown> | undefined)?.[String(path[0])]) : [];
+    case 'union': {
+      const options = def.options as AnySchema[];
+      const type = (input as { type?: unknown } | undefined)?.type;
+      const matching = options.filter((option) => {
+        const shape = ((option as unknown as { _zod: { def: { shape?: Record<string, AnySchema> } } })._zod.def.shape ?? {}) as Record<string, AnySchema>;
+        const literal = shape.type as unknown as { _zod?: { def?: { values?: unknown[] } } } | undefined;
+        return literal?._zod?.def?.values?.includes(type);
+      });
+      return [...new Set((matching.length ? matching : options).flatMap((option) => keysAt(option, path, input)))];
+    }
+    default:
+      return [];
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, root: string, schema?: AnySchema, input?: unknown): string {
   const where = [root, ...issue.path.map(String)].filter(Boolean).join('.');
-  if (issue.code === 'unrecognized_keys') return `${where ? `${where}: ` : ''}unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = schema ? keysAt(schema, issue.path, input) : [];
+    const keys = issue.keys.map((k) => {
+      const close = closestKey(k, known.filter((c) => !issue.keys.includes(c)));
+      return `"${k}"${close ? ` (did you mean "${close}"?)` : ''}`;
+    });
+    return `${where ? `${where}: ` : ''}unknown key ${keys.join(', ')}`;
+  }
   return `${where || '(top level)'}: ${issue.message}`;
 }
 
-function firstProblem(error: z.ZodError, root = ''): string {
-  return describeIssue(error.issues[0], root);
+/** The problem to report: an unknown key first (a typo also makes its key "missing", which says less). */
+function firstProblem(error: z.ZodError, root = '', schema?: AnySchema, input?: unknown): string {
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? firstUnionKeyIssue(error) ?? error.issues[0];
+  return describeIssue(issue, root, schema, input);
+}
+
+/** zod reports a union member's unknown keys inside the union issue; bring one out with its full path. */
+function firstUnionKeyIssue(error: z.ZodError): z.core.$ZodIssue | undefined {
+  for (const issue of error.issues) {
+    if (issue.code !== 'invalid_union') continue;
+    for (const branch of issue.errors) {
+      const inner = branch.find((i) => i.code === 'unrecognized_keys');
+      if (inner) return { ...inner, path: [...issue.path, ...inner.path] };
+    }
+  }
+  return undefined;
+}
+
+/** Keys named "//" or starting with "//" are comments, in any object of the file; they are dropped before checking. */
+export function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('//')).map(([key, v]) => [key, withoutComments(v)]));
+  }
+  return value;
 }
 
 /**
@@ -58,9 +154,10 @@ function resolvePath(path: string, baseDir: string): string {
   return !existsSync(fromConfig) && existsSync(fromCwd) ? fromCwd : fromConfig;
 }
 
-export function parseConfig(input: unknown, file?: string): LoadedConfig {
+export function parseConfig(original: unknown, file?: string): LoadedConfig {
+  const input = withoutComments(original);
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) throw new UsageError(`config${file ? ` ${file}` : ''}: ${firstProblem(parsed.error)}`);
+  if (!parsed.success) throw new UsageError(`config${file ? ` ${file}` : ''}: ${firstProblem(parsed.error, '', configSchema, input)}`);
   const raw = parsed.data;
   const baseDir = file ? dirname(resolve(file)) : process.cwd();
   const rules: Record<string, unknown> = {};
@@ -70,7 +167,9 @@ export function parseConfig(input: unknown, file?: string): LoadedConfig {
   }
   for (const rule of RULES) {
     const options = rule.optionsSchema.safeParse(raw.rules[rule.id] ?? {});
-    if (!options.success) throw new UsageError(`config: ${firstProblem(options.error, `rules.${rule.id}`)}`);
+    if (!options.success) {
+      throw new UsageError(`config: ${firstProblem(options.error, `rules.${rule.id}`, rule.optionsSchema as AnySchema, raw.rules[rule.id])}`);
+    }
     if ((options.data as { enabled: boolean }).enabled) rules[rule.id] = options.data;
   }
   const sources = raw.sources.map((source) =>

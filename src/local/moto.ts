@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from './dev-server';
-import { motoServerPath } from './tools';
+import { installError, motoServerPath } from './tools';
 
 export interface LocalS3 {
   endpoint: string;
@@ -10,7 +10,10 @@ export interface LocalS3 {
 /** Starts moto's S3 server (from PATH or .tools/, installed there when missing) on a free port. */
 export async function startMotoServer(): Promise<LocalS3> {
   const server = motoServerPath();
-  if (!server) throw new Error('moto_server is not available and could not be installed into .tools/');
+  if (!server) {
+    const why = installError('moto_server');
+    throw new Error(`moto_server is not on PATH or in .tools/${why ? `, and installing it failed: ${why}` : ''}`);
+  }
   const port = await freePort();
   const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;

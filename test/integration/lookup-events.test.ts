@@ -238,6 +238,10 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       const result = await scan({ sources: [lookupSource(server)] });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/FAILED partition lookupEvents 111122223333\/eu-west-1: .*AccessDeniedException/);
+      // the closing line names the failed partition and its cause (issue 14)
+      expect(result.stderr.trim().split('\n').pop()).toMatch(
+        /^trailwarden: scan of \d{4}-\d{2}-\d{2} partly failed, partitions: 1 of 2 failed: lookupEvents 111122223333\/eu-west-1: .*AccessDeniedException/,
+      );
       expect(projectFindings(result.findings).rule1).toEqual(expectedRule1(DATE).filter((f) => f.user !== 'carol'));
       expect(server.requests.filter((r) => r.region === 'eu-west-1')).toHaveLength(1);
     } finally {

@@ -137,6 +137,12 @@ describe('schedules, range re-runs and run history on a real dev server', () => 
     expect(daily.map((r) => r.workflowId).sort()).toEqual(daysBetween(BACKFILL.from, BACKFILL.to).map((d) => `scan-${d}`));
     expect(Object.keys(storeOf(join(dir, 'schedule'))).sort()).toEqual(daysBetween(BACKFILL.from, BACKFILL.to).map((d) => `${d}.jsonl`));
 
+    // describe says which day each recent run scanned, and how it went
+    const recent = (await cli('describe')).stdout;
+    for (const day of daysBetween(BACKFILL.from, BACKFILL.to)) {
+      expect(recent).toMatch(new RegExp(`T02:00:00\\.000Z {2}scanned ${day}: Completed \\(${day} Completed, \\d+ finding\\(s\\)\\)`));
+    }
+
     const yesterday = shiftDay(new Date().toISOString().slice(0, 10), -1);
     expect((await cli('trigger')).code).toBe(0);
     await waitFor('the triggered run to scan yesterday', async () => {

@@ -273,7 +273,7 @@ describe('loadConfig', () => {
   it('raises UsageError for a valid JSON file with a bad config, naming the file', () => {
     const file = path.join(tmp, 'unknown.json');
     fs.writeFileSync(file, JSON.stringify({ sources: [], notificatons: [] }));
-    expect(loadError(file).message).toBe(`config ${file}: unknown key "notificatons"`);
+    expect(loadError(file).message).toBe(`config ${file}: unknown key "notificatons" (did you mean "notifications"?)`);
   });
 
   it('uses $TRAILWARDEN_CONFIG, then ./trailwarden.config.json, then defaults', () => {

@@ -59,6 +59,9 @@ function mockActivities(overrides: Partial<Activities> = {}) {
     async deliverNotification() {
       throw new Error('not used by scans');
     },
+    async findingsTable(input) {
+      return `| rule |\n|---|\n(${input.findings.lines} finding(s))`;
+    },
     ...overrides,
   };
   return { impl, calls };

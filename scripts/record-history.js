@@ -2,10 +2,13 @@
 // Runs real scans of the built-in sample trail on a private dev server and saves their event
 // histories for the replay tests (test/fixtures/histories/):
 //   daily-scan.json      DailyScanWorkflow of the demo day, with search attributes
+//   scan-batch.json      its ScanBatchWorkflow child (the day's partitions)
 //   range-scan.json      RangeScanWorkflow over 3 days, 2 per run (its first run: ends in continue-as-new)
 //   scheduled-scan.json  ScheduledScanWorkflow (started directly: it scans the day before its start)
 //   incident.json        IncidentWorkflow of the demo day's alice finding (2 s window, file channel)
 //   notification.json    its NotificationWorkflow
+// daily-scan-before-batches.json, a scan recorded before partitions ran in batches, is kept by hand: it
+// replays through the patched path that scans of that version still take.
 // Re-record deliberately, after a workflow change that is meant to be incompatible.
 'use strict';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -53,12 +56,14 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
         writeFileSync(join(OUT, name), historyToJSON(history));
         // replay needs the workflow id where the code derives other ids from it
         ids[name] = handle.workflowId;
+        ids['daily-scan-before-batches.json'] = `scan-${DEMO_DATE}`;
         writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
         console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
       };
       const daily = await client.workflow.start('DailyScanWorkflow', { taskQueue: target.taskQueue, workflowId: `scan-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config, indexed: true }] });
       await daily.result();
       await save('daily-scan.json', daily);
+      await save('scan-batch.json', client.workflow.getHandle(`${daily.workflowId}-${daily.firstExecutionRunId}-batch-0`));
       const range = await client.workflow.start('RangeScanWorkflow', {
         taskQueue: target.taskQueue,
         workflowId: 'scan-range-history',

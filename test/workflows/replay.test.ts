@@ -21,7 +21,7 @@ describe('replay of recorded histories', () => {
   });
 
   test('a history whose activities differ from the code is detected as non-deterministic', async () => {
-    const json = JSON.parse(readFileSync(join(HISTORIES, 'daily-scan.json'), 'utf8'));
+    const json = JSON.parse(readFileSync(join(HISTORIES, 'scan-batch.json'), 'utf8'));
     const scheduled = json.events.find(
       (e: { activityTaskScheduledEventAttributes?: { activityType?: { name: string } } }) =>
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'scanPartition',

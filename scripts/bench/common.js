@@ -117,4 +117,4 @@ function scanPeriod(date) {
   return { startMs, endMs: startMs + 86_400_000 };
 }
 
-module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, report, scanPeriod, cpuSnapshot, otherCpuShare };
+module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, processCpu, report, scanPeriod, cpuSnapshot, otherCpuShare };

@@ -2,6 +2,7 @@
 /**
  * npm run bench [-- --records N] [--seed S] [--workers N] [--rss-series 500000,2000000]
  *               [--skip-duckdb] [--skip-s3] [--s3-every K] [--single-source] [--profile]
+ * npm run bench -- --org 500x17      an organisation trail scanned through Temporal (scripts/bench/org.js)
  *
  * Generates (or reuses) a synthetic trail under bench-output/, then measures one stage after another
  * on the same files: (a) gunzip floor, (b) scan activity in-process, (c) full scan through Temporal,
@@ -250,6 +251,12 @@ function toMarkdown(results) {
   const a = results.args;
   lines.push('', `Command: \`npm run bench -- --records ${a.records}${a.workers !== 1 ? ` --workers ${a.workers}` : ''}${a.rssSeries.length ? ` --rss-series ${a.rssSeries.join(',')}` : ''}${a.skipDuckdb ? ' --skip-duckdb' : ''}${a.skipS3 ? ' --skip-s3' : ''}${a.singleSource ? ' --single-source' : ''}\``);
   return `${lines.join('\n')}\n`;
+}
+
+if (process.argv.includes('--org')) {
+  // the organisation benchmark is a run of its own
+  const { status } = require('node:child_process').spawnSync(process.execPath, [join(__dirname, 'org.js'), process.argv[process.argv.indexOf('--org') + 1] ?? '500x17'], { stdio: 'inherit' });
+  process.exit(status ?? 1);
 }
 
 main().catch((error) => {

@@ -102,6 +102,26 @@ export interface PartitionBatchResult {
   selected: LinesBlob;
 }
 
+/** A batch of a scan's plan: consecutive groups, their partitions numbered from firstPartition. */
+export interface BatchPlan {
+  groups: PlanGroup[];
+  firstPartition: number;
+  partitions: number;
+}
+
+/** A shard of a large scan: consecutive batches, run as children of one ScanShardWorkflow. */
+export interface ShardInput {
+  scanId: string;
+  date: string;
+  sources: Source[];
+  rules: Record<string, unknown>;
+  period: ScanPeriod;
+  batches: BatchPlan[];
+  /** the first batch's index in the scan, for unique child ids */
+  firstBatch: number;
+  maxConcurrentPartitions: number;
+}
+
 export interface GatherInput {
   scanId: string;
   name: string;

@@ -20,13 +20,21 @@ export interface S3TrailPartition {
 /** The S3 SDK, loaded on first use: it adds ~20 MB to a worker that only reads directories. */
 const s3Sdk = () => import('@aws-sdk/client-s3');
 
-export async function createS3Client(source: S3Source): Promise<S3Client> {
-  const { S3Client } = await s3Sdk();
-  return new S3Client({
-    region: source.clientRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}),
-    followRegionRedirects: true,
-  });
+/** One client per endpoint and region in a worker: an organisation's thousands of partitions share it. */
+const clients = new Map<string, Promise<S3Client>>();
+
+export function createS3Client(source: S3Source): Promise<S3Client> {
+  const region = source.clientRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const key = JSON.stringify([region, source.endpoint ?? '']);
+  let client = clients.get(key);
+  if (!client) {
+    client = s3Sdk().then(
+      ({ S3Client }) =>
+        new S3Client({ region, ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}), followRegionRedirects: true }),
+    );
+    clients.set(key, client);
+  }
+  return client;
 }
 
 async function listFolders(client: S3Client, bucket: string, prefix: string): Promise<string[]> {

@@ -12,11 +12,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, PlanGroup, ScanSummary, SourceStats } from '../activities/types';
+import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
 import { inLanes } from './lanes';
-import { partitionCount } from './partitions';
-import { type ScanBatchWorkflow, failureMessage } from './scan-batch';
+import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, failureMessage, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 const DAY_MS = 86_400_000;
@@ -170,27 +169,7 @@ async function scanBeforeBatches(
   return { scanned, failedPartitions };
 }
 
-/** Partitions per ScanBatchWorkflow: each batch's history stays a few hundred events, whatever the plan. */
-export const PARTITIONS_PER_BATCH = 64;
 const DEFAULT_MAX_CONCURRENT_PARTITIONS = 128;
-
-/** Consecutive plan groups cut into batches of at most PARTITIONS_PER_BATCH partitions (a bigger group alone). */
-function batchesOf(groups: readonly PlanGroup[]): { groups: PlanGroup[]; firstPartition: number; partitions: number }[] {
-  const batches: { groups: PlanGroup[]; firstPartition: number; partitions: number }[] = [];
-  let first = 0;
-  for (const group of groups) {
-    const count = partitionCount(group);
-    const last = batches[batches.length - 1];
-    if (last && last.partitions + count <= PARTITIONS_PER_BATCH) {
-      last.groups.push(group);
-      last.partitions += count;
-    } else {
-      batches.push({ groups: [group], firstPartition: first, partitions: count });
-    }
-    first += count;
-  }
-  return batches;
-}
 
 async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScannedDay> {
   const { workflowId, runId } = workflowInfo();
@@ -204,42 +183,43 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   setCurrentDetails(`scanning ${partitions} partition(s)`);
 
   // at most maxConcurrentPartitions partitions in flight: whole batches, each with its share
-  const maxConcurrent = input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS;
-  const failedPartitions: FailedPartition[] = [];
-  const results = await inLanes(batches, Math.max(1, Math.floor(maxConcurrent / PARTITIONS_PER_BATCH)), async (batch, index) => {
-    try {
-      const result = await executeChild<typeof ScanBatchWorkflow>('ScanBatchWorkflow', {
-        workflowId: `${scanId}-batch-${index}`,
-        args: [
-          {
-            scanId,
-            batch: index,
-            sources: input.config.sources,
-            rules: input.config.rules,
-            period,
-            groups: batch.groups,
-            firstPartition: batch.firstPartition,
-            concurrency: Math.min(PARTITIONS_PER_BATCH, maxConcurrent),
-          },
-        ],
-        staticSummary: `Partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions} of ${input.date}`,
-      });
-      failedPartitions.push(...result.failedPartitions);
-      for (const totals of Object.values(result.sources)) {
-        progress.objects += totals.objects;
-        progress.records += totals.records;
-      }
-      return result;
-    } catch (error) {
-      // a batch that failed as a whole (its partitions' own failures are in its result)
-      failedPartitions.push({ label: `partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions}`, error: failureMessage(error) });
-      return undefined;
-    } finally {
-      progress.partitionsDone += batch.partitions;
-      setCurrentDetails(`scanned ${progress.partitionsDone} of ${partitions} partition(s), ${progress.objects} object(s)`);
+  const run = { scanId, date: input.date, sources: input.config.sources, rules: input.config.rules, period, maxConcurrentPartitions: input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS };
+  const done = (counted: number, result: PartitionBatchResult | undefined) => {
+    for (const totals of Object.values(result?.sources ?? {})) {
+      progress.objects += totals.objects;
+      progress.records += totals.records;
     }
-  });
-  const scanned = results.filter((result): result is PartitionBatchResult => result !== undefined);
+    progress.partitionsDone += counted;
+    setCurrentDetails(`scanned ${progress.partitionsDone} of ${partitions} partition(s), ${progress.objects} object(s)`);
+  };
+  let scanned: PartitionBatchResult[];
+  let failedPartitions: FailedPartition[];
+  if (batches.length <= BATCHES_PER_SHARD) {
+    ({ scanned, failedPartitions } = await runBatches(run, batches, 0, (batch, result) => done(batch.partitions, result)));
+  } else {
+    // a large organisation: shards of batches, one at a time (each runs its batches' lanes)
+    const shards = Array.from({ length: Math.ceil(batches.length / BATCHES_PER_SHARD) }, (_, i) => i * BATCHES_PER_SHARD);
+    failedPartitions = [];
+    const results = await inLanes(shards, 1, async (firstBatch) => {
+      const shardBatches = batches.slice(firstBatch, firstBatch + BATCHES_PER_SHARD);
+      const count = shardBatches.reduce((n, batch) => n + batch.partitions, 0);
+      try {
+        const result = await executeChild<typeof ScanShardWorkflow>('ScanShardWorkflow', {
+          workflowId: `${scanId}-shard-${firstBatch}`,
+          args: [{ ...run, batches: shardBatches, firstBatch }],
+          staticSummary: `Batches ${firstBatch + 1}-${firstBatch + shardBatches.length} of ${input.date}`,
+        });
+        failedPartitions.push(...result.failedPartitions);
+        done(count, result);
+        return result;
+      } catch (error) {
+        failedPartitions.push({ label: `partitions ${shardBatches[0].firstPartition + 1}-${shardBatches[0].firstPartition + count}`, error: failureMessage(error) });
+        done(count, undefined);
+        return undefined;
+      }
+    });
+    scanned = results.filter((result): result is PartitionBatchResult => result !== undefined);
+  }
   return finishScan(input, period, progress, { scanned, failedPartitions }, partitions);
 }
 

@@ -1,5 +1,5 @@
 export { DailyScanWorkflow } from './daily-scan';
-export { LookupEventsPartitionWorkflow, ScanBatchWorkflow } from './scan-batch';
+export { LookupEventsPartitionWorkflow, ScanBatchWorkflow, ScanShardWorkflow } from './scan-batch';
 export { RangeScanWorkflow } from './range-scan';
 export { ScheduledScanWorkflow } from './scheduled-scan';
 export { IncidentWorkflow } from './incident';

@@ -2,9 +2,9 @@ import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput } from '../activities/types';
+import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ShardInput } from '../activities/types';
 import { inLanes } from './lanes';
-import { partitionsOf } from './partitions';
+import { partitionCount, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 const { gatherSelected } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
@@ -103,4 +103,104 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   const blobs = scanned.filter((scan): scan is PartitionResult => scan !== undefined).map((scan) => scan.selected);
   result.selected = await gatherSelected({ scanId: input.scanId, name: `batch-${input.batch}`, blobs });
   return result;
+}
+
+/** Partitions per ScanBatchWorkflow: each batch's history stays a few hundred events, whatever the plan. */
+export const PARTITIONS_PER_BATCH = 64;
+/** Batches per ScanShardWorkflow, when a scan has more: the scan's own history stays small too. */
+export const BATCHES_PER_SHARD = 32;
+
+/** Consecutive plan groups cut into batches of at most PARTITIONS_PER_BATCH partitions (a bigger group alone). */
+export function batchesOf(groups: readonly PlanGroup[]): BatchPlan[] {
+  const batches: BatchPlan[] = [];
+  let first = 0;
+  for (const group of groups) {
+    const count = partitionCount(group);
+    const last = batches[batches.length - 1];
+    if (last && last.partitions + count <= PARTITIONS_PER_BATCH) {
+      last.groups.push(group);
+      last.partitions += count;
+    } else {
+      batches.push({ groups: [group], firstPartition: first, partitions: count });
+    }
+    first += count;
+  }
+  return batches;
+}
+
+export interface BatchRun {
+  scanId: string;
+  date: string;
+  sources: ShardInput['sources'];
+  rules: Record<string, unknown>;
+  period: ShardInput['period'];
+  maxConcurrentPartitions: number;
+}
+
+/**
+ * Runs batches as ScanBatchWorkflow children, maxConcurrentPartitions / PARTITIONS_PER_BATCH at a time;
+ * `onDone` sees each as it ends. A batch that fails as a whole is one failed entry for its partitions.
+ */
+export async function runBatches(
+  run: BatchRun,
+  batches: readonly BatchPlan[],
+  firstBatch: number,
+  onDone: (batch: BatchPlan, result: PartitionBatchResult | undefined) => void = () => undefined,
+): Promise<{ scanned: PartitionBatchResult[]; failedPartitions: FailedPartition[] }> {
+  const failedPartitions: FailedPartition[] = [];
+  const lanes = Math.max(1, Math.floor(run.maxConcurrentPartitions / PARTITIONS_PER_BATCH));
+  const results = await inLanes(batches, lanes, async (batch, index) => {
+    let result: PartitionBatchResult | undefined;
+    try {
+      result = await executeChild<typeof ScanBatchWorkflow>('ScanBatchWorkflow', {
+        workflowId: `${run.scanId}-batch-${firstBatch + index}`,
+        args: [
+          {
+            scanId: run.scanId,
+            batch: firstBatch + index,
+            sources: run.sources,
+            rules: run.rules,
+            period: run.period,
+            groups: batch.groups,
+            firstPartition: batch.firstPartition,
+            concurrency: Math.min(PARTITIONS_PER_BATCH, run.maxConcurrentPartitions),
+          },
+        ],
+        staticSummary: `Partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions} of ${run.date}`,
+      });
+      failedPartitions.push(...result.failedPartitions);
+    } catch (error) {
+      failedPartitions.push({ label: `partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions}`, error: failureMessage(error) });
+    }
+    onDone(batch, result);
+    return result;
+  });
+  return { scanned: results.filter((result): result is PartitionBatchResult => result !== undefined), failedPartitions };
+}
+
+/** Batches' results as one: totals summed, failures and skipped items kept in order, lines gathered into one blob. */
+export async function mergeBatches(scanId: string, name: string, scanned: readonly PartitionBatchResult[], failedPartitions: FailedPartition[]): Promise<PartitionBatchResult> {
+  const merged: PartitionBatchResult = { partitions: 0, sources: {}, failedPartitions, skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
+  for (const result of scanned) {
+    merged.partitions += result.partitions;
+    for (const [index, totals] of Object.entries(result.sources)) {
+      const sum = (merged.sources[Number(index)] ??= { partitions: 0, objects: 0, records: 0, parsed: 0, selected: 0, bytes: 0, malformedRecords: 0 });
+      for (const [key, value] of Object.entries(totals) as [keyof typeof totals, number | undefined][]) {
+        if (value !== undefined) sum[key] = (sum[key] ?? 0) + value;
+      }
+    }
+    merged.skipped.push(...result.skipped.slice(0, Math.max(0, 50 - merged.skipped.length)));
+    merged.skippedCount += result.skippedCount;
+  }
+  merged.selected = await gatherSelected({ scanId, name, blobs: scanned.map((result) => result.selected) });
+  return merged;
+}
+
+/**
+ * A shard of a scan of more than BATCHES_PER_SHARD batches (an organisation of thousands of partitions):
+ * its batches as children, their results merged into one, so the scan itself sees a few shards.
+ */
+export async function ScanShardWorkflow(input: ShardInput): Promise<PartitionBatchResult> {
+  const { scanned, failedPartitions } = await runBatches(input, input.batches, input.firstBatch);
+  return mergeBatches(input.scanId, `shard-${input.firstBatch}`, scanned, failedPartitions);
 }

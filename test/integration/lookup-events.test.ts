@@ -324,4 +324,38 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       await server.close();
     }
   });
+
+  test('two workers and overlapping scans of one account and region: one lookup at a time, never over 2 requests/s', async () => {
+    const many = bulkSendCommands(600, 'overlap');
+    const server = await startLookupEventsServer({ records: many });
+    const taskQueue = `lookup-overlap-${Date.now()}`;
+    // two workers as on two machines: each its own working and temp folders
+    const workers = [0, 1].map((i) => {
+      const home = tempDir(`overlap-worker-${i}`);
+      return spawn(process.execPath, [BIN, 'worker'], { cwd: home, env: { ...process.env, TMPDIR: home, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue }, stdio: 'ignore' });
+    });
+    const config = parseConfig({ sources: [{ ...lookupSource(server), regions: ['us-east-1'] }], findings: { directory: join(tempDir('overlap'), 'f') }, incidents: { enabled: false } });
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const client = new Client({ connection });
+    try {
+      const scans = await Promise.all(['a', 'b', 'c'].map((run) =>
+        client.workflow.start('DailyScanWorkflow', {
+          taskQueue,
+          workflowId: `scan-${DATE}-overlap-${run}-${taskQueue}`,
+          args: [{ date: DATE, config: { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory } }],
+        }),
+      ));
+      const summaries = (await Promise.all(scans.map((scan) => scan.result()))) as ScanSummary[];
+      const windows = new Set(many.map((r) => Math.floor(Date.parse(r.eventTime!) / 300_000))).size;
+      expect(summaries.map((s) => s.findings)).toEqual([windows, windows, windows]);
+      // each scan's 13 pages, one scan's lookup after another's: the budget was never exceeded
+      expect(server.requests.filter((r) => r.status === 200)).toHaveLength(3 * 13);
+      expect(server.budgetViolations).toBe(0);
+      for (const times of arrivalsByScope(server).values()) expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(LOOKUP_REQUESTS_PER_SECOND);
+    } finally {
+      for (const worker of workers) worker.kill('SIGKILL');
+      await connection.close();
+      await server.close();
+    }
+  }, 180_000);
 });

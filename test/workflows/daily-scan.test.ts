@@ -187,6 +187,31 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(history.events?.length ?? 0).toBeLessThan(100);
   });
 
+  test('more than 32 batches run in shards of 32 (ScanShardWorkflow), so the scan itself sees a few children', async () => {
+    const { impl, calls } = mockActivities();
+    const regions = Array.from({ length: 17 }, (_, i) => `region-${i}`);
+    const accounts = Array.from({ length: 100 }, (_, i) => String(100000000000 + i));
+    impl.planPartitions = async () => accounts.map((accountId): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId, regions } }));
+    const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions: 256 };
+    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const workflowId = `scan-shards-${taskQueue}`;
+    const summary = await worker.runUntil(
+      env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
+    );
+    // 1,700 partitions in 34 batches of 3 accounts (the last of 1): shards of 32 and 2 batches
+    expect(summary.partitions).toBe(1700);
+    expect(calls.scanned).toHaveLength(1700);
+    expect(summary.sources).toEqual([expect.objectContaining({ partitions: 1700, objects: 5100 })]);
+    // a gather per batch (33 of 3 accounts, one of 1), and one per shard after its batches (32, then 2)
+    expect(calls.gathered.slice(0, 33)).toEqual([...Array(32).fill(51), 32]);
+    expect(calls.gathered.slice(33, 35).sort((a, b) => a - b)).toEqual([17, 51]);
+    expect(calls.gathered.slice(35)).toEqual([2]);
+    expect(calls.correlated[0].selected).toHaveLength(2);
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    expect(history.events?.length ?? 0).toBeLessThan(60);
+  }, 120_000);
+
   test('an invalid date fails the workflow without running any activity', async () => {
     const { impl, calls } = mockActivities();
     await expect(run(impl, '2026-02-30x')).rejects.toThrow();

@@ -7,7 +7,6 @@
  */
 import { s3Endpoint, temporalAddress } from '../helpers/services';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { runOrgScan } = require('../../scripts/bench/org.js') as {
   runOrgScan(options: { accounts: number; regions: number; endpoint: string; address: string; log?: (line: string) => void }): Promise<OrgResult>;
 };

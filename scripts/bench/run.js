@@ -131,7 +131,7 @@ async function main() {
     results.temporalPhases = temporal.phases;
     const p = temporal.phases;
     row('(c) full scan through Temporal', temporal.seconds, temporal.summary.records, temporal.summary.bytes, temporal.workerPeakRssBytes, floor.seconds, temporal.otherCpu,
-      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker; ${fmt(p.beforeScanSeconds, 2)} s before the scan activities, ${fmt(p.scanSeconds, 2)} s in them, ${fmt(p.afterScanSeconds, 2)} s after`);
+      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker; ${fmt(p.beforeScanSeconds, 2)} s before the partition batches, ${fmt(p.scanSeconds, 2)} s in them, ${fmt(p.afterScanSeconds, 2)} s after`);
 
     let duck;
     if (!args.skipDuckdb) {

@@ -91,8 +91,9 @@ async function runScan({ address, taskQueue, date, sources, rules, findingsDirec
 }
 
 /**
- * Where the workflow's time went, from its history: seconds from its start to the first scan activity,
- * the span of the scan activities, and from the last one's completion to the workflow's.
+ * Where the workflow's time went, from its history: seconds from its start to the first partition batch
+ * (a ScanBatchWorkflow child, or a scan activity in a history from before batches), the span of the
+ * batches, and from the last one's end to the workflow's.
  */
 function phases(history) {
   const { tsToMs } = require('@temporalio/common/lib/time');
@@ -106,6 +107,8 @@ function phases(history) {
     const done = event.activityTaskCompletedEventAttributes;
     if (done && /Partition$/.test(scheduled.get(Number(done.scheduledEventId)) ?? '')) scanEnd = Math.max(scanEnd, at(event));
     if (name && /Partition$/.test(name)) scanStart = Math.min(scanStart, at(event));
+    if (event.startChildWorkflowExecutionInitiatedEventAttributes) scanStart = Math.min(scanStart, at(event));
+    if (event.childWorkflowExecutionCompletedEventAttributes) scanEnd = Math.max(scanEnd, at(event));
   }
   const first = at(history.events[0]);
   const last = at(history.events[history.events.length - 1]);

@@ -386,7 +386,7 @@ static inline int key_role(Reader *restrict r, size_t start, size_t length, int 
   return ROLE_NONE;
 }
 
-/* A tracked field's string value (records-reader.ts: endString). */
+/* A tracked field's string value (records-reader.ts: stringValue). */
 static void string_value(Reader *r, int role, size_t start, size_t length, int escaped) {
   if (role == ROLE_EVENT_NAME) {
     r->name_kind = PLAIN;

@@ -68,18 +68,41 @@ export function candidateMatcher(rules: readonly RuleCandidates[]): CandidateMat
     containsBuffers,
     skipTests,
     skipsByName,
+    // called once per record: byte loops in place of Buffer calls, which cost more on names this short
     decide(eventName, verify, passes) {
       if (verify) return VERIFY;
       if (!eventName) return undefined;
-      const index = nameBuffers.findIndex((name) => name.equals(eventName));
-      if (index >= 0) {
+      for (let index = 0; index < nameBuffers.length; index++) {
+        if (!sameBytes(nameBuffers[index], eventName)) continue;
         const tests = skipsByName[index];
         return tests.length > 0 && tests.every(passes) ? undefined : index;
       }
-      return containsBuffers.some((pattern) => eventName.includes(pattern)) ? CONTAINS_MATCH : undefined;
+      for (const pattern of containsBuffers) if (holds(eventName, pattern)) return CONTAINS_MATCH;
+      return undefined;
     },
     accepts(eventName) {
       return typeof eventName === 'string' && (nameIndex.has(eventName) || contains.some((pattern) => eventName.includes(pattern)));
     },
   };
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** haystack.includes(needle); a plain search on a short haystack, memmem on a long one */
+function holds(haystack: Buffer, needle: Buffer): boolean {
+  const last = haystack.length - needle.length;
+  if (last < 0) return false;
+  if (haystack.length > 64 || needle.length === 0) return haystack.includes(needle);
+  const first = needle[0];
+  for (let at = 0; at <= last; at++) {
+    if (haystack[at] !== first) continue;
+    let k = 1;
+    while (k < needle.length && haystack[at + k] === needle[k]) k++;
+    if (k === needle.length) return true;
+  }
+  return false;
 }

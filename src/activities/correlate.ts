@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { RecordLine } from '../rules/selection';
-import { upsertFindings } from '../store/findings-store';
+import { findingsStoreOf } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
-import { blobFromFile, blobLines, removeScratch, scratchPath } from './scratch';
+import { blobLines, removeScratch } from './scratch';
 import { type CorrelateInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
@@ -53,15 +52,15 @@ function* linesOf(blobs: readonly LinesBlob[]): Generator<string> {
 
 export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
   const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOf(input.selected));
-  const file = scratchPath(input.scanId, 'findings');
-  writeFileSync(file, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
   const findingIds = findings.length <= MAX_LISTED_FINDING_IDS ? findings.map((f) => f.id).sort() : undefined;
-  return { findings: blobFromFile(file, findings.length), findingsByRule, findingIds, selectedEvents, duplicateEvents };
+  // inline: the data converter offloads it to payloadStorage when it is large
+  const blob: LinesBlob = { lines: findings.length, inline: findings.map((f) => `${JSON.stringify(f)}\n`).join('') };
+  return { findings: blob, findingsByRule, findingIds, selectedEvents, duplicateEvents };
 }
 
 export async function storeFindings(input: StoreFindingsInput): Promise<StoreFindingsResult> {
   const findings = [...blobLines(input.findings)].map((line) => JSON.parse(line) as Finding);
-  return upsertFindings(input.directory, input.date, findings);
+  return findingsStoreOf(input.store ?? { directory: input.directory }).upsert(input.date, findings);
 }
 
 export async function cleanupScratch(scanId: string): Promise<void> {

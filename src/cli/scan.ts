@@ -5,7 +5,8 @@ import type { LoadedConfig, ScanConfig } from '../config/load';
 import { UsageError, checkChannelEnvironment } from '../config/load';
 import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
-import { readFindings } from '../store/findings-store';
+import { findingsStoreOf } from '../store/findings-store';
+import { payloadStorageFor } from '../codec/payload-storage';
 import { type DailyScanWorkflow, progressQuery } from '../workflows/daily-scan';
 import { type RangeScanResult, type RangeScanWorkflow, rangeProgressQuery, rangeWorkflowId } from '../workflows/range-scan';
 import { daysBetween } from '../workflows/scan-days';
@@ -28,7 +29,38 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
     );
   }
   checkChannelEnvironment(config.incidents?.channels ?? []);
-  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, incidents: config.incidents };
+  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, findingsStore: config.findingsStore, incidents: config.incidents };
+}
+
+/** Findings come from the store the config names (never this machine's disk unless it is a folder). */
+export function storeOf(config: ScanConfig) {
+  return findingsStoreOf(config.findingsStore ?? { directory: config.findingsDirectory });
+}
+
+/** Thrown when the CLI is stopped while it waits: the workflow keeps running on the service. */
+export class StoppedWaiting extends Error {
+  override name = 'StoppedWaiting';
+}
+
+/**
+ * Waits for `done`, or stops at SIGINT/SIGTERM: the scan keeps running in Temporal, and the message
+ * says so with its workflow id.
+ */
+async function untilStopped<T>(workflowId: string, done: Promise<T>): Promise<T> {
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    onSignal = (signal) =>
+      reject(new StoppedWaiting(`stopped waiting (${signal}); the scan keeps running in Temporal as workflow ${workflowId}`));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  try {
+    return await Promise.race([done, stopped]);
+  } finally {
+    process.off('SIGINT', onSignal!);
+    process.off('SIGTERM', onSignal!);
+    done.catch(() => undefined);
+  }
 }
 
 /**
@@ -82,9 +114,9 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
-  const summary = await showProgress(handle, handle.result());
+  const summary = await untilStopped(handle.workflowId, showProgress(handle, handle.result()));
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
-  const findings = readFindings(config.findingsDirectory, date).filter((f) => !wanted || wanted.has(f.id));
+  const findings = (await storeOf(config).read(date)).filter((f) => !wanted || wanted.has(f.id));
   return { summary, findings, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
 }
 
@@ -137,8 +169,9 @@ export async function runRangeScan(
     staticSummary: `Re-run of ${range.from} .. ${range.to}`,
   });
   const days = daysBetween(range.from, range.to);
-  const result = await showRangeProgress(handle, days.length, handle.result());
-  const findings = days.flatMap((day) => readFindings(config.findingsDirectory, day));
+  const result = await untilStopped(workflowId, showRangeProgress(handle, days.length, handle.result()));
+  const store = storeOf(config);
+  const findings = (await Promise.all(days.map((day) => store.read(day)))).flat();
   return { result, findings, workflowId };
 }
 
@@ -157,7 +190,7 @@ export async function withTemporal<T>(
     }
   }
   const server = await startDevServer({ namespace: target.namespace });
-  const local = { ...target, address: server.address, security: undefined };
+  const local = { ...target, address: server.address, security: undefined, payloadStorage: payloadStorageFor(target.payloadStorage, true) };
   try {
     const { worker, connection } = await createWorker(local);
     try {

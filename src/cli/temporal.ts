@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { dataConverterFromEnvironment } from '../codec/encryption-codec';
+import { dataConverterFor } from '../codec/payload-storage';
+import type { PayloadStorageConfig } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import { type ConnectionSecurity, connectionSecurity } from '../config/temporal-connection';
 import { DEFAULT_TASK_QUEUE } from '../workers/worker';
@@ -9,6 +10,8 @@ export interface TemporalTarget {
   namespace: string;
   taskQueue: string;
   security?: ConnectionSecurity;
+  /** External Storage for large payloads (the config's payloadStorage; a local folder for --embedded, dev, demo) */
+  payloadStorage?: PayloadStorageConfig;
 }
 
 /** $TEMPORAL_ADDRESS and $TEMPORAL_NAMESPACE win over the config file; defaults match the dev server. */
@@ -18,6 +21,7 @@ export function temporalTarget(config: LoadedConfig): TemporalTarget {
     namespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default',
     taskQueue: process.env.TRAILWARDEN_TASK_QUEUE ?? config.temporal.taskQueue ?? DEFAULT_TASK_QUEUE,
     security: connectionSecurity(config.temporal),
+    payloadStorage: config.payloadStorage,
   };
 }
 
@@ -31,6 +35,6 @@ export async function connectClient(target: TemporalTarget): Promise<{ client: C
         'start one with `trailwarden dev`, set $TEMPORAL_ADDRESS, or pass --embedded',
     );
   }
-  const dataConverter = dataConverterFromEnvironment();
+  const dataConverter = dataConverterFor(target.payloadStorage);
   return { client: new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) }), close: () => connection.close() };
 }

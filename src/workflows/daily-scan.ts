@@ -193,6 +193,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   const store = await storeFindings({
     date: input.date,
     directory: input.config.findingsDirectory,
+    store: input.config.findingsStore,
     findings: correlated.findings,
   });
   let incidents: ScanSummary['incidents'];
@@ -201,6 +202,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
     const routed = await routeFindings({
       date: input.date,
       findingsDirectory: input.config.findingsDirectory,
+      store: input.config.findingsStore,
       findings: correlated.findings,
       rules: input.config.rules,
       incidents: input.config.incidents,

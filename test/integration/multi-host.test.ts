@@ -6,10 +6,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { parseConfig } from '../../src/config/load';
 import { temporalCliPath } from '../../src/local/tools';
 import type { Finding } from '../../src/rules/types';
@@ -19,7 +17,7 @@ import { listWorkflows } from '../helpers/temporal-cli';
 import { trailwardenEvaluation } from '../helpers/trailwarden-scan';
 import { waitFor } from '../helpers/wait';
 import { type WebhookReceiver, startWebhookReceiver } from '../helpers/webhook-receiver';
-import { iamUser, s3Put, sendCommand } from '../rules/fixtures';
+import { largeTrail } from '../helpers/large-trail';
 
 const NAMESPACE = 'tw-multi-host';
 const DATE = '2026-09-14';
@@ -29,43 +27,6 @@ const TRAIL_BUCKET = 'tw-mh-trail';
 const PAYLOAD_BUCKET = 'tw-mh-payloads';
 const FINDINGS_BUCKET = 'tw-mh-findings';
 const SECRET = 'multi-host-secret';
-
-/** 2,400 SendCommands by three users in three 5-minute windows, and one command whose output goes to a foreign bucket. */
-function trailObjects(): Map<string, Buffer> {
-  const records: CloudTrailRecord[] = [];
-  ['alice', 'bob', 'carol'].forEach((user, u) => {
-    for (let i = 0; i < 800; i++) {
-      const second = String(i % 60).padStart(2, '0');
-      records.push(
-        sendCommand({
-          userIdentity: iamUser(user),
-          eventTime: `${DATE}T1${u}:0${Math.floor(i / 200)}:${second}Z`,
-          eventID: `mh-${user}-${String(i).padStart(4, '0')}-0000-4000-8000-000000000000`,
-          commandId: `cmd-${user}-${i}`,
-          instanceIds: [`i-0${u}${String(i).padStart(15, '0')}`],
-        }),
-      );
-    }
-  });
-  records.push(
-    sendCommand({
-      userIdentity: iamUser('mallory'),
-      eventTime: `${DATE}T15:00:05Z`,
-      eventID: 'mh-mallory-command-0000-4000-8000-000000000000',
-      commandId: 'mallory-cmd',
-      outputS3BucketName: 'exfil-bucket',
-    }),
-    s3Put({ eventTime: `${DATE}T15:00:31Z`, eventID: 'mh-mallory-put-0000-4000-8000-000000000000', key: 'out/mallory-cmd/i-0abc1234def567890/awsrunShellScript/0/stdout' }),
-  );
-  const objects = new Map<string, Buffer>();
-  const [y, m, d] = DATE.split('-');
-  for (let part = 0; part < 4; part++) {
-    const slice = records.filter((_, i) => i % 4 === part);
-    const key = `AWSLogs/111122223333/CloudTrail/us-east-1/${y}/${m}/${d}/111122223333_CloudTrail_us-east-1_${y}${m}${d}T1${part}00Z_mh${part}.json.gz`;
-    objects.set(key, gzipSync(JSON.stringify({ Records: slice })));
-  }
-  return objects;
-}
 
 interface Host {
   root: string;
@@ -128,7 +89,7 @@ describe('two workers on separate directories, S3 for payloads and findings, the
   beforeAll(async () => {
     s3 = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint(), forcePathStyle: true });
     for (const bucket of [TRAIL_BUCKET, PAYLOAD_BUCKET, FINDINGS_BUCKET]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const objects = trailObjects();
+    const objects = largeTrail(DATE);
     for (const [key, body] of objects) await s3.send(new PutObjectCommand({ Bucket: TRAIL_BUCKET, Key: key, Body: body }));
     receiver = await startWebhookReceiver();
     config = {

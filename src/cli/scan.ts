@@ -43,23 +43,30 @@ export class StoppedWaiting extends Error {
 }
 
 /**
- * Waits for `done`, or stops at SIGINT/SIGTERM: the scan keeps running in Temporal, and the message
- * says so with its workflow id.
+ * Waits for `wait()`, or stops at SIGINT/SIGTERM: the calls in flight are cancelled, and the scan keeps
+ * running in Temporal (the message says so, with its workflow id) unless this process hosts the server.
  */
-async function untilStopped<T>(workflowId: string, done: Promise<T>): Promise<T> {
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    onSignal = (signal) =>
-      reject(new StoppedWaiting(`stopped waiting (${signal}); the scan keeps running in Temporal as workflow ${workflowId}`));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+async function untilStopped<T>(client: Client, target: TemporalTarget, workflowId: string, wait: () => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    return await Promise.race([done, stopped]);
+    return await client.withAbortSignal(controller.signal, wait);
+  } catch (error) {
+    if (!stoppedBy) throw error;
+    throw new StoppedWaiting(
+      target.embedded
+        ? `stopped (${stoppedBy}); the embedded Temporal server stops too, so workflow ${workflowId} is abandoned`
+        : `stopped waiting (${stoppedBy}); the scan keeps running in Temporal as workflow ${workflowId}`,
+    );
   } finally {
-    process.off('SIGINT', onSignal!);
-    process.off('SIGTERM', onSignal!);
-    done.catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -114,7 +121,7 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
-  const summary = await untilStopped(handle.workflowId, showProgress(handle, handle.result()));
+  const summary = await untilStopped(client, target, handle.workflowId, () => showProgress(handle, handle.result()));
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
   const findings = (await storeOf(config).read(date)).filter((f) => !wanted || wanted.has(f.id));
   return { summary, findings, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
@@ -169,7 +176,7 @@ export async function runRangeScan(
     staticSummary: `Re-run of ${range.from} .. ${range.to}`,
   });
   const days = daysBetween(range.from, range.to);
-  const result = await untilStopped(workflowId, showRangeProgress(handle, days.length, handle.result()));
+  const result = await untilStopped(client, target, workflowId, () => showRangeProgress(handle, days.length, handle.result()));
   const store = storeOf(config);
   const findings = (await Promise.all(days.map((day) => store.read(day)))).flat();
   return { result, findings, workflowId };
@@ -190,7 +197,7 @@ export async function withTemporal<T>(
     }
   }
   const server = await startDevServer({ namespace: target.namespace });
-  const local = { ...target, address: server.address, security: undefined, payloadStorage: payloadStorageFor(target.payloadStorage, true) };
+  const local = { ...target, address: server.address, security: undefined, payloadStorage: payloadStorageFor(target.payloadStorage, true), embedded: true };
   try {
     const { worker, connection } = await createWorker(local);
     try {

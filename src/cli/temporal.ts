@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { dataConverterFor } from '../codec/payload-storage';
+import { dataConverterFor, payloadStorageFor } from '../codec/payload-storage';
 import type { PayloadStorageConfig } from '../config/schema';
-import type { LoadedConfig } from '../config/load';
+import { type LoadedConfig, isLoopback } from '../config/load';
 import { type ConnectionSecurity, connectionSecurity } from '../config/temporal-connection';
 import { DEFAULT_TASK_QUEUE } from '../workers/worker';
 
@@ -12,16 +12,20 @@ export interface TemporalTarget {
   security?: ConnectionSecurity;
   /** External Storage for large payloads (the config's payloadStorage; a local folder for --embedded, dev, demo) */
   payloadStorage?: PayloadStorageConfig;
+  /** a private dev server of this process (--embedded): it ends with the process */
+  embedded?: boolean;
 }
 
 /** $TEMPORAL_ADDRESS and $TEMPORAL_NAMESPACE win over the config file; defaults match the dev server. */
 export function temporalTarget(config: LoadedConfig): TemporalTarget {
+  const address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233';
   return {
-    address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233',
+    address,
     namespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default',
     taskQueue: process.env.TRAILWARDEN_TASK_QUEUE ?? config.temporal.taskQueue ?? DEFAULT_TASK_QUEUE,
     security: connectionSecurity(config.temporal),
-    payloadStorage: config.payloadStorage,
+    // a service on this machine (trailwarden dev) keeps large payloads in ./.trailwarden/payloads unless told otherwise
+    payloadStorage: config.payloadStorage ?? payloadStorageFor(undefined, isLoopback(address)),
   };
 }
 

@@ -143,7 +143,8 @@ export function checkChannelEnvironment(channels: readonly NamedChannel[], env: 
   }
 }
 
-function isLoopback(address: string): boolean {
+/** A Temporal address on this machine (a dev server): its workers and clients share this disk. */
+export function isLoopback(address: string): boolean {
   const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.split(':')[0];
   return host === 'localhost' || host.startsWith('127.') || host === '::1';
 }

@@ -228,3 +228,27 @@ export class S3BlobStore implements BlobStore {
 export function blobStoreOf(location: StoreLocation): BlobStore {
   return 'directory' in location ? new DirectoryBlobStore(location.directory) : new S3BlobStore(location.s3);
 }
+
+/** The objects of `store` under `prefix` ("scans/<scan id>/"), as a store of their own. */
+export function withPrefix(store: BlobStore, prefix: string): BlobStore {
+  if (prefix && !prefix.endsWith('/')) throw new Error(`a store prefix ends with "/" (got "${prefix}")`);
+  if (prefix) checkKey(prefix.slice(0, -1));
+  return {
+    location: `${store.location}${store.location.endsWith('/') ? '' : '/'}${prefix}`,
+    put: (key, body) => store.put(`${prefix}${key}`, body),
+    get: (key) => store.get(`${prefix}${key}`),
+    list: async (p) => (await store.list(`${prefix}${p}`)).map((key) => key.slice(prefix.length)),
+    createIfAbsent: (key, body) => store.createIfAbsent(`${prefix}${key}`, body),
+    delete: (key) => store.delete(`${prefix}${key}`),
+  };
+}
+
+/**
+ * Where a scan may keep intermediate sets (a partition's selected lines, for correlate to read back on
+ * any worker): `scans/<scan id>/` beside the scan's findings. For the fan-out: a partition `put`s
+ * `selected/<partition id>.jsonl` and returns its key; correlate `list`s / `get`s them; cleanup
+ * `delete`s them.
+ */
+export function scanBlobStore(config: { findingsStore?: StoreLocation; findingsDirectory: string }, scanId: string): BlobStore {
+  return withPrefix(blobStoreOf(config.findingsStore ?? { directory: config.findingsDirectory }), `scans/${keySegment(scanId)}/`);
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Finding, SsmCommandExecutionFinding } from '../../src/rules/types';
-import { type BlobStore, DirectoryBlobStore, S3BlobStore, s3ClientFor } from '../../src/store/blob-store';
+import { type BlobStore, DirectoryBlobStore, S3BlobStore, s3ClientFor, scanBlobStore, withPrefix } from '../../src/store/blob-store';
 import { type FindingsStore, DirectoryFindingsStore, PartsFindingsStore, findingsStoreOf } from '../../src/store/findings-store';
 import { IncidentLedger } from '../../src/store/incident-ledger';
 import { s3Endpoint } from '../helpers/services';
@@ -81,10 +81,29 @@ describe.each(kinds)('blob store: %s', (_name, make) => {
     expect((await store.get('claims/x'))?.toString()).toBe(`writer ${winner}`);
   });
 
+  it('withPrefix gives the objects under a prefix as a store of their own', async () => {
+    const scoped = withPrefix(store, 'scans/scan-1/');
+    await scoped.put('selected/p-0.jsonl', 'lines');
+    expect(await scoped.createIfAbsent('selected/p-1.jsonl', 'more')).toBe(true);
+    expect(await scoped.list('selected/')).toEqual(['selected/p-0.jsonl', 'selected/p-1.jsonl']);
+    expect((await store.get('scans/scan-1/selected/p-0.jsonl'))?.toString()).toBe('lines');
+    await scoped.delete('selected/p-0.jsonl');
+    expect(await scoped.list('')).toEqual(['selected/p-1.jsonl']);
+    expect(scoped.location.endsWith('/scans/scan-1/')).toBe(true);
+  });
+
   it('refuses keys that could leave the store', async () => {
     await expect(store.put('../escape', 'x')).rejects.toThrow('invalid store key');
     await expect(store.get('a//b')).rejects.toThrow('invalid store key');
   });
+});
+
+test('scanBlobStore keeps a scan\'s intermediate sets beside its findings, under scans/<scan id>/', async () => {
+  const root = tempRoot('scan-store');
+  const store = scanBlobStore({ findingsDirectory: root }, 'scan-2026-11-25-run/1');
+  await store.put('selected/dir-0.jsonl', '{}\n');
+  expect(readdirSync(join(root, 'scans'))).toEqual(['scan-2026-11-25-run_1']);
+  expect(await store.list('selected/')).toEqual(['selected/dir-0.jsonl']);
 });
 
 test('directory createIfAbsent leaves no temporary file behind', async () => {

@@ -1,9 +1,8 @@
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { RecordLine } from '../rules/selection';
-import { upsertFindings } from '../store/findings-store';
+import { findingsStoreOf } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
-import { blobFromFile, blobLines, removeScratch, scratchPath } from './scratch';
+import { blobLines, removeScratch } from './scratch';
 import { type CorrelateInput, type GatherInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
@@ -53,33 +52,21 @@ function* linesOf(blobs: readonly LinesBlob[]): Generator<string> {
 
 /** One batch's partitions' record lines as one blob, in their order (a scan's correlate reads one per batch). */
 export async function gatherSelected(input: GatherInput): Promise<LinesBlob> {
-  const file = scratchPath(input.scanId, input.name);
-  let lines = 0;
-  const fd = openSync(file, 'w');
-  try {
-    for (const blob of input.blobs) {
-      const text = [...blobLines(blob)].map((line) => `${line}\n`).join('');
-      if (text) writeSync(fd, text);
-      lines += blob.lines;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  for (const blob of input.blobs) if (blob.ref) rmSync(blob.ref, { force: true });
-  return blobFromFile(file, lines);
+  // inline: the data converter offloads it to payloadStorage when it is large
+  return { lines: input.blobs.reduce((n, blob) => n + blob.lines, 0), inline: input.blobs.map((blob) => blob.inline ?? '').join('') };
 }
 
 export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
   const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOf(input.selected));
-  const file = scratchPath(input.scanId, 'findings');
-  writeFileSync(file, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
   const findingIds = findings.length <= MAX_LISTED_FINDING_IDS ? findings.map((f) => f.id).sort() : undefined;
-  return { findings: blobFromFile(file, findings.length), findingsByRule, findingIds, selectedEvents, duplicateEvents };
+  // inline: the data converter offloads it to payloadStorage when it is large
+  const blob: LinesBlob = { lines: findings.length, inline: findings.map((f) => `${JSON.stringify(f)}\n`).join('') };
+  return { findings: blob, findingsByRule, findingIds, selectedEvents, duplicateEvents };
 }
 
 export async function storeFindings(input: StoreFindingsInput): Promise<StoreFindingsResult> {
   const findings = [...blobLines(input.findings)].map((line) => JSON.parse(line) as Finding);
-  return upsertFindings(input.directory, input.date, findings);
+  return findingsStoreOf(input.store ?? { directory: input.directory }).upsert(input.date, findings);
 }
 
 export async function cleanupScratch(scanId: string): Promise<void> {

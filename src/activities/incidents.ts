@@ -7,7 +7,8 @@ import { type FindingBrief, type IncidentNotice, briefOf } from '../notify/notic
 import { ruleById } from '../rules';
 import type { Finding } from '../rules/types';
 import { str } from '../cloudtrail/record';
-import { appendLedger, readLedger } from '../store/incident-ledger';
+import type { StoreLocation } from '../store/blob-store';
+import { incidentLedgerOf } from '../store/incident-ledger';
 import { parseIsoDuration } from '../config/duration';
 import { blobLines } from './scratch';
 import type { LinesBlob } from './types';
@@ -15,6 +16,8 @@ import type { LinesBlob } from './types';
 export interface RouteFindingsInput {
   date: string;
   findingsDirectory: string;
+  /** where the ledger is, beside the findings (absent in runs started before it existed: findingsDirectory) */
+  store?: StoreLocation;
   findings: LinesBlob;
   rules: Record<string, unknown>;
   incidents: IncidentSettings;
@@ -45,34 +48,65 @@ interface IncidentGroup {
 const SIGNAL_BATCH = 500;
 const ROUTE_CONCURRENCY = 8;
 
+/** The incident a finding goes to: its (rule, suppression key), or its (rule, scan run) with suppression off. */
+function incidentOf(finding: Finding, rules: Record<string, unknown>, scan: { workflowId: string; runId: string }) {
+  const suppression = (rules[finding.ruleId] as { suppression?: Suppression } | undefined)?.suppression;
+  const key: Record<string, string> = suppression?.enabled
+    ? Object.fromEntries(suppression.keyFields.map((field) => [field, str((finding as unknown as Record<string, unknown>)[field])]))
+    : { scanWorkflowId: scan.workflowId, scanRunId: scan.runId };
+  const hash = createHash('sha256').update(JSON.stringify([finding.ruleId, key])).digest('hex').slice(0, 20);
+  return { incidentId: `incident-${finding.ruleId}-${hash}`, key, windowMs: suppression?.enabled ? parseIsoDuration(suppression.duration) : 0 };
+}
+
+async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(width, queue.length) }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await work(next);
+  }));
+}
+
 /**
- * Turns a scan's new findings into incidents: each finding not already in the ledger goes, with
- * signal-with-start, to the IncidentWorkflow of its (rule, suppression key), or of its (rule, scan run)
- * when the rule's suppression is off. Then the ledger records it, so no later scan routes it again.
+ * Turns a scan's new findings into incidents, exactly once whichever worker runs it and however often:
+ * 1. each finding not yet routed is claimed in the ledger (an atomic create) with the incident it goes
+ *    to; when another run claimed it first, that run's incident is the one used (so rule 2's per-run
+ *    incident of an earlier scan is joined, never a new one opened);
+ * 2. the incident is signalled with signal-with-start (the IncidentWorkflow ignores ids it has seen);
+ * 3. the findings are marked routed, and no later run signals them again.
+ * A crash between any two steps is repaired by the retry: it finds the claim and signals the same incident.
  */
 export async function routeFindings(input: RouteFindingsInput): Promise<RouteFindingsResult> {
   const context = Context.current();
   const { client } = context;
   const { workflowNamespace, taskQueue } = context.info;
-  const ledger = readLedger(input.findingsDirectory, input.date);
+  const ledger = incidentLedgerOf(input.store ?? { directory: input.findingsDirectory });
+  const routed = await ledger.routedIds(input.date);
   const groups = new Map<string, IncidentGroup>();
   let alreadyRouted = 0;
+  const fresh: Finding[] = [];
   for (const line of blobLines(input.findings)) {
     const finding = JSON.parse(line) as Finding;
-    if (ledger.has(finding.id)) {
-      alreadyRouted++;
-      continue;
-    }
-    const suppression = (input.rules[finding.ruleId] as { suppression?: Suppression } | undefined)?.suppression;
-    const key: Record<string, string> = suppression?.enabled
-      ? Object.fromEntries(suppression.keyFields.map((field) => [field, str((finding as unknown as Record<string, unknown>)[field])]))
-      : { scanWorkflowId: input.scan.workflowId, scanRunId: input.scan.runId };
-    const hash = createHash('sha256').update(JSON.stringify([finding.ruleId, key])).digest('hex').slice(0, 20);
-    const incidentId = `incident-${finding.ruleId}-${hash}`;
-    const group = groups.get(incidentId) ?? { ruleId: finding.ruleId, key, windowMs: suppression?.enabled ? parseIsoDuration(suppression.duration) : 0, findings: [] };
-    group.findings.push(finding);
-    groups.set(incidentId, group);
+    if (ledger.isRouted(routed, finding.id)) alreadyRouted++;
+    else fresh.push(finding);
   }
+  await pool(fresh, ROUTE_CONCURRENCY * 2, async (finding) => {
+    const mine = incidentOf(finding, input.rules, input.scan);
+    const claim = await ledger.claim(input.date, {
+      findingId: finding.id,
+      incidentId: mine.incidentId,
+      runId: input.scan.runId,
+      ruleId: finding.ruleId,
+      key: mine.key,
+      windowMs: mine.windowMs,
+    });
+    const group = groups.get(claim.incidentId) ?? {
+      ruleId: finding.ruleId,
+      key: claim.key ?? mine.key,
+      windowMs: claim.windowMs ?? mine.windowMs,
+      findings: [],
+    };
+    group.findings.push(finding);
+    groups.set(claim.incidentId, group);
+  });
 
   // without suppression a scan run's findings make one incident (its id comes from the run); it is
   // named by what it is about: the accounts, the command users and the buckets of its findings
@@ -84,10 +118,10 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
   const runLink = `${input.incidents.webUiUrl}/namespaces/${workflowNamespace}/workflows/${input.scan.workflowId}/${input.scan.runId}/history`;
   const routeGroup = async ([incidentId, group]: [string, IncidentGroup]) => {
     const rule = ruleById(group.ruleId);
+    group.findings.sort((a, b) => a.id.localeCompare(b.id));
     const briefs: FindingBrief[] = group.findings.map(briefOf);
-    let runId = '';
     for (let i = 0; i < briefs.length; i += SIGNAL_BATCH) {
-      const handle = await client.workflow.signalWithStart('IncidentWorkflow', {
+      await client.workflow.signalWithStart('IncidentWorkflow', {
         workflowId: incidentId,
         taskQueue,
         args: [
@@ -107,20 +141,12 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
         signalArgs: [briefs.slice(i, i + SIGNAL_BATCH)],
         staticSummary: `${rule?.name ?? group.ruleId}: ${Object.values(group.key).join(' / ')}`,
       });
-      runId = handle.signaledRunId;
     }
-    appendLedger(
-      input.findingsDirectory,
-      input.date,
-      group.findings.map((f) => ({ findingId: f.id, incidentId, runId })),
-    );
+    await ledger.markRouted(input.date, group.findings.map((f) => f.id));
     context.heartbeat(incidentId);
   };
   // incidents are independent: signal several at once (each one's batches stay in order)
-  const queue = [...groups];
-  await Promise.all(Array.from({ length: Math.min(ROUTE_CONCURRENCY, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await routeGroup(next);
-  }));
+  await pool([...groups], ROUTE_CONCURRENCY, routeGroup);
   return { incidents: [...groups.keys()].sort(), routed: [...groups.values()].reduce((n, g) => n + g.findings.length, 0), alreadyRouted };
 }
 

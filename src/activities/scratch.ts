@@ -1,14 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LinesBlob } from './types';
 
-/** Blobs up to this size travel inline in Temporal payloads; larger ones stay in the scratch folder. */
-export const INLINE_LIMIT_BYTES = 256 * 1024;
-
 /**
- * Large intermediate sets live here between activities. Several workers on several machines must
- * share it (a shared volume); one machine needs nothing.
+ * A partition activity's selected lines are written here while it runs (so that a retried attempt on
+ * the same machine can resume from its heartbeat), and returned inline when it ends: nothing a payload
+ * carries ever names this folder. Large results go to External Storage through the data converter.
  */
 export function scratchRoot(): string {
   return process.env.TRAILWARDEN_SCRATCH_DIR ?? join(tmpdir(), 'trailwarden-scratch');
@@ -24,19 +22,15 @@ export function scratchPath(scanId: string, name: string): string {
   return join(dir, `${safe(name)}.jsonl`);
 }
 
-/** Turns a finished scratch file into a blob: inline (and the file removed) when small. */
+/** Turns a finished scratch file into a blob carried inline (the data converter offloads it when large); the file is removed. */
 export function blobFromFile(file: string, lines: number): LinesBlob {
-  const size = existsSync(file) ? statSync(file).size : 0;
-  if (size <= INLINE_LIMIT_BYTES) {
-    const inline = size ? readFileSync(file, 'utf8') : '';
-    if (existsSync(file)) unlinkSync(file);
-    return { lines, inline };
-  }
-  return { lines, ref: file };
+  const inline = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (existsSync(file)) unlinkSync(file);
+  return { lines, inline };
 }
 
 export function* blobLines(blob: LinesBlob): Generator<string> {
-  const text = blob.inline ?? (blob.ref ? readFileSync(blob.ref, 'utf8') : '');
+  const text = blob.inline ?? '';
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);

@@ -4,16 +4,19 @@
  */
 import type { ScanConfig } from '../config/load';
 import type { Source } from '../config/schema';
+import type { StoreLocation } from '../store/blob-store';
 import type { ScanPeriod } from '../rules/types';
 import type { SkippedItem } from '../sources/log-object';
 import type { LookupPartition } from '../sources/lookup-events';
 import type { S3TrailPartition } from '../sources/s3';
 
-/** JSON lines carried inline when small, or as a reference to a scratch file when large. */
+/**
+ * JSON lines carried in the payload. A large one is offloaded by the data converter's External
+ * Storage (payloadStorage), so histories hold a claim, never a path.
+ */
 export interface LinesBlob {
   lines: number;
   inline?: string;
-  ref?: string;
 }
 
 export interface DailyScanInput {
@@ -149,6 +152,8 @@ export const MAX_LISTED_FINDING_IDS = 10_000;
 export interface StoreFindingsInput {
   date: string;
   directory: string;
+  /** where findings are (absent in runs started before it existed: then `directory`) */
+  store?: StoreLocation;
   findings: LinesBlob;
 }
 

@@ -7,6 +7,7 @@ import { DEMO_BUCKET, DEMO_DATE, buildSampleTrail } from '../demo/sample-trail';
 import { freePort, startDevServer } from '../local/dev-server';
 import { type LocalS3, startMotoServer } from '../local/moto';
 import { createWorker } from '../workers/worker';
+import { payloadStorageFor } from '../codec/payload-storage';
 import { formatFinding, formatSummary } from './format';
 import { listIncidents } from './incidents';
 import { appendLog } from './logging';
@@ -79,7 +80,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   });
   const uiPort = options.uiPort ?? (await freePort());
   const server = await startDevServer({ uiPort, onOutput: appendLog });
-  const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo' };
+  const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo', payloadStorage: payloadStorageFor(undefined, true, work) };
   try {
     const { worker, connection } = await createWorker(target);
     try {

@@ -1,18 +1,18 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { UsageError, loadConfig } from '../config/load';
+import { UsageError, checkPathsForRemote, loadConfig } from '../config/load';
+import { externalStorageOf, payloadStorageFor } from '../codec/payload-storage';
 import { checkTuningEnvironment } from '../config/tuning';
 import { nativeScannerStatus } from '../native/scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { checkPortFree, startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
-import { readFindings } from '../store/findings-store';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
 import { formatFinding, formatRangeResult, formatSummary } from './format';
-import { runDailyScan, runRangeScan, scanConfigOf, withTemporal } from './scan';
+import { runDailyScan, runRangeScan, scanConfigOf, storeOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerIncidentCommands } from './incidents';
 import { temporalTarget } from './temporal';
@@ -124,6 +124,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (opts.embedded) logsFor(command);
       const target = temporalTarget(config);
       const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
+      if (!opts.embedded) checkPathsForRemote(config, target.address);
       if (range.from === range.to && opts.date) {
         const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
         printFindings(outcome.findings, opts.json);
@@ -161,12 +162,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--date <YYYY-MM-DD>', 'the scan date')
     .option('--json', 'one finding per line as JSON')
     .addHelpText('after', example(['trailwarden findings --date 2026-11-25', 'trailwarden findings --date 2026-11-25 --json | jq .user'], ['TRAILWARDEN_CONFIG']))
-    .action((opts: { date: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { date: string; json?: boolean }, command: Command) => {
       const date = parseScanDate(opts.date);
       const config = configOf(command);
-      const findings = readFindings(config.findingsDirectory, date);
+      const store = storeOf(config);
+      const findings = await store.read(date);
       for (const f of findings) process.stdout.write(`${opts.json ? JSON.stringify(f) : formatFinding(f)}\n`);
-      if (!opts.json) process.stderr.write(`${findings.length} finding(s) stored for ${date} in ${config.findingsDirectory}\n`);
+      if (!opts.json) process.stderr.write(`${findings.length} finding(s) stored for ${date} in ${store.location}\n`);
     });
 
   program
@@ -181,7 +183,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       ),
     )
     .action(async (opts: { maxActivities?: number }, command: Command) => {
-      const target = temporalTarget(configOf(command));
+      const config = configOf(command);
+      const target = temporalTarget(config);
+      checkPathsForRemote(config, target.address);
       logsFor(command, 'worker');
       const { worker } = await createWorker({ ...target, maxConcurrentActivityTaskExecutions: opts.maxActivities });
       process.stderr.write(
@@ -217,7 +221,12 @@ function buildProgram(setExit: (code: number) => void): Command {
       logsFor(command, 'worker');
       const server = await startDevServer({ port: opts.port, uiPort: opts.uiPort, dbFile: resolve(opts.db), namespace: target.namespace, onOutput: appendLog });
       process.stderr.write(`Temporal dev server at ${server.address}, Web UI at ${server.uiUrl}, history in ${resolve(opts.db)}\n`);
-      const { worker, connection } = await createWorker({ ...target, address: server.address, security: undefined });
+      const { worker, connection } = await createWorker({
+        ...target,
+        address: server.address,
+        security: undefined,
+        payloadStorage: payloadStorageFor(target.payloadStorage, true),
+      });
       process.stderr.write(
         `trailwarden ${VERSION} worker on task queue "${target.taskQueue}" (scanner: ${nativeScannerStatus()})` +
           `${currentLogFile() ? `; logs: ${currentLogFile()}` : ''}; press Ctrl-C to stop\n`,
@@ -236,11 +245,20 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--port <n>', 'port').default(8888).argParser(port))
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--cors-origin <url...>', 'Web UI origins allowed to call it', ['http://localhost:8233', 'http://localhost:8080'])
-    .action(async (opts: { port: number; host: string; corsOrigin: string[] }) => {
+    .action(async (opts: { port: number; host: string; corsOrigin: string[] }, command: Command) => {
       const keys = codecKeysFromEnvironment();
-      if (!keys) throw new UsageError('no codec keys: set TRAILWARDEN_CODEC_KEYS or TRAILWARDEN_CODEC_KEY_FILE');
-      const server = await startCodecServer(new EncryptionCodec(keys), { port: opts.port, host: opts.host, corsOrigins: opts.corsOrigin });
-      process.stderr.write(`codec server on http://${opts.host}:${opts.port} (keys: ${[...keys.keys.keys()].join(', ')}; active ${keys.active})\n`);
+      const payloadStorage = configOf(command).payloadStorage;
+      if (!keys && !payloadStorage) throw new UsageError('no codec keys and no payloadStorage: set TRAILWARDEN_CODEC_KEYS or TRAILWARDEN_CODEC_KEY_FILE');
+      const server = await startCodecServer(keys ? new EncryptionCodec(keys) : undefined, {
+        port: opts.port,
+        host: opts.host,
+        corsOrigins: opts.corsOrigin,
+        externalStorage: externalStorageOf(payloadStorage),
+      });
+      process.stderr.write(
+        `codec server on http://${opts.host}:${opts.port} (keys: ${keys ? `${[...keys.keys.keys()].join(', ')}; active ${keys.active}` : 'none'}` +
+          `${payloadStorage ? `; payloads from ${payloadStorage.type === 's3' ? `s3://${payloadStorage.bucket}/${payloadStorage.prefix}` : payloadStorage.path}` : ''})\n`,
+      );
       await waitForSignal();
       server.close();
     });

@@ -8,7 +8,8 @@ import type { LoadedConfig, ScanConfig } from '../config/load';
 import { UsageError, checkChannelEnvironment } from '../config/load';
 import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
-import { readFindings } from '../store/findings-store';
+import { findingsStoreOf } from '../store/findings-store';
+import { payloadStorageFor } from '../codec/payload-storage';
 import { type DailyScanWorkflow, progressQuery } from '../workflows/daily-scan';
 import { type RangeScanResult, type RangeScanWorkflow, rangeProgressQuery, rangeWorkflowId } from '../workflows/range-scan';
 import { daysBetween } from '../workflows/scan-days';
@@ -61,7 +62,12 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
   }
   checkChannelEnvironment(config.incidents?.channels ?? []);
   checkDirectorySources(config.sources);
-  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, incidents: config.incidents };
+  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, findingsStore: config.findingsStore, maxConcurrentPartitions: config.maxConcurrentPartitions, incidents: config.incidents };
+}
+
+/** Findings come from the store the config names (never this machine's disk unless it is a folder). */
+export function storeOf(config: ScanConfig) {
+  return findingsStoreOf(config.findingsStore ?? { directory: config.findingsDirectory });
 }
 
 /** Whether a folder holds a *.json or *.json.gz file anywhere below it (stops at the first). */
@@ -176,7 +182,7 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
     ),
   );
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
-  const findings = readFindings(config.findingsDirectory, date).filter((f) => !wanted || wanted.has(f.id));
+  const findings = (await storeOf(config).read(date)).filter((f) => !wanted || wanted.has(f.id));
   return { summary, findings, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
 }
 
@@ -251,7 +257,8 @@ export async function runRangeScan(
       waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), { ...options, abort, onStatus: process.stderr.isTTY ? () => undefined : undefined }),
     ),
   );
-  const findings = days.flatMap((day) => readFindings(config.findingsDirectory, day));
+  const store = storeOf(config);
+  const findings = (await Promise.all(days.map((day) => store.read(day)))).flat();
   return { result, findings, workflowId };
 }
 
@@ -270,7 +277,7 @@ export async function withTemporal<T>(
     }
   }
   const server = await startDevServer({ namespace: target.namespace, onOutput: (text) => appendLog(text) });
-  const local = { ...target, address: server.address, security: undefined };
+  const local = { ...target, address: server.address, security: undefined, payloadStorage: payloadStorageFor(target.payloadStorage, true), embedded: true };
   try {
     const { worker, connection } = await createWorker(local);
     try {

@@ -16,7 +16,7 @@ import {
 } from './schedule';
 import { scanConfigOf } from './scan';
 import { connectClient, temporalTarget } from './temporal';
-import { UsageError } from '../config/load';
+import { UsageError, checkPathsForRemote } from '../config/load';
 
 function isoDuration(option: string, value: string): number {
   try {
@@ -62,6 +62,8 @@ export function registerScheduleCommands(program: Command, configOf: (command: C
       await withClient(command, async (client, config) => {
         const scanConfig = scanConfigOf(config);
         const target = temporalTarget(config);
+        // the schedule's runs happen on the workers, later: paths relative to this machine mean nothing there
+        checkPathsForRemote(config, target.address);
         const id = await createSchedule(client, target, scanConfig, {
           id: opts.id,
           at: opts.at,

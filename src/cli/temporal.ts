@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { dataConverterFromEnvironment } from '../codec/encryption-codec';
-import type { LoadedConfig } from '../config/load';
+import { dataConverterFor, payloadStorageFor } from '../codec/payload-storage';
+import type { PayloadStorageConfig } from '../config/schema';
+import { type LoadedConfig, isLoopback } from '../config/load';
 import { type ConnectionSecurity, connectionSecurity } from '../config/temporal-connection';
 import { DEFAULT_TASK_QUEUE } from '../workers/worker';
 
@@ -9,15 +10,22 @@ export interface TemporalTarget {
   namespace: string;
   taskQueue: string;
   security?: ConnectionSecurity;
+  /** External Storage for large payloads (the config's payloadStorage; a local folder for --embedded, dev, demo) */
+  payloadStorage?: PayloadStorageConfig;
+  /** a private dev server of this process (--embedded): it ends with the process */
+  embedded?: boolean;
 }
 
 /** $TEMPORAL_ADDRESS and $TEMPORAL_NAMESPACE win over the config file; defaults match the dev server. */
 export function temporalTarget(config: LoadedConfig): TemporalTarget {
+  const address = process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233';
   return {
-    address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address ?? 'localhost:7233',
+    address,
     namespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default',
     taskQueue: process.env.TRAILWARDEN_TASK_QUEUE ?? config.temporal.taskQueue ?? DEFAULT_TASK_QUEUE,
     security: connectionSecurity(config.temporal),
+    // a service on this machine (trailwarden dev) keeps large payloads in ./.trailwarden/payloads unless told otherwise
+    payloadStorage: config.payloadStorage ?? payloadStorageFor(undefined, isLoopback(address)),
   };
 }
 
@@ -31,6 +39,6 @@ export async function connectClient(target: TemporalTarget): Promise<{ client: C
         'start one with `trailwarden dev`, set $TEMPORAL_ADDRESS, or pass --embedded',
     );
   }
-  const dataConverter = dataConverterFromEnvironment();
+  const dataConverter = dataConverterFor(target.payloadStorage);
   return { client: new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) }), close: () => connection.close() };
 }

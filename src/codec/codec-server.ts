@@ -1,5 +1,7 @@
 import { type Server, createServer } from 'node:http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { ExternalStorage } from '@temporalio/common/lib/converter/extstore';
+import { ExternalStorageRunner } from '@temporalio/common/lib/internal-non-workflow';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -21,7 +23,17 @@ const toJson = (p: Payload): JsonPayload => ({
  * and `temporal` CLI can show encrypted payloads to someone who can reach this server. Bind it where
  * only key holders can reach it.
  */
-export function startCodecServer(codec: PayloadCodec, options: { port: number; host?: string; corsOrigins?: string[] }): Promise<Server> {
+export function startCodecServer(
+  codec: PayloadCodec | undefined,
+  options: { port: number; host?: string; corsOrigins?: string[]; externalStorage?: ExternalStorage },
+): Promise<Server> {
+  // with External Storage, /decode first fetches offloaded payloads (a history holds only their claims)
+  const runner = options.externalStorage ? new ExternalStorageRunner(options.externalStorage) : undefined;
+  const decode = async (payloads: Payload[]) => {
+    const fetched = runner ? await runner.retrieve(payloads) : payloads;
+    return codec ? codec.decode(fetched) : fetched;
+  };
+  const encode = async (payloads: Payload[]) => (codec ? codec.encode(payloads) : payloads);
   const server = createServer((req, res) => {
     const origin = req.headers.origin;
     if (origin && options.corsOrigins?.includes(origin)) {
@@ -44,7 +56,7 @@ export function startCodecServer(codec: PayloadCodec, options: { port: number; h
     req.on('end', async () => {
       try {
         const payloads = ((JSON.parse(body) as { payloads?: JsonPayload[] }).payloads ?? []).map(fromJson);
-        const out = route === '/encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+        const out = route === '/encode' ? await encode(payloads) : await decode(payloads);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ payloads: out.map(toJson) }));
       } catch (error) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end((error as Error).message);

@@ -3,7 +3,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RULES } from '../rules';
 import { parseIsoDuration } from './duration';
-import { type ChannelConfig, configSchema, type RawConfig, type Source } from './schema';
+import type { StoreLocation } from '../store/blob-store';
+import { type ChannelConfig, configSchema, type PayloadStorageConfig, type RawConfig, type Source } from './schema';
 
 /** A configuration or argument problem: the CLI prints the message and exits 2. */
 export class UsageError extends Error {
@@ -25,9 +26,12 @@ export interface ScanConfig {
   sources: Source[];
   /** rule id -> validated options, for enabled rules only */
   rules: Record<string, unknown>;
+  /** the findings folder; "" when findings are on S3 (findingsStore) */
   findingsDirectory: string;
   /** partition activities in flight at once across a scan (absent in runs started before it existed) */
   maxConcurrentPartitions?: number;
+  /** where findings and the incident ledger are; absent in runs started before it existed (then: findingsDirectory) */
+  findingsStore?: StoreLocation;
   /** absent in runs started before incidents existed */
   incidents?: IncidentSettings;
 }
@@ -35,6 +39,10 @@ export interface ScanConfig {
 export interface LoadedConfig extends ScanConfig {
   file?: string;
   temporal: RawConfig['temporal'];
+  /** External Storage for large payloads (this process's data converter); paths absolute */
+  payloadStorage?: PayloadStorageConfig;
+  /** config keys whose value was a relative path (resolved here, so only right on this machine) */
+  relativePaths: string[];
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */
@@ -172,27 +180,39 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
     }
     if ((options.data as { enabled: boolean }).enabled) rules[rule.id] = options.data;
   }
-  const sources = raw.sources.map((source) =>
-    source.type === 'directory' ? { ...source, path: resolvePath(source.path, baseDir) } : source,
+  const relativePaths: string[] = [];
+  const resolveAt = (where: string, path: string) => {
+    if (!isAbsolute(path)) relativePaths.push(where);
+    return resolvePath(path, baseDir);
+  };
+  const sources = raw.sources.map((source, index) =>
+    source.type === 'directory' ? { ...source, path: resolveAt(`sources.${index}.path`, source.path) } : source,
   );
   const names = new Set<string>();
   const channels = raw.notifications.map((channel, index): NamedChannel => {
     const name = channel.name ?? `${channel.type}-${index}`;
     if (names.has(name)) throw new UsageError(`config: notifications.${index}.name: "${name}" is used twice`);
     names.add(name);
-    const path = channel.type === 'file' ? { path: resolvePath(channel.path, baseDir) } : {};
+    const path = channel.type === 'file' ? { path: resolveAt(`notifications.${index}.path`, channel.path) } : {};
     return { ...channel, ...path, name, maxNotificationAgeMs: parseIsoDuration(channel.maxNotificationAge ?? raw.incidents.maxNotificationAge) };
   });
+  const findingsDirectory = raw.findings.s3 ? '' : resolveAt('findings.directory', raw.findings.directory ?? DEFAULT_FINDINGS_DIRECTORY);
   return {
     file,
     sources,
     rules,
-    findingsDirectory: resolvePath(raw.findings.directory, baseDir),
+    findingsDirectory,
     maxConcurrentPartitions: raw.maxConcurrentPartitions,
+    findingsStore: raw.findings.s3 ? { s3: raw.findings.s3 } : { directory: findingsDirectory },
+    payloadStorage:
+      raw.payloadStorage?.type === 'directory' ? { ...raw.payloadStorage, path: resolveAt('payloadStorage.path', raw.payloadStorage.path) } : raw.payloadStorage,
+    relativePaths,
     incidents: { enabled: raw.incidents.enabled, channels, evidenceLimit: raw.incidents.evidenceLimit, webUiUrl: raw.webUiUrl },
     temporal: raw.temporal,
   };
 }
+
+export const DEFAULT_FINDINGS_DIRECTORY = '.trailwarden/findings';
 
 export const DEFAULT_CONFIG_FILE = 'trailwarden.config.json';
 
@@ -223,4 +243,23 @@ export function checkChannelEnvironment(channels: readonly NamedChannel[], env: 
       throw new UsageError(`config: notifications.${index} (${channel.name}): environment variable ${variable} is not set`);
     }
   }
+}
+
+/** A Temporal address on this machine (a dev server): its workers and clients share this disk. */
+export function isLoopback(address: string): boolean {
+  const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.split(':')[0];
+  return host === 'localhost' || host.startsWith('127.') || host === '::1';
+}
+
+/**
+ * A config used against a Temporal service on another machine names stores its workers reach: a
+ * relative path there was resolved on this machine and means nothing to them. Refused (exit 2);
+ * `--embedded`, `dev` and `demo` run their worker here and may use relative folders.
+ */
+export function checkPathsForRemote(config: LoadedConfig, address: string): void {
+  if (isLoopback(address) || !config.relativePaths.length) return;
+  throw new UsageError(
+    `config${config.file ? ` ${config.file}` : ''}: ${config.relativePaths.join(', ')}: a relative path is resolved on this machine, ` +
+      `but the workers of ${address} run elsewhere: give an absolute path they share, or an s3 store`,
+  );
 }

@@ -86,13 +86,31 @@ export const fileChannelSchema = z.strictObject({
 
 export const channelSchema = z.union([webhookChannelSchema, slackChannelSchema, snsChannelSchema, fileChannelSchema]);
 
+const s3StoreSchema = z.strictObject({
+  bucket: z.string().min(3),
+  /** key prefix, e.g. "trailwarden/findings/"; default none */
+  prefix: z.string().default(''),
+  endpoint: httpUrl.optional(),
+  /** the client's region, default $AWS_REGION, then us-east-1 */
+  region: z.string().min(1).optional(),
+});
+
+export const payloadStorageSchema = z.discriminatedUnion('type', [
+  s3StoreSchema.extend({ type: z.literal('s3') }),
+  z.strictObject({ type: z.literal('directory'), path: z.string().min(1) }),
+]);
+
 export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
   /** options per rule id; checked against each rule's own schema by loadConfig */
   rules: z.record(z.string(), z.unknown()).default({}),
-  findings: z.strictObject({ directory: z.string().min(1).default('.trailwarden/findings') }).default({
-    directory: '.trailwarden/findings',
-  }),
+  /** `{ directory }` (one machine or a shared volume), or `{ s3: { bucket, prefix, endpoint? } }` (every machine) */
+  findings: z
+    .strictObject({ directory: z.string().min(1).optional(), s3: s3StoreSchema.optional() })
+    .refine((f) => !(f.directory && f.s3), { message: 'give either "directory" or "s3", not both' })
+    .default({}),
+  /** where Temporal payloads above 256 KiB go (External Storage); none: they travel inline */
+  payloadStorage: payloadStorageSchema.optional(),
   notifications: z.array(channelSchema).default([]),
   /** partition activities in flight at once across one scan (in batches of child workflows of 64) */
   maxConcurrentPartitions: z.number().int().min(1).max(1000).default(128),
@@ -133,4 +151,5 @@ export type LookupEventsSource = z.infer<typeof lookupEventsSourceSchema>;
 export type LookupAccount = z.infer<typeof lookupAccountSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type Source = z.infer<typeof sourceSchema>;
+export type PayloadStorageConfig = z.infer<typeof payloadStorageSchema>;
 export type RawConfig = z.infer<typeof configSchema>;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
 import { sharedScanPool } from '../activities/scan-pool';
-import { dataConverterFromEnvironment } from '../codec/encryption-codec';
+import { dataConverterFor } from '../codec/payload-storage';
+import type { PayloadStorageConfig } from '../config/schema';
 import type { ConnectionSecurity } from '../config/temporal-connection';
 import { checkTuningEnvironment } from '../config/tuning';
 
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   maxConcurrentActivityTaskExecutions?: number;
   security?: ConnectionSecurity;
+  /** External Storage for large payloads: the same everywhere a client or worker touches these workflows */
+  payloadStorage?: PayloadStorageConfig;
 }
 
 /** The prebuilt workflow bundle (npm run build) when present, else bundle the workflow sources now. */
@@ -28,14 +31,16 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
   checkTuningEnvironment();
   const connection = await NativeConnection.connect({ address: options.address, ...options.security });
   await sharedScanPool()?.warm();
+  const dataConverter = dataConverterFor(options.payloadStorage);
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities,
     ...workflowSource(),
-    // with codec keys configured, every payload is encrypted before it reaches Temporal
-    ...(dataConverterFromEnvironment() ? { dataConverter: dataConverterFromEnvironment() } : {}),
+    // with codec keys configured, every payload is encrypted before it reaches Temporal (and before
+    // it is offloaded to payloadStorage when large)
+    ...(dataConverter ? { dataConverter } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 8,
     // workflow tasks here are small (plans, counters, timers): one workflow thread is enough, and each costs ~35 MB
     workflowThreadPoolSize: 1,

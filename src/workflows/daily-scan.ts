@@ -250,6 +250,7 @@ async function finishScan(
   const store = await storeFindings({
     date: input.date,
     directory: input.config.findingsDirectory,
+    store: input.config.findingsStore,
     findings: correlated.findings,
   });
   // the run's details in the Web UI show its findings (runs recorded before this have no table)
@@ -260,6 +261,7 @@ async function finishScan(
     const routed = await routeFindings({
       date: input.date,
       findingsDirectory: input.config.findingsDirectory,
+      store: input.config.findingsStore,
       findings: correlated.findings,
       rules: input.config.rules,
       incidents: input.config.incidents,

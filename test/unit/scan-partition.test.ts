@@ -289,9 +289,9 @@ describe('scanPartition over a directory source', () => {
     for (const id of ['put-own', 'cmd-yesterday', 'cmd-lost', 'noise-1']) expect(ids).not.toContain(id);
   });
 
-  it('returns a small result inline and removes its scratch file', () => {
+  it('returns its result inline, never a path, and removes its scratch file', () => {
     expect(typeof full.selected.inline).toBe('string');
-    expect(full.selected.ref).toBeUndefined();
+    expect(Object.keys(full.selected).sort()).toEqual(['inline', 'lines']);
     expect(fs.existsSync(scratchPath('scan-full', 'selected-dir-0'))).toBe(false);
     expect(full.partitionId).toBe('dir-0');
     expect(full.label).toBe(`directory ${fixture.logs}`);

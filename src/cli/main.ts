@@ -118,13 +118,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: ScanOptions, command: Command) => {
       const range = scanRange(opts);
       const config = configOf(command);
+      const target = temporalTarget(config);
+      // a relative path means nothing to workers on another machine: refuse it before checking it here
+      if (!opts.embedded) checkPathsForRemote(config, target.address);
       const scanConfig = scanConfigOf(config);
       checkLookupRetention(scanConfig.sources, range.from);
       // with --embedded, this process runs the worker and dev server: their logs go to a file
       if (opts.embedded) logsFor(command);
-      const target = temporalTarget(config);
       const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
-      if (!opts.embedded) checkPathsForRemote(config, target.address);
       if (range.from === range.to && opts.date) {
         const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
         printFindings(outcome.findings, opts.json);

@@ -163,18 +163,25 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     ]);
   });
 
-  test('an organisation plan runs in batches of child workflows of at most 64 partitions, totals kept, histories small', async () => {
+  /** A scan of an S3 organisation trail of `accounts` accounts in 17 regions, its activities mocked. */
+  async function scanOrganisation(accounts: number, maxConcurrentPartitions: number) {
     const { impl, calls } = mockActivities();
     const regions = Array.from({ length: 17 }, (_, i) => `region-${i}`);
-    const accounts = Array.from({ length: 12 }, (_, i) => String(100000000000 + i));
-    impl.planPartitions = async () => accounts.map((accountId): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId, regions } }));
-    const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions: 128 };
+    impl.planPartitions = async () =>
+      Array.from({ length: accounts }, (_, i): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId: String(100000000000 + i), regions } }));
+    const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions };
     const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
     const workflowId = `scan-org-${taskQueue}`;
     const summary = await worker.runUntil(
       env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
     );
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    return { summary, calls, historyEvents: history.events?.length ?? 0 };
+  }
+
+  test('an organisation plan runs in batches of child workflows of at most 64 partitions, totals kept, histories small', async () => {
+    const { summary, calls, historyEvents } = await scanOrganisation(12, 128);
     // 12 accounts x 17 regions = 204 partitions: 3 accounts (51 partitions) per batch, 4 batches
     expect(summary.partitions).toBe(204);
     expect(calls.scanned).toHaveLength(204);
@@ -183,22 +190,11 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(summary.objects).toBe(204 * 3);
     expect(summary.sources).toEqual([expect.objectContaining({ partitions: 204, objects: 612, records: 6120 })]);
     expect(calls.correlated[0].selected).toHaveLength(4);
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    expect(history.events?.length ?? 0).toBeLessThan(100);
+    expect(historyEvents).toBeLessThan(100);
   });
 
   test('more than 32 batches run in shards of 32 (ScanShardWorkflow), so the scan itself sees a few children', async () => {
-    const { impl, calls } = mockActivities();
-    const regions = Array.from({ length: 17 }, (_, i) => `region-${i}`);
-    const accounts = Array.from({ length: 100 }, (_, i) => String(100000000000 + i));
-    impl.planPartitions = async () => accounts.map((accountId): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId, regions } }));
-    const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions: 256 };
-    const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
-    const workflowId = `scan-shards-${taskQueue}`;
-    const summary = await worker.runUntil(
-      env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
-    );
+    const { summary, calls, historyEvents } = await scanOrganisation(100, 256);
     // 1,700 partitions in 34 batches of 3 accounts (the last of 1): shards of 32 and 2 batches
     expect(summary.partitions).toBe(1700);
     expect(calls.scanned).toHaveLength(1700);
@@ -208,8 +204,7 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(calls.gathered.slice(33, 35).sort((a, b) => a - b)).toEqual([17, 51]);
     expect(calls.gathered.slice(35)).toEqual([2]);
     expect(calls.correlated[0].selected).toHaveLength(2);
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    expect(history.events?.length ?? 0).toBeLessThan(60);
+    expect(historyEvents).toBeLessThan(60);
   }, 120_000);
 
   test('an invalid date fails the workflow without running any activity', async () => {

@@ -2,8 +2,9 @@ import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { RecordLine } from '../rules/selection';
 import { findingsStoreOf } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
-import { blobLines, removeScratch } from './scratch';
-import { type CorrelateInput, type GatherInput, type LinesBlob, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
+import { scanBlobStore, keySegment } from '../store/blob-store';
+import { blobLines, blobText, removeScanStore, removeScratch, storedBlob, textLines } from './scratch';
+import { type CorrelateInput, type GatherInput, type LinesBlob, type ScanStore, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
 export interface Correlated {
@@ -46,18 +47,23 @@ export function correlateLines(rulesConfig: Record<string, unknown>, period: Sca
   return { findings, findingsByRule, selectedEvents, duplicateEvents };
 }
 
-function* linesOf(blobs: readonly LinesBlob[]): Generator<string> {
-  for (const blob of blobs) yield* blobLines(blob);
+function* linesOfTexts(texts: readonly string[]): Generator<string> {
+  for (const text of texts) yield* textLines(text);
 }
 
 /** One batch's partitions' record lines as one blob, in their order (a scan's correlate reads one per batch). */
 export async function gatherSelected(input: GatherInput): Promise<LinesBlob> {
-  // inline: the data converter offloads it to payloadStorage when it is large
-  return { lines: input.blobs.reduce((n, blob) => n + blob.lines, 0), inline: input.blobs.map((blob) => blob.inline ?? '').join('') };
+  const texts = await Promise.all(input.blobs.map((blob) => blobText(input.store, input.scanId, blob)));
+  const gathered = { lines: input.blobs.reduce((n, blob) => n + blob.lines, 0), inline: texts.join('') };
+  const blob = await storedBlob(input.store, input.scanId, `selected/${keySegment(input.name)}.jsonl`, gathered);
+  // the partitions' objects are in the batch's now
+  if (input.store) for (const part of input.blobs) if (part.key) await scanBlobStore(input.store, input.scanId).delete(part.key);
+  return blob;
 }
 
 export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
-  const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOf(input.selected));
+  const texts = await Promise.all(input.selected.map((blob) => blobText(input.store, input.scanId, blob)));
+  const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOfTexts(texts));
   const findingIds = findings.length <= MAX_LISTED_FINDING_IDS ? findings.map((f) => f.id).sort() : undefined;
   // inline: the data converter offloads it to payloadStorage when it is large
   const blob: LinesBlob = { lines: findings.length, inline: findings.map((f) => `${JSON.stringify(f)}\n`).join('') };
@@ -69,6 +75,7 @@ export async function storeFindings(input: StoreFindingsInput): Promise<StoreFin
   return findingsStoreOf(input.store ?? { directory: input.directory }).upsert(input.date, findings);
 }
 
-export async function cleanupScratch(scanId: string): Promise<void> {
+export async function cleanupScratch(scanId: string, store?: ScanStore): Promise<void> {
   removeScratch(scanId);
+  if (store) await removeScanStore(store, scanId);
 }

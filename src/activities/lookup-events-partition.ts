@@ -11,6 +11,8 @@ import {
 import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
+import { storedBlob } from './scratch';
+import { keySegment } from '../store/blob-store';
 
 /** Data events (S3 PutObject and its multipart relatives) never appear in LookupEvents. */
 const DATA_EVENT_NAMES = new Set(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
@@ -135,5 +137,6 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
     progress.close();
   }
   saveCounters();
-  return progress.result();
+  const result = progress.result();
+  return { ...result, selected: await storedBlob(input.store, input.scanId, `selected/${keySegment(partition.id)}.jsonl`, result.selected) };
 }

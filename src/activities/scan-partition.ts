@@ -12,6 +12,8 @@ import type { ScanPeriod } from '../rules/types';
 import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
 import { sharedScanPool } from './scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
+import { storedBlob } from './scratch';
+import { keySegment } from '../store/blob-store';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -140,7 +142,8 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
         lastHeartbeatMs = Date.now();
       }
     }
-    return progress.result();
+    const result = progress.result();
+    return { ...result, selected: await storedBlob(input.store, input.scanId, `selected/${keySegment(input.partition.id)}.jsonl`, result.selected) };
   } finally {
     progress.close();
   }

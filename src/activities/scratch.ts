@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LinesBlob } from './types';
+import { tuning } from '../config/tuning';
+import { scanBlobStore } from '../store/blob-store';
+import type { LinesBlob, ScanStore } from './types';
 
 /**
  * A partition activity's selected lines are written here while it runs (so that a retried attempt on
@@ -30,7 +32,10 @@ export function blobFromFile(file: string, lines: number): LinesBlob {
 }
 
 export function* blobLines(blob: LinesBlob): Generator<string> {
-  const text = blob.inline ?? '';
+  yield* textLines(blob.inline ?? '');
+}
+
+export function* textLines(text: string): Generator<string> {
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -42,4 +47,32 @@ export function* blobLines(blob: LinesBlob): Generator<string> {
 
 export function removeScratch(scanId: string): void {
   rmSync(join(scratchRoot(), safe(scanId)), { recursive: true, force: true });
+}
+
+/** Lines up to this size travel inline in payloads; larger ones go to the scan's blob store. */
+const INLINE_LINES_BYTES = 64 * 1024;
+
+/**
+ * A blob for the lines: inline when small (or with no store: runs started before scan stores), else
+ * `put` into the scan's blob store under `key`, so that no workflow ever holds them.
+ */
+export async function storedBlob(store: ScanStore | undefined, scanId: string, key: string, blob: LinesBlob): Promise<LinesBlob> {
+  if (!store || (blob.inline ?? '').length <= tuning('TRAILWARDEN_INLINE_LINES_BYTES', INLINE_LINES_BYTES)) return blob;
+  await scanBlobStore(store, scanId).put(key, Buffer.from(blob.inline ?? ''));
+  return { lines: blob.lines, key };
+}
+
+/** A blob's lines as one text, from inline or from the scan's blob store. */
+export async function blobText(store: ScanStore | undefined, scanId: string, blob: LinesBlob): Promise<string> {
+  if (blob.key === undefined) return blob.inline ?? '';
+  if (!store) throw new Error(`lines ${blob.key} are in a scan store this input does not name`);
+  const body = await scanBlobStore(store, scanId).get(blob.key);
+  if (!body) throw new Error(`the scan store has no ${blob.key}`);
+  return body.toString('utf8');
+}
+
+/** Everything a scan kept in its blob store. */
+export async function removeScanStore(store: ScanStore, scanId: string): Promise<void> {
+  const scan = scanBlobStore(store, scanId);
+  for (const key of await scan.list('')) await scan.delete(key);
 }

@@ -17,6 +17,14 @@ import type { S3TrailPartition } from '../sources/s3';
 export interface LinesBlob {
   lines: number;
   inline?: string;
+  /** when larger than a few KB: the object in the scan's blob store (scans/<scan id>/) that holds the lines */
+  key?: string;
+}
+
+/** Where a scan keeps its intermediate lines: beside its findings (src/store/blob-store.ts: scanBlobStore). */
+export interface ScanStore {
+  findingsStore?: StoreLocation;
+  findingsDirectory: string;
 }
 
 export interface DailyScanInput {
@@ -53,6 +61,8 @@ export interface ScanPartitionInput {
   source: Source;
   rules: Record<string, unknown>;
   period: ScanPeriod;
+  /** absent in runs started before it existed: the lines then travel inline */
+  store?: ScanStore;
 }
 
 export interface PartitionStats {
@@ -90,6 +100,7 @@ export interface PartitionBatchInput {
   firstPartition: number;
   /** partitions in flight at once in this batch */
   concurrency: number;
+  store?: ScanStore;
 }
 
 /** What a batch gives back: totals, never a list per partition. */
@@ -123,15 +134,18 @@ export interface ShardInput {
   /** the first batch's index in the scan, for unique child ids */
   firstBatch: number;
   maxConcurrentPartitions: number;
+  store?: ScanStore;
 }
 
 export interface GatherInput {
   scanId: string;
   name: string;
   blobs: LinesBlob[];
+  store?: ScanStore;
 }
 
 export interface CorrelateInput {
+  store?: ScanStore;
   scanId: string;
   period: ScanPeriod;
   rules: Record<string, unknown>;

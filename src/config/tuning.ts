@@ -9,6 +9,8 @@ const TUNING = {
   TRAILWARDEN_SCAN_THREADS: { min: 0, max: 256 },
   /** least milliseconds between two checkpoints of one partition (default 100) */
   TRAILWARDEN_HEARTBEAT_MS: { min: 0, max: 60_000 },
+  /** bytes of record lines a partition or batch returns inline; more go to the scan's blob store (default 65536) */
+  TRAILWARDEN_INLINE_LINES_BYTES: { min: 0, max: 2_000_000_000 },
 } as const;
 
 export type TuningName = keyof typeof TUNING;

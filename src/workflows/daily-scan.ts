@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanSummary, SourceStats } from '../activities/types';
+import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
 import { inLanes } from './lanes';
 import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, failureMessage, runBatches } from './scan-batch';
@@ -171,6 +171,11 @@ async function scanBeforeBatches(
 
 const DEFAULT_MAX_CONCURRENT_PARTITIONS = 128;
 
+/** Where the scan's partitions keep their lines for the batches and correlate to read: beside its findings. */
+function scanStoreOf(input: DailyScanInput): ScanStore {
+  return { findingsStore: input.config.findingsStore, findingsDirectory: input.config.findingsDirectory };
+}
+
 async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScannedDay> {
   const { workflowId, runId } = workflowInfo();
   const scanId = `${workflowId}-${runId}`;
@@ -183,7 +188,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   setCurrentDetails(`scanning ${partitions} partition(s)`);
 
   // at most maxConcurrentPartitions partitions in flight: whole batches, each with its share
-  const run = { scanId, date: input.date, sources: input.config.sources, rules: input.config.rules, period, maxConcurrentPartitions: input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS };
+  const run = { scanId, date: input.date, sources: input.config.sources, rules: input.config.rules, period, maxConcurrentPartitions: input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS, store: scanStoreOf(input) };
   const done = (counted: number, result: PartitionBatchResult | undefined) => {
     for (const totals of Object.values(result?.sources ?? {})) {
       progress.objects += totals.objects;
@@ -241,6 +246,7 @@ async function finishScan(
   const scanId = `${workflowId}-${runId}`;
   progress.phase = 'correlating';
   const correlated = await correlate({
+    store: scanStoreOf(input),
     scanId,
     period,
     rules: input.config.rules,
@@ -270,7 +276,7 @@ async function finishScan(
     });
     incidents = { incidents: routed.incidents.length, newFindings: routed.routed, alreadyRouted: routed.alreadyRouted };
   }
-  await cleanupScratch(scanId);
+  await cleanupScratch(scanId, scanStoreOf(input));
   progress.phase = 'done';
 
   const sources = statsBySource(input.config.sources, scanned);

@@ -78,7 +78,7 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   const result: PartitionBatchResult = { partitions: partitions.length, sources: {}, failedPartitions: [], skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
   const failed: FailedPartition[] = [];
   const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
-    const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period };
+    const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period, store: input.store };
     try {
       return await (partition.lookup ? lookupLocked(scan) : scanPartition(scan));
     } catch (error) {
@@ -101,7 +101,7 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   const order = new Map(partitions.map((p, i) => [p.label, i]));
   result.failedPartitions = failed.sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
   const blobs = scanned.filter((scan): scan is PartitionResult => scan !== undefined).map((scan) => scan.selected);
-  result.selected = await gatherSelected({ scanId: input.scanId, name: `batch-${input.batch}`, blobs });
+  result.selected = await gatherSelected({ scanId: input.scanId, name: `batch-${input.batch}`, blobs, store: input.store });
   return result;
 }
 
@@ -135,6 +135,7 @@ export interface BatchRun {
   rules: Record<string, unknown>;
   period: ShardInput['period'];
   maxConcurrentPartitions: number;
+  store?: ShardInput['store'];
 }
 
 /**
@@ -164,6 +165,7 @@ export async function runBatches(
             groups: batch.groups,
             firstPartition: batch.firstPartition,
             concurrency: Math.min(PARTITIONS_PER_BATCH, run.maxConcurrentPartitions),
+            store: run.store,
           },
         ],
         staticSummary: `Partitions ${batch.firstPartition + 1}-${batch.firstPartition + batch.partitions} of ${run.date}`,
@@ -179,7 +181,12 @@ export async function runBatches(
 }
 
 /** Batches' results as one: totals summed, failures and skipped items kept in order, lines gathered into one blob. */
-export async function mergeBatches(scanId: string, name: string, scanned: readonly PartitionBatchResult[], failedPartitions: FailedPartition[]): Promise<PartitionBatchResult> {
+export async function mergeBatches(
+  run: Pick<BatchRun, 'scanId' | 'store'>,
+  name: string,
+  scanned: readonly PartitionBatchResult[],
+  failedPartitions: FailedPartition[],
+): Promise<PartitionBatchResult> {
   const merged: PartitionBatchResult = { partitions: 0, sources: {}, failedPartitions, skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
   for (const result of scanned) {
     merged.partitions += result.partitions;
@@ -192,7 +199,7 @@ export async function mergeBatches(scanId: string, name: string, scanned: readon
     merged.skipped.push(...result.skipped.slice(0, Math.max(0, 50 - merged.skipped.length)));
     merged.skippedCount += result.skippedCount;
   }
-  merged.selected = await gatherSelected({ scanId, name, blobs: scanned.map((result) => result.selected) });
+  merged.selected = await gatherSelected({ scanId: run.scanId, name, blobs: scanned.map((result) => result.selected), store: run.store });
   return merged;
 }
 
@@ -202,5 +209,5 @@ export async function mergeBatches(scanId: string, name: string, scanned: readon
  */
 export async function ScanShardWorkflow(input: ShardInput): Promise<PartitionBatchResult> {
   const { scanned, failedPartitions } = await runBatches(input, input.batches, input.firstBatch);
-  return mergeBatches(input.scanId, `shard-${input.firstBatch}`, scanned, failedPartitions);
+  return mergeBatches(input, `shard-${input.firstBatch}`, scanned, failedPartitions);
 }

@@ -46,6 +46,8 @@ function hostEnv(root: string): NodeJS.ProcessEnv {
     TEMPORAL_NAMESPACE: NAMESPACE,
     TRAILWARDEN_TASK_QUEUE: TASK_QUEUE,
     TW_TEST_WEBHOOK_SECRET: SECRET,
+    // the lines stay in payloads (not the scan's blob store), so that External Storage carries them here
+    TRAILWARDEN_INLINE_LINES_BYTES: '1000000000',
   };
   delete env.TRAILWARDEN_SCRATCH_DIR;
   delete env.TRAILWARDEN_CONFIG;

@@ -3,7 +3,7 @@
  * (.trailwarden/payloads), after the codec encrypted them when codec keys are set.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../../src/rules/types';
 import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
@@ -17,13 +17,15 @@ function filesUnder(dir: string): string[] {
     .filter((path) => statSync(path).isFile());
 }
 
-async function embeddedScan(name: string, env: NodeJS.ProcessEnv) {
+async function embeddedScan(name: string, env: NodeJS.ProcessEnv, inlineLines = '1000000000') {
   const dir = tempDir(name);
   writeFiles(join(dir, 'logs'), largeTrail(DATE));
   const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' }, incidents: { enabled: false } });
-  const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE], { cwd: dir, env });
+  // the lines stay in payloads (not the scan's blob store), so that External Storage carries them here
+  const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE], { cwd: dir, env: { ...env, TRAILWARDEN_INLINE_LINES_BYTES: inlineLines } });
   expect(result.code).toBe(0);
-  const blobs = filesUnder(join(dir, '.trailwarden', 'payloads'));
+  const payloads = join(dir, '.trailwarden', 'payloads');
+  const blobs = existsSync(payloads) ? filesUnder(payloads) : [];
   return { findings: jsonLines<Finding>(result.stdout), blobs, dir };
 }
 
@@ -51,5 +53,14 @@ describe('payloads above 256 KiB go to the local payload folder with --embedded'
       // the blob is a Payload whose metadata says it is encrypted, with the key id
       expect(bytes.includes('binary/encrypted')).toBe(true);
     }
+  }, 240_000);
+
+  test('by default a partition\'s or batch\'s lines over 64 KiB go to the scan\'s blob store beside the findings, not through any workflow, and are removed after', async () => {
+    const plain = await embeddedScan('extstore-default-plain', { TRAILWARDEN_CODEC_KEYS: '' });
+    const stored = await embeddedScan('scan-store', { TRAILWARDEN_CODEC_KEYS: '' }, '');
+    expect(sorted(stored.findings)).toBe(sorted(plain.findings));
+    // nothing of the lines was large enough to be offloaded: they never rode in a payload
+    expect(stored.blobs.filter((file) => statSync(file).size > 256 * 1024)).toEqual([]);
+    expect(existsSync(join(stored.dir, 'findings', 'scans')) ? filesUnder(join(stored.dir, 'findings', 'scans')) : []).toEqual([]);
   }, 240_000);
 });

@@ -23,7 +23,8 @@ describe('RateLimiter', () => {
     await takes[0];
     setTimeout(() => busyFor(400), limiter.spacingMs - 50); // the second taker's timer fires ~350 ms late
     await Promise.all(takes);
-    for (let i = 1; i < released.length; i++) expect(released[i] - released[i - 1]).toBeGreaterThanOrEqual(limiter.spacingMs - 1);
+    // the times are taken in promise callbacks, which a busy machine delays by a few ms each
+    for (let i = 1; i < released.length; i++) expect(released[i] - released[i - 1]).toBeGreaterThanOrEqual(limiter.spacingMs - 10);
     for (let i = 2; i < released.length; i++) expect(released[i] - released[i - 2]).toBeGreaterThan(1000);
   });
 });

@@ -15,6 +15,7 @@ import type * as activities from '../activities';
 import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
 import { inLanes } from './lanes';
+import { addStats } from './partitions';
 import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, failureMessage, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
@@ -65,9 +66,7 @@ function statsBySource(sources: Source[], batches: PartitionBatchResult[]): Sour
   for (const batch of batches) {
     for (const [index, totals] of Object.entries(batch.sources)) {
       const total = bySource[Number(index)];
-      for (const [key, value] of Object.entries(totals) as [keyof typeof totals, number | undefined][]) {
-        if (value !== undefined) total[key] = (total[key] ?? 0) + value;
-      }
+      addStats(total, totals);
     }
   }
   return bySource;

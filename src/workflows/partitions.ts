@@ -1,4 +1,4 @@
-import type { PartitionSpec, PlanGroup } from '../activities/types';
+import type { PartitionSpec, PartitionStats, PlanGroup } from '../activities/types';
 import type { Source } from '../config/schema';
 
 /** How many partitions a plan group holds. */
@@ -40,4 +40,11 @@ export function partitionsOf(groups: readonly PlanGroup[], sources: readonly Sou
     }
   }
   return partitions;
+}
+
+/** Adds one set of counts to a running total (counts a partition does not have are left alone). */
+export function addStats(total: PartitionStats, stats: Partial<PartitionStats>): void {
+  for (const [key, value] of Object.entries(stats) as [keyof PartitionStats, number | undefined][]) {
+    if (value !== undefined) total[key] = (total[key] ?? 0) + value;
+  }
 }

@@ -4,7 +4,7 @@ import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, s
 import type * as activities from '../activities';
 import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ShardInput } from '../activities/types';
 import { inLanes } from './lanes';
-import { partitionCount, partitionsOf } from './partitions';
+import { addStats, partitionCount, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 const { gatherSelected } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
@@ -91,9 +91,7 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
     totals.partitions++;
     const scan = scanned[index];
     if (!scan) continue;
-    for (const [key, value] of Object.entries(scan.stats) as [keyof typeof scan.stats, number | undefined][]) {
-      if (value !== undefined) totals[key] = (totals[key] ?? 0) + value;
-    }
+    addStats(totals, scan.stats);
     result.skipped.push(...scan.skipped.slice(0, Math.max(0, 50 - result.skipped.length)));
     result.skippedCount += scan.skippedCount;
   }
@@ -192,9 +190,7 @@ export async function mergeBatches(
     merged.partitions += result.partitions;
     for (const [index, totals] of Object.entries(result.sources)) {
       const sum = (merged.sources[Number(index)] ??= { partitions: 0, objects: 0, records: 0, parsed: 0, selected: 0, bytes: 0, malformedRecords: 0 });
-      for (const [key, value] of Object.entries(totals) as [keyof typeof totals, number | undefined][]) {
-        if (value !== undefined) sum[key] = (sum[key] ?? 0) + value;
-      }
+      addStats(sum, totals);
     }
     merged.skipped.push(...result.skipped.slice(0, Math.max(0, 50 - merged.skipped.length)));
     merged.skippedCount += result.skippedCount;

@@ -101,7 +101,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   if (!progress.resumed) for (const item of listing.skipped) progress.skip(item);
 
   const todo = listing.objects.filter((object) => !progress.resumed || object.key > state.position.lastKey);
-  const readAhead = (sharedScanPool()?.size ?? 0) + 1;
+  const readAhead = (sharedScanPool()?.capacity ?? 0) + 1;
   const inFlight: { object: LogObject; scan: Promise<ObjectScan> }[] = [];
   try {
     let next = 0;

@@ -6,26 +6,24 @@ import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { LogFileFormatError } from '../cloudtrail/records-reader';
 import { type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes } from './scan-object';
-import type { ThreadReply, ThreadRequest } from './scan-pool';
+import { JobCache, type ThreadReply, type ThreadRequest } from './scan-pool';
 
-const scanners = new Map<string, ObjectScanner>();
+const scanners = new JobCache<ObjectScanner>();
 
-function scannerFor(job: ScanJob): ObjectScanner {
-  const key = JSON.stringify(job);
-  let scanner = scanners.get(key);
-  if (!scanner) {
-    if (scanners.size > 16) scanners.clear();
-    scanner = objectScanner(job);
-    scanners.set(key, scanner);
-  }
+/** The scanner of a job: built when the job comes with the request, else the one the pool knows this thread holds. */
+function scannerFor(key: string, job: ScanJob | undefined): ObjectScanner {
+  if (job) scanners.set(key, objectScanner(job));
+  const scanner = scanners.get(key);
+  if (!scanner) throw new Error('scan thread: a job was neither sent nor held');
   return scanner;
 }
 
-parentPort?.on('message', ({ id, file, job }: ThreadRequest) => {
+parentPort?.on('message', ({ id, file, jobKey, job }: ThreadRequest) => {
   let reply: ThreadReply;
   try {
+    const scanner = scannerFor(jobKey, job);
     const bytes = typeof file === 'string' ? readFileSync(file) : Buffer.from(file.buffer, file.byteOffset, file.byteLength);
-    reply = { id, scan: scanObjectBytes(bytes, scannerFor(job)) };
+    reply = { id, scan: scanObjectBytes(bytes, scanner) };
   } catch (error) {
     const { name, message, code } = error as Error & { code?: string };
     reply = { id, error: { name, message, code, formatError: error instanceof LogFileFormatError } };

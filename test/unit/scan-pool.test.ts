@@ -42,6 +42,16 @@ describe('ScanPool', () => {
     expect(threaded.reduce((n, scan) => n + scan.lines.length, 0)).toBeGreaterThan(0);
   });
 
+  test('files of many jobs, interleaved, are each scanned with their own job (a job is sent to a thread once, and again after its cache is cleared)', async () => {
+    // 20 jobs (more than a thread's cache of 16): different periods select different records
+    const jobs = Array.from({ length: 20 }, (_, k): ScanJob => ({ rules: JOB.rules, period: { startMs: JOB.period.startMs, endMs: JOB.period.startMs + 10 * 3_600_000 + k * 3 * 60_000 } }));
+    const order = Array.from({ length: 60 }, (_, i) => ({ file: document(i % 5), job: jobs[(i * 7) % jobs.length] }));
+    const inline = order.map(({ file, job }) => scanObjectBytes(file, objectScanner(job)));
+    const threaded = await Promise.all(order.map(({ file, job }) => pool.scan(file, job)));
+    expect(threaded).toEqual(inline);
+    expect(new Set(inline.map((scan) => scan.selected)).size).toBeGreaterThan(1);
+  });
+
   test('a local file is read by the thread itself, with the same result; a missing one fails as unreadable, not corrupt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tw-scan-pool-'));
     const path = join(dir, 'one.json.gz');

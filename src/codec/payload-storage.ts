@@ -4,10 +4,8 @@ import { join, resolve } from 'node:path';
 import { type Payload, type PayloadCodec, ValueError } from '@temporalio/common';
 import { ExternalStorage, type StorageDriver, StorageDriverClaim } from '@temporalio/common/lib/converter/extstore';
 import { temporal } from '@temporalio/proto';
-import { S3StorageDriver, type S3StorageDriverClient, type S3RequestOptions } from '@temporalio/external-storage-s3';
-import { AwsSdkS3StorageDriverClient } from '@temporalio/external-storage-s3-aws-sdk';
+import type { S3StorageDriverClient, S3RequestOptions } from '@temporalio/external-storage-s3';
 import type { PayloadStorageConfig } from '../config/schema';
-import { s3ClientFor } from '../store/blob-store';
 import { EncryptionCodec, codecKeysFromEnvironment } from './encryption-codec';
 
 const PayloadProto = temporal.api.common.v1.Payload;
@@ -93,10 +91,44 @@ export class PrefixedS3Client implements S3StorageDriverClient {
   }
 }
 
+/** The name and type of Temporal's S3 driver (`S3StorageDriver`), which claims carry. */
+export const S3_DRIVER_NAME = 'aws.s3driver';
+
+/**
+ * Temporal's S3 driver, with its module and the AWS SDK (~50 MB of memory together) loaded when a
+ * payload is first stored or retrieved: a process whose payloads all stay inline never loads them.
+ */
+export class LazyS3StorageDriver implements StorageDriver {
+  readonly name = S3_DRIVER_NAME;
+  readonly type = S3_DRIVER_NAME;
+  private driver: Promise<StorageDriver> | undefined;
+  constructor(private readonly config: Extract<PayloadStorageConfig, { type: 's3' }>) {}
+
+  private load(): Promise<StorageDriver> {
+    this.driver ??= (async () => {
+      const [{ S3StorageDriver }, { AwsSdkS3StorageDriverClient }, { s3ClientFor }] = await Promise.all([
+        import('@temporalio/external-storage-s3'),
+        import('@temporalio/external-storage-s3-aws-sdk'),
+        import('../store/s3-client'),
+      ]);
+      const client = new PrefixedS3Client(new AwsSdkS3StorageDriverClient(s3ClientFor(this.config)), this.config.prefix ?? '');
+      return new S3StorageDriver({ client, bucket: this.config.bucket, driverName: S3_DRIVER_NAME });
+    })();
+    return this.driver;
+  }
+
+  async store(...args: Parameters<StorageDriver['store']>): ReturnType<StorageDriver['store']> {
+    return (await this.load()).store(...args);
+  }
+
+  async retrieve(...args: Parameters<StorageDriver['retrieve']>): ReturnType<StorageDriver['retrieve']> {
+    return (await this.load()).retrieve(...args);
+  }
+}
+
 export function storageDriverOf(config: PayloadStorageConfig): StorageDriver {
   if (config.type === 'directory') return new LocalFolderStorageDriver(config.path);
-  const client = new PrefixedS3Client(new AwsSdkS3StorageDriverClient(s3ClientFor(config)), config.prefix ?? '');
-  return new S3StorageDriver({ client, bucket: config.bucket });
+  return new LazyS3StorageDriver(config);
 }
 
 export function externalStorageOf(config: PayloadStorageConfig | undefined): ExternalStorage | undefined {

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 
 /**
  * A flat key space of small-to-medium objects that every process using the same location reaches:
@@ -141,13 +134,8 @@ export class DirectoryBlobStore implements BlobStore {
   }
 }
 
-export function s3ClientFor(location: S3StoreLocation): S3Client {
-  return new S3Client({
-    region: location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
-    followRegionRedirects: true,
-  });
-}
+/** The AWS SDK for S3 (~20 MB of memory), loaded when a store on S3 is first used: a worker with folder stores never loads it. */
+const s3Sdk = () => import('@aws-sdk/client-s3');
 
 function isStatus(error: unknown, ...codes: number[]): boolean {
   const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
@@ -161,12 +149,20 @@ function isStatus(error: unknown, ...codes: number[]): boolean {
 export class S3BlobStore implements BlobStore {
   readonly location: string;
   private readonly prefix: string;
+  private client: Promise<S3Client> | undefined;
   constructor(
     private readonly where: S3StoreLocation,
-    private readonly client: S3Client = s3ClientFor(where),
+    client?: S3Client,
   ) {
     this.prefix = where.prefix ?? '';
     this.location = `s3://${where.bucket}/${this.prefix}`;
+    if (client) this.client = Promise.resolve(client);
+  }
+
+  private async s3(): Promise<{ sdk: Awaited<ReturnType<typeof s3Sdk>>; client: S3Client }> {
+    this.client ??= import('./s3-client').then(({ s3ClientFor }) => s3ClientFor(this.where));
+    const [sdk, client] = await Promise.all([s3Sdk(), this.client]);
+    return { sdk, client };
   }
 
   private key(key: string): string {
@@ -174,12 +170,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: Buffer.from(body) }));
+    const { sdk, client } = await this.s3();
+    await client.send(new sdk.PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: Buffer.from(body) }));
   }
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }));
+      const { sdk, client } = await this.s3();
+      const response = await client.send(new sdk.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }));
       return Buffer.from(await response.Body!.transformToByteArray());
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey' || isStatus(error, 404)) return undefined;
@@ -188,12 +186,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const { sdk, client } = await this.s3();
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token }),
-      );
+      const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token }));
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(this.prefix.length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -201,11 +198,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   async createIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    const { sdk, client } = await this.s3();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: Buffer.from(body), IfNoneMatch: '*' }),
-        );
+        await client.send(new sdk.PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(key), Body: Buffer.from(body), IfNoneMatch: '*' }));
         return true;
       } catch (error) {
         // 412: the key exists
@@ -221,7 +217,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }));
+    const { sdk, client } = await this.s3();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(key) }));
   }
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -8,8 +9,8 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ExternalStorageRunner, isReferencePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { startCodecServer } from '../../src/codec/codec-server';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
-import { LocalFolderStorageDriver, PAYLOAD_SIZE_THRESHOLD, externalStorageOf } from '../../src/codec/payload-storage';
-import { s3ClientFor } from '../../src/store/blob-store';
+import { LazyS3StorageDriver, LocalFolderStorageDriver, PAYLOAD_SIZE_THRESHOLD, externalStorageOf, storageDriverOf } from '../../src/codec/payload-storage';
+import { s3ClientFor } from '../../src/store/s3-client';
 import { s3Endpoint } from '../helpers/services';
 
 const big = () => defaultPayloadConverter.toPayload({ lines: 3000, inline: 'x'.repeat(PAYLOAD_SIZE_THRESHOLD + 10) });
@@ -49,6 +50,21 @@ describe('External Storage drivers', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^team\/payloads\/v0\/ns\/default\/wt\/DailyScanWorkflow\/wi\/scan-2026-09-01\/ri\/null\/d\/sha256\/[0-9a-f]{64}$/);
     client.destroy();
+  });
+
+  test("the S3 driver is loaded on first use, under the name and type of Temporal's own (which claims carry)", async () => {
+    const { S3StorageDriver } = await import('@temporalio/external-storage-s3');
+    const real = new S3StorageDriver({ client: {} as never, bucket: 'b' });
+    const lazy = storageDriverOf({ type: 's3', bucket: 'b' });
+    expect(lazy).toBeInstanceOf(LazyS3StorageDriver);
+    expect([lazy.name, lazy.type]).toEqual([real.name, real.type]);
+    // a process that loads the worker's code with folder stores does not load the S3 driver or the AWS SDK for S3
+    const script = `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'workers', 'worker.js'))});
+      require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'activities', 'index.js'))});
+      console.log(Object.keys(require.cache).filter((k) => /client-s3|external-storage-s3/.test(k)).length)`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('0');
   });
 
   test('the codec server fetches offloaded payloads and decrypts them for the Web UI', async () => {

@@ -6,6 +6,12 @@ const { join, resolve } = require('node:path');
 
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
+
+/**
+ * The V8 flags a deployed worker runs with, read from bin/trailwarden.js's shebang (the Dockerfile's
+ * ENTRYPOINT has the same), so that every stage runs the worker as deployed.
+ */
+const WORKER_NODE_FLAGS = require('node:fs').readFileSync(join(ROOT, 'bin', 'trailwarden.js'), 'utf8').split('\n')[0].split(/\s+/).filter((word) => word.startsWith('--'));
 const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
 const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
 
@@ -117,4 +123,4 @@ function scanPeriod(date) {
   return { startMs, endMs: startMs + 86_400_000 };
 }
 
-module.exports = { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, processCpu, report, scanPeriod, cpuSnapshot, otherCpuShare };
+module.exports = { ROOT, DIST, WORKER_NODE_FLAGS, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, processCpu, report, scanPeriod, cpuSnapshot, otherCpuShare };

@@ -15,7 +15,7 @@ const { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } = require('no
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { gzipSync } = require('node:zlib');
-const { DIST, ROOT, RULE1, peakRss, processCpu } = require('./common');
+const { DIST, ROOT, RULE1, WORKER_NODE_FLAGS, peakRss, processCpu } = require('./common');
 
 const ORG_ID = 'o-benchorg01';
 const DATE = '2026-11-25';
@@ -70,7 +70,7 @@ async function startWorkers({ address, taskQueue, root, env = {} }) {
   await Promise.all([0, 1].map((i) => new Promise((resolve, reject) => {
     const home = join(root, `machine-${i}`);
     for (const dir of ['work', 'tmp', 'home', 'scratch']) mkdirSync(join(home, dir), { recursive: true });
-    const child = spawn(process.execPath, ['--max-semi-space-size=2', join(ROOT, 'bin', 'trailwarden.js'), 'worker', '--verbose'], {
+    const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(ROOT, 'bin', 'trailwarden.js'), 'worker', '--verbose'], {
       cwd: join(home, 'work'),
       env: { ...process.env, ...env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue, TMPDIR: join(home, 'tmp'), HOME: join(home, 'home'), TRAILWARDEN_SCRATCH_DIR: join(home, 'scratch'), MALLOC_ARENA_MAX: '2' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -122,10 +122,12 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
   const root = mkdtempSync(join(tmpdir(), 'tw-org-'));
   const stops = [];
   try {
+    let motoPid;
     if (!endpoint) {
       const moto = await require(join(DIST, 'local', 'moto.js')).startMotoServer();
       stops.push(async () => moto.stop());
       endpoint = moto.endpoint;
+      motoPid = moto.pid;
     }
     let serverPid;
     if (!address) {
@@ -147,6 +149,7 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
       for (const worker of workers) worker.kill('SIGKILL');
     });
     const cpuBefore = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? processCpu(serverPid)?.seconds ?? 0 : 0];
+    const motoCpuBefore = motoPid ? processCpu(motoPid)?.seconds ?? 0 : 0;
     const loaded = parseConfig({ sources: [{ type: 's3', bucket, endpoint, organizationId: ORG_ID }], findings: { directory: join(root, 'findings') }, incidents: { enabled: false } });
     const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, maxConcurrentPartitions: loaded.maxConcurrentPartitions, incidents: loaded.incidents };
     const connection = await Connection.connect({ address });
@@ -158,6 +161,7 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
     const wallSeconds = seconds(since);
     log(`scanned ${summary.partitions} partitions in ${wallSeconds.toFixed(1)} s`);
     const cpuAfter = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? processCpu(serverPid)?.seconds ?? 0 : 0];
+    const motoCpuSeconds = motoPid ? (processCpu(motoPid)?.seconds ?? 0) - motoCpuBefore : undefined;
 
     const runId = (await handle.describe()).runId;
     const ids = [handle.workflowId];
@@ -182,6 +186,9 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
       serverCpuSeconds: serverPid ? cpuAfter[workers.length] - cpuBefore[workers.length] : undefined,
       workerPeakRssBytes: workers.map((w) => peakRss(w.pid)),
       serverPeakRssBytes: serverPid ? peakRss(serverPid) : undefined,
+      // moto serves requests on one core at a time (Python's GIL)
+      s3EndpointCpuSeconds: motoCpuSeconds,
+      s3EndpointCoreShare: motoCpuSeconds === undefined ? undefined : motoCpuSeconds / wallSeconds,
     };
   } finally {
     for (const stop of stops.reverse()) await stop();
@@ -189,6 +196,11 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
 }
 
 const MB = 1024 * 1024;
+
+function perPartition(r) {
+  const ms = (seconds) => (seconds === undefined ? 'n/a' : `${((1000 * seconds) / r.summary.partitions).toFixed(1)} ms`);
+  return `${ms(r.s3EndpointCpuSeconds)} / ${ms(r.serverCpuSeconds)} / ${ms(r.workerCpuSeconds.reduce((a, b) => a + b, 0))}`;
+}
 
 function table(r) {
   const rows = [
@@ -205,12 +217,19 @@ function table(r) {
     ['worker peak RSS', r.workerPeakRssBytes.map((b) => `${(b / MB).toFixed(0)} MB`).join(', ')],
     ['Temporal server CPU', r.serverCpuSeconds === undefined ? 'n/a' : `${r.serverCpuSeconds.toFixed(1)} s`],
     ['Temporal server peak RSS', r.serverPeakRssBytes === undefined ? 'n/a' : `${(r.serverPeakRssBytes / MB).toFixed(0)} MB`],
+    ['S3 endpoint (moto) CPU', r.s3EndpointCpuSeconds === undefined ? 'n/a' : `${r.s3EndpointCpuSeconds.toFixed(1)} s, ${(100 * r.s3EndpointCoreShare).toFixed(0)} % of one core over the scan`],
+    ['CPU per partition: S3 endpoint / Temporal server / workers', perPartition(r)],
   ];
   const checks = [
     ['every history < 2,000 events', r.largestHistory.events < 2000, `${r.largestHistory.events}`],
     ['no payload > 256 KB in a history', r.largestPayload <= 256 * 1024, `${(r.largestPayload / 1024).toFixed(1)} KB`],
     ['worker peak RSS <= 256 MB', Math.max(...r.workerPeakRssBytes) <= 256 * MB, `${(Math.max(...r.workerPeakRssBytes) / MB).toFixed(0)} MB`],
     ['every planted command found', r.summary.rule1Findings === r.planted, `${r.summary.rule1Findings} of ${r.planted}`],
+    // on one machine every component shares the cores: the one that costs the most CPU per partition sets partitions/s
+    ...(r.s3EndpointCpuSeconds === undefined || r.serverCpuSeconds === undefined ? [] : [[
+      'partitions/s limited by the S3 endpoint: it costs more CPU per partition than Temporal (server and workers together)',
+      r.s3EndpointCpuSeconds > r.serverCpuSeconds + r.workerCpuSeconds.reduce((a, b) => a + b, 0), perPartition(r),
+    ]]),
   ];
   return [
     '| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '',
@@ -219,6 +238,8 @@ function table(r) {
 }
 
 if (require.main === module) {
+  // the lockfile pins SDK releases that support Node 20 (as bin/trailwarden.js says)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [accounts, regions] = (process.argv[2] ?? '500x17').split('x').map(Number);
   runOrgScan({ accounts, regions, log: (line) => process.stderr.write(`bench --org: ${line}\n`) })
     .then((result) => {
@@ -234,4 +255,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { runOrgScan, orgTrail };
+module.exports = { runOrgScan, orgTrail, table };

@@ -12,7 +12,7 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
-const { ROOT, DIST, RULE1, RULE2, listTrailFiles, partitionFolders, runChild, cpuSnapshot, otherCpuShare } = require('./common');
+const { ROOT, DIST, RULE1, RULE2, WORKER_NODE_FLAGS, listTrailFiles, partitionFolders, runChild, cpuSnapshot, otherCpuShare } = require('./common');
 const { generateTrail, existingTrail, DEFAULTS } = require('./generate');
 const { startServer, scanWithFreshWorkers } = require('./temporal');
 const { startMoto, uploadSubset, CREDENTIALS } = require('./moto');
@@ -87,7 +87,7 @@ async function main() {
   const { date } = args;
   // --profile: V8 CPU profiles of (b) (every thread) and of the (c) worker(s), to open in Chrome DevTools
   // the worker's V8 flag and malloc setting as deployed (bin/trailwarden.js's shebang, the Dockerfile), for (b) and (c) alike
-  const nodeArgs = ['--max-semi-space-size=2', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [])];
+  const nodeArgs = [...WORKER_NODE_FLAGS, ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles')}`] : [])];
   const workerEnv = { ...env, MALLOC_ARENA_MAX: '2' };
   const rows = [];
   const cores = os.availableParallelism();

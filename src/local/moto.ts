@@ -4,6 +4,8 @@ import { installError, motoServerPath } from './tools';
 
 export interface LocalS3 {
   endpoint: string;
+  /** the server's process (benchmarks read its CPU) */
+  pid: number | undefined;
   stop(): void;
 }
 
@@ -21,7 +23,7 @@ export async function startMotoServer(): Promise<LocalS3> {
   for (;;) {
     try {
       await fetch(`${endpoint}/`);
-      return { endpoint, stop: () => child.kill('SIGTERM') };
+      return { endpoint, pid: child.pid, stop: () => child.kill('SIGTERM') };
     } catch (error) {
       if (Date.now() > deadline || child.exitCode !== null) {
         child.kill('SIGKILL');

@@ -3,7 +3,7 @@ import type { RecordLine } from '../rules/selection';
 import { findingsStoreOf } from '../store/findings-store';
 import { configuredRules } from './configured-rules';
 import { scanBlobStore, keySegment } from '../store/blob-store';
-import { blobLines, blobText, removeScanStore, removeScratch, storedBlob, textLines } from './scratch';
+import { blobBytes, blobLines, byteLines, removeScanStore, removeScratch, storedLines } from './scratch';
 import { type CorrelateInput, type GatherInput, type LinesBlob, type ScanStore, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
@@ -47,23 +47,23 @@ export function correlateLines(rulesConfig: Record<string, unknown>, period: Sca
   return { findings, findingsByRule, selectedEvents, duplicateEvents };
 }
 
-function* linesOfTexts(texts: readonly string[]): Generator<string> {
-  for (const text of texts) yield* textLines(text);
+function* linesOfParts(parts: readonly Buffer[]): Generator<string> {
+  for (const part of parts) yield* byteLines(part);
 }
 
 /** One batch's partitions' record lines as one blob, in their order (a scan's correlate reads one per batch). */
 export async function gatherSelected(input: GatherInput): Promise<LinesBlob> {
-  const texts = await Promise.all(input.blobs.map((blob) => blobText(input.store, input.scanId, blob)));
-  const gathered = { lines: input.blobs.reduce((n, blob) => n + blob.lines, 0), inline: texts.join('') };
-  const blob = await storedBlob(input.store, input.scanId, `selected/${keySegment(input.name)}.jsonl`, gathered);
+  const parts = await Promise.all(input.blobs.map((blob) => blobBytes(input.store, input.scanId, blob)));
+  const lines = input.blobs.reduce((n, blob) => n + blob.lines, 0);
+  const blob = await storedLines(input.store, input.scanId, `selected/${keySegment(input.name)}.jsonl`, lines, Buffer.concat(parts));
   // the partitions' objects are in the batch's now
   if (input.store) for (const part of input.blobs) if (part.key) await scanBlobStore(input.store, input.scanId).delete(part.key);
   return blob;
 }
 
 export async function correlate(input: CorrelateInput): Promise<CorrelateResult> {
-  const texts = await Promise.all(input.selected.map((blob) => blobText(input.store, input.scanId, blob)));
-  const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOfTexts(texts));
+  const parts = await Promise.all(input.selected.map((blob) => blobBytes(input.store, input.scanId, blob)));
+  const { findings, findingsByRule, selectedEvents, duplicateEvents } = correlateLines(input.rules, input.period, linesOfParts(parts));
   const findingIds = findings.length <= MAX_LISTED_FINDING_IDS ? findings.map((f) => f.id).sort() : undefined;
   // inline: the data converter offloads it to payloadStorage when it is large
   const blob: LinesBlob = { lines: findings.length, inline: findings.map((f) => `${JSON.stringify(f)}\n`).join('') };

@@ -11,8 +11,6 @@ import {
 import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
-import { storedBlob } from './scratch';
-import { keySegment } from '../store/blob-store';
 
 /** Data events (S3 PutObject and its multipart relatives) never appear in LookupEvents. */
 const DATA_EVENT_NAMES = new Set(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
@@ -66,7 +64,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
       key: '',
       reason: `LookupEvents keeps ${LOOKUP_RETENTION_DAYS} days of events; this period is older (the S3 trail still serves it)`,
     });
-    return progress.result();
+    return progress.finish(input.store);
   }
 
   const counters = { requests: state.stats.requests ?? 0, pages: state.stats.pages ?? 0 };
@@ -137,6 +135,5 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
     progress.close();
   }
   saveCounters();
-  const result = progress.result();
-  return { ...result, selected: await storedBlob(input.store, input.scanId, `selected/${keySegment(partition.id)}.jsonl`, result.selected) };
+  return progress.finish(input.store);
 }

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { keySegment } from '../store/blob-store';
 import type { SkippedItem } from '../sources/log-object';
-import { blobFromFile, scratchPath } from './scratch';
-import type { PartitionResult, PartitionSpec, PartitionStats } from './types';
+import { scratchPath, storedLines } from './scratch';
+import type { PartitionResult, PartitionSpec, PartitionStats, ScanStore } from './types';
 
 const SKIPPED_KEPT = 50;
 
@@ -25,7 +26,7 @@ export class PartitionProgress<Position> {
   private readonly file: string;
   private fd: number | undefined;
 
-  constructor(scanId: string, private readonly partition: PartitionSpec, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
+  constructor(private readonly scanId: string, private readonly partition: PartitionSpec, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
     this.file = scratchPath(scanId, `selected-${partition.id}`);
     this.resumed = previous !== undefined && existsSync(this.file) && statSync(this.file).size >= previous.scratchBytes;
     if (this.resumed && previous) {
@@ -66,12 +67,19 @@ export class PartitionProgress<Position> {
     this.fd = undefined;
   }
 
-  result(): PartitionResult {
+  /**
+   * The partition's result: its lines inline when small, else in the scan's blob store (read as bytes,
+   * never as one string); the scratch file goes once they are safe.
+   */
+  async finish(store: ScanStore | undefined): Promise<PartitionResult> {
     this.close();
+    const bytes = existsSync(this.file) ? readFileSync(this.file) : Buffer.alloc(0);
+    const selected = await storedLines(store, this.scanId, `selected/${keySegment(this.partition.id)}.jsonl`, this.state.selectedLines, bytes);
+    rmSync(this.file, { force: true });
     return {
       partitionId: this.partition.id,
       label: this.partition.label,
-      selected: blobFromFile(this.file, this.state.selectedLines),
+      selected,
       stats: this.state.stats,
       skipped: this.state.skipped,
       skippedCount: this.state.skippedCount,

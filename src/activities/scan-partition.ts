@@ -12,8 +12,6 @@ import type { ScanPeriod } from '../rules/types';
 import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
 import { sharedScanPool } from './scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
-import { storedBlob } from './scratch';
-import { keySegment } from '../store/blob-store';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -142,8 +140,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
         lastHeartbeatMs = Date.now();
       }
     }
-    const result = progress.result();
-    return { ...result, selected: await storedBlob(input.store, input.scanId, `selected/${keySegment(input.partition.id)}.jsonl`, result.selected) };
+    return await progress.finish(input.store);
   } finally {
     progress.close();
   }

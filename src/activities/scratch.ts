@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tuning } from '../config/tuning';
@@ -24,15 +24,19 @@ export function scratchPath(scanId: string, name: string): string {
   return join(dir, `${safe(name)}.jsonl`);
 }
 
-/** Turns a finished scratch file into a blob carried inline (the data converter offloads it when large); the file is removed. */
-export function blobFromFile(file: string, lines: number): LinesBlob {
-  const inline = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  if (existsSync(file)) unlinkSync(file);
-  return { lines, inline };
-}
-
 export function* blobLines(blob: LinesBlob): Generator<string> {
   yield* textLines(blob.inline ?? '');
+}
+
+/** The lines of UTF-8 bytes, each decoded on its own: a large set is never one string. */
+export function* byteLines(bytes: Buffer): Generator<string> {
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    if (end > start) yield bytes.toString('utf8', start, end);
+    start = end + 1;
+  }
 }
 
 export function* textLines(text: string): Generator<string> {
@@ -56,19 +60,19 @@ const INLINE_LINES_BYTES = 64 * 1024;
  * A blob for the lines: inline when small (or with no store: runs started before scan stores), else
  * `put` into the scan's blob store under `key`, so that no workflow ever holds them.
  */
-export async function storedBlob(store: ScanStore | undefined, scanId: string, key: string, blob: LinesBlob): Promise<LinesBlob> {
-  if (!store || (blob.inline ?? '').length <= tuning('TRAILWARDEN_INLINE_LINES_BYTES', INLINE_LINES_BYTES)) return blob;
-  await scanBlobStore(store, scanId).put(key, Buffer.from(blob.inline ?? ''));
-  return { lines: blob.lines, key };
+export async function storedLines(store: ScanStore | undefined, scanId: string, key: string, lines: number, bytes: Buffer): Promise<LinesBlob> {
+  if (!store || bytes.length <= tuning('TRAILWARDEN_INLINE_LINES_BYTES', INLINE_LINES_BYTES)) return { lines, inline: bytes.toString('utf8') };
+  await scanBlobStore(store, scanId).put(key, bytes);
+  return { lines, key };
 }
 
-/** A blob's lines as one text, from inline or from the scan's blob store. */
-export async function blobText(store: ScanStore | undefined, scanId: string, blob: LinesBlob): Promise<string> {
-  if (blob.key === undefined) return blob.inline ?? '';
+/** A blob's lines as UTF-8 bytes, from inline or from the scan's blob store. */
+export async function blobBytes(store: ScanStore | undefined, scanId: string, blob: LinesBlob): Promise<Buffer> {
+  if (blob.key === undefined) return Buffer.from(blob.inline ?? '');
   if (!store) throw new Error(`lines ${blob.key} are in a scan store this input does not name`);
   const body = await scanBlobStore(store, scanId).get(blob.key);
   if (!body) throw new Error(`the scan store has no ${blob.key}`);
-  return body.toString('utf8');
+  return body;
 }
 
 /** Everything a scan kept in its blob store. */

@@ -12,7 +12,7 @@
 // Re-record deliberately, after a workflow change that is meant to be incompatible.
 'use strict';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const { mkdirSync, mkdtempSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const { DefaultLogger, Runtime } = require('@temporalio/worker');
@@ -50,6 +50,7 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
     await worker.runUntil(async () => {
       const { client, close } = await connectClient(target);
       const ids = {};
+      const previousIds = JSON.parse(readFileSync(join(OUT, 'workflow-ids.json'), 'utf8'));
       const save = async (name, handle) => {
         const history = await handle.fetchHistory();
         mkdirSync(OUT, { recursive: true });
@@ -57,6 +58,8 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
         // replay needs the workflow id where the code derives other ids from it
         ids[name] = handle.workflowId;
         ids['daily-scan-before-batches.json'] = `scan-${DEMO_DATE}`;
+        // histories recorded before a deliberate change, kept to replay beside the new ones
+        for (const kept of ['daily-scan-before-plan-store.json', 'scan-batch-before-plan-store.json']) ids[kept] = previousIds[kept];
         writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
         console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
       };

@@ -1,4 +1,4 @@
-export { planPartitions } from './plan';
+export { planGroups, planPartitions, planScan } from './plan';
 export { scanPartition } from './scan-partition';
 export { lookupEventsPartition } from './lookup-events-partition';
 export { correlate, gatherSelected, storeFindings, cleanupScratch } from './correlate';

@@ -3,7 +3,9 @@ import type { ScanConfig } from '../config/load';
 import { PermanentSourceError } from '../sources/errors';
 import { discoverLookupPartitions } from '../sources/lookup-events';
 import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
-import type { PlanGroup } from './types';
+import { partitionCount } from '../workflows/partitions';
+import { blobBytes, byteLines, storedLines } from './scratch';
+import type { PlanGroup, PlanScanInput, PlanSlice, ScanPlan } from './types';
 
 /** While planning (listing a large organisation's accounts and regions takes a while): proof of life. */
 const PLAN_HEARTBEAT_MS = 5_000;
@@ -23,6 +25,28 @@ export async function planPartitions(config: ScanConfig): Promise<PlanGroup[]> {
   } finally {
     clearInterval(beat);
   }
+}
+
+/**
+ * The scan's plan for the workflows: each group's partition count, and the groups as JSON lines, in the
+ * scan's blob store when they are large (an organisation of thousands of accounts), so that no history
+ * holds them; each batch then reads its own groups (planGroups).
+ */
+export async function planScan(input: PlanScanInput): Promise<ScanPlan> {
+  const groups = await planPartitions(input.config);
+  const text = groups.map((group) => `${JSON.stringify(group)}\n`).join('');
+  return { counts: groups.map(partitionCount), groups: await storedLines(input.store, input.scanId, 'plan.jsonl', groups.length, Buffer.from(text)) };
+}
+
+/** A batch's groups: its slice of a stored plan. */
+export async function planGroups(input: PlanSlice): Promise<PlanGroup[]> {
+  const groups: PlanGroup[] = [];
+  let index = 0;
+  for (const line of byteLines(await blobBytes(input.store, input.scanId, input.groups))) {
+    if (index >= input.firstGroup && index < input.firstGroup + input.groupCount) groups.push(JSON.parse(line) as PlanGroup);
+    index++;
+  }
+  return groups;
 }
 
 async function plan(config: ScanConfig): Promise<PlanGroup[]> {

@@ -97,6 +97,8 @@ export interface PartitionBatchInput {
   rules: Record<string, unknown>;
   period: ScanPeriod;
   groups: PlanGroup[];
+  /** the groups' slice of a stored plan (groups is then empty), read by the batch itself */
+  slice?: BatchPlan['slice'];
   firstPartition: number;
   /** partitions in flight at once in this batch */
   concurrency: number;
@@ -116,9 +118,38 @@ export interface PartitionBatchResult {
   selected: LinesBlob;
 }
 
-/** A batch of a scan's plan: consecutive groups, their partitions numbered from firstPartition. */
+/**
+ * A scan's plan as planScan gives it: each group's partition count, in plan order (batches are cut from
+ * the counts), and the groups themselves as JSON lines, inline when small, else in the scan's blob store:
+ * a large organisation's plan never rides in one payload.
+ */
+export interface ScanPlan {
+  counts: number[];
+  groups: LinesBlob;
+}
+
+/** Where planScan keeps a large plan: the scan's blob store. */
+export interface PlanScanInput {
+  config: DailyScanInput['config'];
+  scanId: string;
+  store: ScanStore;
+}
+
+/** A batch's consecutive groups of a stored plan, for planGroups to read. */
+export interface PlanSlice {
+  scanId: string;
+  store: ScanStore;
+  groups: LinesBlob;
+  firstGroup: number;
+  groupCount: number;
+}
+
+/** A batch of a scan's plan: consecutive groups (or where to read them), their partitions numbered from firstPartition. */
 export interface BatchPlan {
+  /** the groups, when the plan travels inline */
   groups: PlanGroup[];
+  /** else the slice of the stored plan that holds them */
+  slice?: { firstGroup: number; groupCount: number; groups: LinesBlob };
   firstPartition: number;
   partitions: number;
 }

@@ -38,7 +38,7 @@ const CREDENTIAL_CODES = [
 const NETWORK_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'];
 
 export interface RootCause {
-  /** the steps the failure passed through, outermost first ("child scan-2026-11-02", "activity planPartitions") */
+  /** the steps the failure passed through, outermost first ("child scan-2026-11-02", "activity planScan") */
   steps: string[];
   /** the innermost failure's own words */
   message: string;

@@ -12,11 +12,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
+import type { BatchPlan, DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
 import { inLanes } from './lanes';
 import { addStats } from './partitions';
-import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, failureMessage, runBatches } from './scan-batch';
+import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, failureMessage, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 const DAY_MS = 86_400_000;
@@ -24,7 +24,7 @@ const DAY_MS = 86_400_000;
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 // planning heartbeats: a killed worker's plan is retried after 30 s, not after its 5-minute timeout
-const { planPartitions } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
+const { planPartitions, planScan } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
 const { correlate, storeFindings, cleanupScratch, findingsTable } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 const { routeFindings } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry });
 
@@ -125,6 +125,8 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
 
 /** Scans started before batches scanned their partitions as activities of their own (scanBeforeBatches). */
 const SCAN_IN_BATCHES = 'scan-in-batches';
+/** Scans started before it got their plan's groups in one activity result (planPartitions), not from planScan. */
+const PLAN_IN_STORE = 'plan-in-store';
 
 const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
@@ -178,9 +180,13 @@ function scanStoreOf(input: DailyScanInput): ScanStore {
 async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: number }, progress: ScanProgress): Promise<ScannedDay> {
   const { workflowId, runId } = workflowInfo();
   const scanId = `${workflowId}-${runId}`;
-  const groups = await planPartitions(input.config);
-  if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as PartitionSpec[], progress), groups.length);
-  const batches = batchesOf(groups);
+  let batches: BatchPlan[];
+  if (patched(PLAN_IN_STORE)) batches = batchesOfPlan(await planScan({ config: input.config, scanId, store: scanStoreOf(input) }));
+  else {
+    const groups = await planPartitions(input.config);
+    if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as PartitionSpec[], progress), groups.length);
+    batches = batchesOf(groups);
+  }
   const partitions = batches.reduce((n, batch) => n + batch.partitions, 0);
   progress.phase = 'scanning';
   progress.partitions = partitions;

@@ -1,7 +1,7 @@
 import type { PartitionSpec, PartitionStats, PlanGroup } from '../activities/types';
 import type { Source } from '../config/schema';
 
-/** How many partitions a plan group holds. */
+/** How many partitions a plan group holds (planScan's counts are these). */
 export function partitionCount(group: PlanGroup): number {
   return group.s3?.regions.length ?? group.lookup?.regions.length ?? 1;
 }

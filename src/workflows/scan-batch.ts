@@ -2,12 +2,12 @@ import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ShardInput } from '../activities/types';
+import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
 import { inLanes } from './lanes';
 import { addStats, partitionCount, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
-const { gatherSelected } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
+const { gatherSelected, planGroups } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 
 const { scanPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
@@ -74,7 +74,9 @@ async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult>
  * Returns totals per source, never a list per partition.
  */
 export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<PartitionBatchResult> {
-  const partitions = partitionsOf(input.groups, input.sources, input.firstPartition);
+  // a batch of a large plan reads its own groups from the scan's store (none of them is in its input)
+  const groups = input.slice && input.store ? await planGroups({ scanId: input.scanId, store: input.store, ...input.slice }) : input.groups;
+  const partitions = partitionsOf(groups, input.sources, input.firstPartition);
   const result: PartitionBatchResult = { partitions: partitions.length, sources: {}, failedPartitions: [], skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
   const failed: FailedPartition[] = [];
   const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
@@ -126,6 +128,29 @@ export function batchesOf(groups: readonly PlanGroup[]): BatchPlan[] {
   return batches;
 }
 
+/**
+ * planScan's plan cut into batches as batchesOf cuts groups: by the groups' counts; each batch carries its
+ * groups when the plan is inline, else the slice of the stored plan it reads them from.
+ */
+export function batchesOfPlan(plan: ScanPlan): BatchPlan[] {
+  const inline = plan.groups.key === undefined ? (plan.groups.inline ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line) as PlanGroup) : undefined;
+  const batches: (BatchPlan & { firstGroup: number; groupCount: number })[] = [];
+  let first = 0;
+  for (const [index, count] of plan.counts.entries()) {
+    const last = batches[batches.length - 1];
+    if (last && last.partitions + count <= PARTITIONS_PER_BATCH) {
+      last.partitions += count;
+      last.groupCount++;
+    } else {
+      batches.push({ groups: [], firstPartition: first, partitions: count, firstGroup: index, groupCount: 1 });
+    }
+    first += count;
+  }
+  return batches.map(({ firstGroup, groupCount, ...batch }) =>
+    inline ? { ...batch, groups: inline.slice(firstGroup, firstGroup + groupCount) } : { ...batch, slice: { firstGroup, groupCount, groups: plan.groups } },
+  );
+}
+
 export interface BatchRun {
   scanId: string;
   date: string;
@@ -161,6 +186,7 @@ export async function runBatches(
             rules: run.rules,
             period: run.period,
             groups: batch.groups,
+            ...(batch.slice ? { slice: batch.slice } : {}),
             firstPartition: batch.firstPartition,
             concurrency: Math.min(PARTITIONS_PER_BATCH, run.maxConcurrentPartitions),
             store: run.store,

@@ -104,7 +104,7 @@ describe('when something goes wrong, trailwarden says what and where in one line
       args: s3Config('no-such-trail-bucket-14', s3Endpoint),
       code: 1,
       lines: 1,
-      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planPartitions: .*no-such-trail-bucket-14.*NoSuchBucket .*hint: check the source's bucket name/,
+      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planScan: .*no-such-trail-bucket-14.*NoSuchBucket .*hint: check the source's bucket name/,
       timeoutMs: 60_000,
     },
     {
@@ -127,7 +127,7 @@ describe('when something goes wrong, trailwarden says what and where in one line
       },
       code: 1,
       lines: 1,
-      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planPartitions: .*InvalidAccessKeyId .*hint: the embedded worker used the AWS credentials of this shell/,
+      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planScan: .*InvalidAccessKeyId .*hint: the embedded worker used the AWS credentials of this shell/,
       timeoutMs: 60_000,
     },
     {
@@ -142,7 +142,7 @@ describe('when something goes wrong, trailwarden says what and where in one line
       },
       code: 1,
       lines: 1,
-      last: /^trailwarden: scan of 2026-10-14 .*failed in activity planPartitions: .*CredentialsProviderError .*hint: the worker's AWS credentials are the ones used, not this shell's; --embedded uses this shell's/,
+      last: /^trailwarden: scan of 2026-10-14 .*failed in activity planScan: .*CredentialsProviderError .*hint: the worker's AWS credentials are the ones used, not this shell's; --embedded uses this shell's/,
       timeoutMs: 60_000,
     },
     {
@@ -150,7 +150,7 @@ describe('when something goes wrong, trailwarden says what and where in one line
       args: s3Config('trail', () => 'http://s3.no-such-host.invalid:9000'),
       code: 1,
       lines: 1,
-      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planPartitions: getaddrinfo ENOTFOUND s3\.no-such-host\.invalid .*hint: the embedded worker could not reach the endpoint/,
+      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planScan: getaddrinfo ENOTFOUND s3\.no-such-host\.invalid .*hint: the embedded worker could not reach the endpoint/,
       timeoutMs: 90_000,
     },
     {
@@ -165,7 +165,7 @@ describe('when something goes wrong, trailwarden says what and where in one line
       },
       code: 1,
       lines: 1,
-      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planPartitions: .*ENOTFOUND sts\.no-such-host\.invalid/,
+      last: /^trailwarden: scan of 2026-11-02 .*failed in activity planScan: .*ENOTFOUND sts\.no-such-host\.invalid/,
       timeoutMs: 90_000,
     },
     {
@@ -340,7 +340,7 @@ describe('no silent waits', () => {
       await worker.runUntil(async () => {
         const first = startCli(['scan', '--config', config, '--date', date], { env, timeoutMs: 60_000 });
         // while it waits, it says what the run is doing: the phase and the retries with their cause
-        await first.waitFor(/scan-2026-10-16: planning: planPartitions retrying \(attempt \d+, last failure: connect ECONNREFUSED 127\.0\.0\.1:1\)/, 30_000);
+        await first.waitFor(/scan-2026-10-16: planning: planScan retrying \(attempt \d+, last failure: connect ECONNREFUSED 127\.0\.0\.1:1\)/, 30_000);
         first.child.kill('SIGINT');
         const stopped = await first.done;
         expect(stopped.signal).toBeNull();

@@ -55,7 +55,7 @@ describe('External Storage drivers', () => {
   test("the S3 driver is loaded on first use, under the name and type of Temporal's own (which claims carry)", async () => {
     const { S3StorageDriver } = await import('@temporalio/external-storage-s3');
     const real = new S3StorageDriver({ client: {} as never, bucket: 'b' });
-    const lazy = storageDriverOf({ type: 's3', bucket: 'b' });
+    const lazy = storageDriverOf({ type: 's3', bucket: 'b', prefix: '' });
     expect(lazy).toBeInstanceOf(LazyS3StorageDriver);
     expect([lazy.name, lazy.type]).toEqual([real.name, real.type]);
     // a process that loads the worker's code with folder stores does not load the S3 driver or the AWS SDK for S3

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type * as activities from '../../src/activities';
-import type { CorrelateInput, PlanGroup, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
+import type { CorrelateInput, PlanGroup, PlanSlice, ScanPartitionInput, ScanSummary } from '../../src/activities/types';
 import { DailyScanWorkflow, RangeScanWorkflow, ScheduledScanWorkflow } from '../../src/workflows';
 import { temporalAddress } from '../helpers/services';
 
@@ -17,11 +17,35 @@ const config = {
   findingsDirectory: '/findings',
 };
 
-function mockActivities(overrides: Partial<Activities> = {}) {
-  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], gathered: [] as number[], cleaned: [] as string[], routed: [] as number[] };
+/** The text of every payload in a history (workflow and activity inputs and results). */
+function payloadTexts(value: unknown, texts: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) payloadTexts(item, texts);
+  else if (value && typeof value === 'object') {
+    const { metadata, data } = value as { metadata?: unknown; data?: unknown };
+    if (metadata && data instanceof Uint8Array) texts.push(Buffer.from(data).toString('utf8'));
+    else for (const inner of Object.values(value)) payloadTexts(inner, texts);
+  }
+  return texts;
+}
+
+/** storedPlan: planScan answers as for a large plan (its groups in the scan's store), and batches read their slices. */
+function mockActivities(overrides: Partial<Activities> = {}, { storedPlan = false } = {}) {
+  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], gathered: [] as number[], cleaned: [] as string[], routed: [] as number[], sliced: [] as PlanSlice[] };
+  const stored = new Map<string, PlanGroup[]>();
   const impl: Activities = {
     async planPartitions(cfg) {
       return cfg.sources.map((_source, sourceIndex): PlanGroup => ({ sourceIndex, directory: true }));
+    },
+    async planScan(input) {
+      const groups = await impl.planPartitions(input.config);
+      const counts = groups.map((group) => group.s3?.regions.length ?? 1);
+      if (!storedPlan) return { counts, groups: { lines: groups.length, inline: groups.map((group) => `${JSON.stringify(group)}\n`).join('') } };
+      stored.set(input.scanId, groups);
+      return { counts, groups: { lines: groups.length, key: 'plan.jsonl' } };
+    },
+    async planGroups(input) {
+      calls.sliced.push(input);
+      return stored.get(input.scanId)!.slice(input.firstGroup, input.firstGroup + input.groupCount);
     },
     async scanPartition(input) {
       calls.scanned.push(input);
@@ -164,8 +188,8 @@ describe('DailyScanWorkflow (activities mocked)', () => {
   });
 
   /** A scan of an S3 organisation trail of `accounts` accounts in 17 regions, its activities mocked. */
-  async function scanOrganisation(accounts: number, maxConcurrentPartitions: number) {
-    const { impl, calls } = mockActivities();
+  async function scanOrganisation(accounts: number, maxConcurrentPartitions: number, storedPlan = false) {
+    const { impl, calls } = mockActivities({}, { storedPlan });
     const regions = Array.from({ length: 17 }, (_, i) => `region-${i}`);
     impl.planPartitions = async () =>
       Array.from({ length: accounts }, (_, i): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId: String(100000000000 + i), regions } }));
@@ -177,7 +201,7 @@ describe('DailyScanWorkflow (activities mocked)', () => {
       env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
     );
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    return { summary, calls, historyEvents: history.events?.length ?? 0 };
+    return { summary, calls, workflowId, historyEvents: history.events?.length ?? 0 };
   }
 
   test('an organisation plan runs in batches of child workflows of at most 64 partitions, totals kept, histories small', async () => {
@@ -191,6 +215,24 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     expect(summary.sources).toEqual([expect.objectContaining({ partitions: 204, objects: 612, records: 6120 })]);
     expect(calls.correlated[0].selected).toHaveLength(4);
     expect(historyEvents).toBeLessThan(100);
+  });
+
+  test("a plan stored in the scan's store: each batch reads its own groups, the same partitions are scanned, and no history holds the groups", async () => {
+    const inline = await scanOrganisation(12, 128);
+    const { summary, calls, workflowId } = await scanOrganisation(12, 128, true);
+    expect(summary.partitions).toBe(204);
+    expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(inline.calls.scanned.map((c) => c.partition.id).sort());
+    expect(calls.sliced.map(({ firstGroup, groupCount }) => [firstGroup, groupCount]).sort((a, b) => a[0] - b[0])).toEqual([[0, 3], [3, 3], [6, 3], [9, 3]]);
+    expect(inline.calls.sliced).toEqual([]);
+    // a payload of plan groups (their regions) that names the first and the last account holds the whole plan: the inline plan's result does, nothing of the stored one's
+    const holdsPlan = async (id: string) => {
+      const histories = [await env.client.workflow.getHandle(id).fetchHistory()];
+      for await (const child of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}-'` })) histories.push(await env.client.workflow.getHandle(child.workflowId).fetchHistory());
+      expect(histories.length).toBe(5);
+      return histories.flatMap((h) => payloadTexts(h)).filter((text) => text.includes('regions') && text.includes('100000000000') && text.includes('100000000011')).length;
+    };
+    expect(await holdsPlan(inline.workflowId)).toBeGreaterThan(0);
+    expect(await holdsPlan(workflowId)).toBe(0);
   });
 
   test('more than 32 batches run in shards of 32 (ScanShardWorkflow), so the scan itself sees a few children', async () => {

@@ -6,8 +6,9 @@ const { join, resolve } = require('node:path');
 
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
-const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
-const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
+// the two rules the DuckDB stage's SQL restates (npm run bench builds dist/ first)
+const { RULES, ruleOf } = require(join(DIST, 'rules'));
+const [RULE1, RULE2] = RULES.map((rule) => rule.id);
 
 /** Every *.json.gz below dir, sorted, with sizes. */
 function listTrailFiles(dir) {
@@ -34,10 +35,9 @@ function partitionFolders(dir) {
   return folders.sort((a, b) => b.size - a.size);
 }
 
-/** The comparable identity of a finding: rule 1 accountId|user|windowStart (epoch s), rule 2 the command's eventID. */
+/** The comparable identity of a finding: its rule id and the parts its id is made of (each rule's `identity`). */
 function findingKey(finding) {
-  if (finding.ruleId === RULE1) return `${RULE1} ${finding.accountId}|${finding.user}|${Date.parse(finding.windowStart) / 1000}`;
-  return `${finding.ruleId} ${finding.commandEventId}`;
+  return `${finding.ruleId} ${ruleOf(finding).identity(finding).join('|')}`;
 }
 
 function readJsonLines(file) {

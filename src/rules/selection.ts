@@ -5,7 +5,7 @@ import type { Rule, ScanPeriod, SelectedEvent } from './types';
 
 /** A rule with its validated options, ready to run. */
 export interface ConfiguredRule {
-  rule: Rule<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  rule: Rule<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   options: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -48,7 +48,7 @@ export function ruleCandidates(rules: readonly ConfiguredRule[]): RuleCandidates
 
 /**
  * One line per parsed, well-formed candidate record: its eventID, which it claims for dedup whether or
- * not a rule selects it (RULES.md: the first copy of an eventID is the one kept, for every rule), and
+ * not a rule selects it (docs/rules.md: the first copy of an eventID is the one kept, for every rule), and
  * what each rule selected.
  */
 export interface RecordLine {

@@ -1,11 +1,6 @@
 /**
- * Rule card
- *
- * - id:         PH_Rule_ES_IMPORT_AWS_15
- * - name:       AWS Execution via System Manager
- * - severity:   Low (FortiSIEM severity 3 on its 1-10 scale)
- * - MITRE:      tactic TA0002 Execution; technique T1059.006 (Command and Scripting Interpreter: Python)
- * - seed:       FortiSIEM rule PH_Rule_ES_IMPORT_AWS_15 (shared/seeds/000_6cc282d77acf9eb7.txt)
+ * Rule 1, AWS Execution via System Manager (seed: FortiSIEM rule PH_Rule_ES_IMPORT_AWS_15). Its card
+ * is `ssmCommandExecution` at the end of this file.
  *
  * Match: the FortiSIEM event type contains "AWS-CloudTrail-SSM-SendCommand" (failed calls match too).
  * Group by (accountId, user) in tumbling 300-second windows aligned to the Unix epoch; a group with

@@ -1,12 +1,7 @@
 /**
- * Rule card
- *
- * - id:         21702832-aff3-4bd6-a8e1-663b6818503d
- * - name:       Suspicious command sent to EC2
- * - severity:   High
- * - MITRE:      tactic Execution; technique T1204 (User Execution)
- * - seed:       Microsoft Sentinel AWS_SuspiciousCommandEC2.yaml, version 1.0.1
- *               (shared/seeds/002_35f1cfb33431bd27.txt); period and frequency 1 day, suppression PT1H disabled
+ * Rule 2, Suspicious command sent to EC2 (seed: Microsoft Sentinel AWS_SuspiciousCommandEC2.yaml,
+ * version 1.0.1; period and frequency 1 day, suppression PT1H disabled). Its card is
+ * `ssmOutputToForeignBucket` at the end of this file.
  *
  * A successful SSM SendCommand / CreateAssociation that names an S3 output bucket, joined on that exact
  * bucket with a successful PutObject whose bucket belongs to another account than the one that logged
@@ -117,7 +112,7 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
   if (str(field(request, 'parameters')) === '') return undefined;
   const named = field(request, 'outputS3BucketName');
   const bucket = isEmpty(named) ? field(request, 'outputLocation', 's3Location', 'outputS3BucketName') : named;
-  // RULES.md "String fields": a bucket that is not a string matches no put, so the command can never join
+  // docs/rules.md "String fields": a bucket that is not a string matches no put, so the command can never join
   if (typeof bucket !== 'string' || bucket === '') return undefined;
   const documentName = str(field(request, eventName === 'CreateAssociation' ? 'name' : 'documentName'));
   const commandUser = userOf(record);

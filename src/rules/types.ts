@@ -57,7 +57,7 @@ export interface FindingView {
 }
 
 /**
- * The eventName values a rule's `select` can keep (RULES.md "Reading records": candidates). A record is
+ * The eventName values a rule's `select` can keep (docs/rules.md "Reading records": candidates). A record is
  * parsed when its own eventName is a string equal to one of `equals` or containing one of `contains`;
  * the set must never be narrower than what `select` keeps on the parsed record.
  */

@@ -82,7 +82,7 @@ describe('fortiEventType', () => {
     expect(types.filter((t) => t?.includes('AWS-CloudTrail-SSM-SendCommand'))).toEqual(['AWS-CloudTrail-SSM-SendCommand']);
   });
 
-  test('is undefined when eventName or eventSource is not a string (RULES.md "String fields")', () => {
+  test('is undefined when eventName or eventSource is not a string (docs/rules.md "String fields")', () => {
     expect(fortiEventType({ ...sendCommand(), eventName: { name: 'SendCommand' } as unknown as string })).toBeUndefined();
     expect(fortiEventType({ ...sendCommand(), eventSource: 7 as unknown as string })).toBeUndefined();
     expect(fortiEventType({ ...sendCommand(), eventSource: undefined })).toBeUndefined();
@@ -94,7 +94,7 @@ describe('records, time and ids', () => {
     expect(malformedReason(sendCommand())).toBeUndefined();
     expect(malformedReason(sendCommand({ eventID: '' }))).toMatch(/eventID/);
     expect(malformedReason(sendCommand({ eventTime: 'soon' }))).toMatch(/eventTime/);
-    // RULES.md: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z, nothing else Date.parse would take
+    // docs/rules.md: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z, nothing else Date.parse would take
     for (const time of ['2026-11-25 10:00:05Z', '2026-11-25T10:00:05+00:00', '2026-11-25T10:00Z', '2026-11-25', '2026-11-25T10:00:05.Z', '2026-13-01T00:00:00Z']) {
       expect([time, malformedReason(sendCommand({ eventTime: time }))]).toEqual([time, expect.stringMatching(/eventTime/)]);
     }

@@ -215,7 +215,7 @@ describe('CreateAssociation', () => {
     expect(finding.instanceIds).toBeUndefined();
   });
 
-  test('for CreateAssociation, documentName is requestParameters.name, whatever else the request holds (RULES.md)', () => {
+  test('for CreateAssociation, documentName is requestParameters.name, whatever else the request holds (docs/rules.md)', () => {
     const record = createAssociation({ eventID: 'a1' });
     record.requestParameters!.documentName = 'AWS-RunPowerShellScript';
     const [event] = selectAll([record]) as SsmCommandSelected[];
@@ -226,7 +226,7 @@ describe('CreateAssociation', () => {
     expect((selectAll([unnamed]) as SsmCommandSelected[])[0].documentName).toBe('');
   });
 
-  test('a bucket or eventName that is not a string matches nothing (RULES.md "String fields")', () => {
+  test('a bucket or eventName that is not a string matches nothing (docs/rules.md "String fields")', () => {
     const command = sendCommand({ eventID: 'c1' });
     command.requestParameters!.outputS3BucketName = 7;
     const put = s3Put({ eventID: 'p1' });

@@ -299,14 +299,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('the whole job on built-in sample data, with nothing to set up')
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
+    .option('--securityhub', "also send the incidents' findings to Security Hub on the demo's local moto (a securityhub channel)")
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
     .addHelpText(
       'after',
-      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
+      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open', 'trailwarden demo --securityhub'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
     )
-    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }, command: Command) => {
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; securityhub?: boolean }, command: Command) => {
       logsFor(command);
-      setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
+      setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort, securityHub: Boolean(opts.securityhub) }));
     });
 
   addMoreHelp(program);

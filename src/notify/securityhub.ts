@@ -72,3 +72,21 @@ export async function sendSecurityHub(target: SecurityHubTarget, notice: Inciden
   const now = new Date().toISOString();
   await importFindings(target, (region, accountId) => notice.evidence.map((brief) => asffFinding(brief, { region, accountId, now })));
 }
+
+/** How many findings Security Hub holds for the target's region (paged, 100 a page). */
+export async function countFindings(target: SecurityHubTarget): Promise<number> {
+  const { GetFindingsCommand, SecurityHubClient } = await import('@aws-sdk/client-securityhub');
+  const client = new SecurityHubClient({ region: regionOf(target), ...(target.endpoint ? { endpoint: target.endpoint } : {}) });
+  try {
+    let count = 0;
+    let token: string | undefined;
+    do {
+      const page = await client.send(new GetFindingsCommand({ MaxResults: 100, NextToken: token }));
+      count += page.Findings?.length ?? 0;
+      token = page.NextToken || undefined;
+    } while (token);
+    return count;
+  } finally {
+    client.destroy();
+  }
+}

@@ -293,7 +293,8 @@ function view(f: SsmOutputToForeignBucketFinding) {
       `a bucket of account ${f.bucketOwnerAccountId} (${puts} put${puts === 1 ? '' : 's'} by ${putter || 'an unknown caller'})`,
     fields: {
       Account: f.recipientAccountId,
-      'Command user': f.commandUserArn || f.commandUser,
+      User: f.commandUser,
+      'User ARN': f.commandUserArn,
       'Command from': f.commandSourceIpAddress,
       Command: `${f.commandEventName} ${f.documentName}`.trim(),
       Bucket: `${f.s3Bucket} (owner ${f.bucketOwnerAccountId})`,

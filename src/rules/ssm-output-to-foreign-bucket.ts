@@ -201,8 +201,13 @@ function select(
   return selectCommand(record, options) ?? selectPut(record, options);
 }
 
+/** The puts: S3 data events, which only an S3 trail (never LookupEvents) holds. */
+function putEventNames(options: SsmOutputToForeignBucketOptions): string[] {
+  return options.enabled ? ['PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])] : [];
+}
+
 function eventNames(options: SsmOutputToForeignBucketOptions): string[] {
-  return options.enabled ? [...COMMAND_EVENT_NAMES, 'PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])] : [];
+  return options.enabled ? [...COMMAND_EVENT_NAMES, ...putEventNames(options)] : [];
 }
 
 function lookbackMs(options: SsmOutputToForeignBucketOptions): number {
@@ -340,6 +345,7 @@ export const ssmOutputToForeignBucket = defineRule<SsmOutputToForeignBucketOptio
   optionsSchema,
   candidates: (options) => ({ equals: eventNames(options), contains: [] }),
   eventNames,
+  dataEventNames: putEventNames,
   lookbackMs,
   select,
   rawSkip,

@@ -104,8 +104,10 @@ export interface Rule<Options = unknown, Selected extends SelectedEvent = Select
   candidates(options: Options): CandidateNames;
   /** The exact eventName values the LookupEvents source queries (its filter has no substring match). */
   eventNames(options: Options): string[];
-  /** How long before the scan period a selected event may lie and still matter (ms). */
+  /** How long before the scan period a selected event may lie and still matter (ms): the rule reads [start - lookback, end). */
   lookbackMs(options: Options): number;
+  /** Optional: which of its event names are data events (S3 object calls), which LookupEvents never holds. */
+  dataEventNames?(options: Options): string[];
   select(record: CloudTrailRecord, options: Options): Selected | undefined;
   /** Optional: records of these event names that `select` would certainly not keep (see RawSkipTest). */
   rawSkip?(options: Options): RawSkipTest | undefined;

@@ -117,3 +117,12 @@ test('without accountId the importing account comes from STS; findings naming no
   expect(found.find((f) => f.Id === notice.evidence[0].id)?.AwsAccountId).toBe(viewOf(demo[0]).accountId);
   expect(found.find((f) => f.Id === notice.evidence[1].id)?.AwsAccountId).toBe('123456789012');
 });
+
+test('a finding of a rule the worker does not know is a permanent failure: retrying cannot help', async () => {
+  const notice = noticeOf(2);
+  notice.evidence[1] = { ...notice.evidence[1], ruleId: 'no-such-rule' };
+  const error = await sendSecurityHub({ region: 'ca-central-1', accountId: '111122223333', endpoint: proxy.endpoint }, notice).catch((e: Error) => e);
+  expect(error).toBeInstanceOf(PermanentDeliveryError);
+  expect((error as Error).message).toContain('is of rule no-such-rule');
+  expect(proxy.imports).toEqual([]);
+});

@@ -309,7 +309,8 @@ function view(f: SsmOutputToForeignBucketFinding) {
     },
     accountId: f.recipientAccountId,
     ...(f.awsRegion ? { region: f.awsRegion } : {}),
-    users: present(f.commandUserArn || f.commandUser, putter),
+    // the sender first (by name, then ARN), then who put the output
+    users: present(f.commandUser, f.commandUserArn, putter),
     ips: present(f.commandSourceIpAddress, f.sourceIpAddress),
     buckets: present(f.s3Bucket),
   };

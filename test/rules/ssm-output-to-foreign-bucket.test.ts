@@ -150,7 +150,7 @@ describe('SendCommand output written by the SSM agent to a foreign bucket', () =
       },
       accountId: ACCOUNT,
       region: 'us-east-1',
-      users: [`arn:aws:iam::${ACCOUNT}:user/alice`, INSTANCE_ID],
+      users: ['alice', `arn:aws:iam::${ACCOUNT}:user/alice`, INSTANCE_ID],
       ips: ['198.51.100.7', '203.0.113.9'],
       buckets: ['output-bucket'],
     });

@@ -14,7 +14,7 @@ import { ACCOUNT, iamUser, sendCommand } from '../rules/fixtures';
 
 const DATE = '2026-10-20';
 const REGION = 'us-west-1';
-const NAMESPACE = 'tw-extra-rule';
+const NAMESPACE = 'tw-securityhub';
 
 async function hubIds(): Promise<string[]> {
   const client = new SecurityHubClient({ region: REGION, endpoint: s3Endpoint() });

@@ -18,6 +18,7 @@ const { dirname, join } = require('node:path');
 const { DefaultLogger, Runtime } = require('@temporalio/worker');
 const { historyToJSON } = require('@temporalio/common/lib/proto-utils');
 const { parseConfig } = require('../dist/config/load');
+const { ssmCommandExecution } = require('../dist/rules');
 const { DEMO_DATE, buildSampleTrail } = require('../dist/demo/sample-trail');
 const { startDevServer } = require('../dist/local/dev-server');
 const { createWorker } = require('../dist/workers/worker');
@@ -40,7 +41,7 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
     sources: [{ type: 'directory', path: join(work, 'logs') }],
     findings: { directory: join(work, 'findings') },
     notifications: [{ type: 'file', name: 'history-file', path: join(work, 'notifications.jsonl') }],
-    rules: { PH_Rule_ES_IMPORT_AWS_15: { suppression: { duration: 'PT2S' } } },
+    rules: { [ssmCommandExecution.id]: { suppression: { duration: 'PT2S' } } },
   });
   const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, incidents: loaded.incidents };
   const server = await startDevServer({});

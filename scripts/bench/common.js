@@ -40,10 +40,11 @@ function partitionFolders(dir) {
   return folders.sort((a, b) => b.size - a.size);
 }
 
-/** The comparable identity of a finding: rule 1 accountId|user|windowStart (epoch s), rule 2 the command's eventID. */
+/** The comparable identity of a finding: its rule id and the parts its id is made of (each rule's `identity`). */
 function findingKey(finding) {
-  if (finding.ruleId === RULE1) return `${RULE1} ${finding.accountId}|${finding.user}|${Date.parse(finding.windowStart) / 1000}`;
-  return `${finding.ruleId} ${finding.commandEventId}`;
+  // the built rules (npm run bench builds dist/ first)
+  const { ruleOf } = require(join(DIST, 'rules'));
+  return `${finding.ruleId} ${ruleOf(finding).identity(finding).join('|')}`;
 }
 
 function readJsonLines(file) {

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Stage (d): DuckDB over the same *.json.gz files, the same two detections in SQL
- * (shared/spec/RULES.md, default options), on every core.
+ * (docs/rules.md, default options), on every core.
  * Child process: node duckdb.js '{"dir":…,"date":"YYYY-MM-DD","threads":N}'
  */
 const os = require('node:os');

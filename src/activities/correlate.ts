@@ -16,7 +16,7 @@ export interface Correlated {
 
 /**
  * Deduplicates records by eventID across all partitions (lines in source, key and file order: the
- * first copy is kept, RULES.md "Dedup"), then runs each rule's correlate on what the kept copies selected.
+ * first copy is kept, docs/rules.md "Dedup"), then runs each rule's correlate on what the kept copies selected.
  */
 export function correlateLines(rulesConfig: Record<string, unknown>, period: ScanPeriod, lines: Iterable<string>): Correlated {
   const rules = configuredRules(rulesConfig);

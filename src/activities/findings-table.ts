@@ -1,3 +1,4 @@
+import { viewOf } from '../rules';
 import type { Finding } from '../rules/types';
 import { blobLines } from './scratch';
 import type { LinesBlob } from './types';
@@ -16,11 +17,8 @@ function cell(value: unknown): string {
 export function findingsTableOf(findings: readonly Finding[], total = findings.length): string {
   if (!total) return '';
   const rows = findings.slice(0, FINDINGS_TABLE_ROWS).map((f) => {
-    const rule1 = f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15';
-    const account = rule1 ? f.accountId : f.recipientAccountId;
-    const user = rule1 ? f.user : f.commandUser;
-    const bucket = rule1 ? '' : `${f.s3Bucket} (owner ${f.bucketOwnerAccountId})`;
-    return `| ${cell(f.ruleName)} | ${cell(f.severity)} | ${cell(account)} | ${cell(user)} | ${cell(bucket)} | ${cell(f.firstSeen)} |`;
+    const view = viewOf(f);
+    return `| ${cell(f.ruleName)} | ${cell(f.severity)} | ${cell(view.accountId)} | ${cell(view.users[0])} | ${cell(view.buckets.join(', '))} | ${cell(f.firstSeen)} |`;
   });
   const more = total > rows.length ? `\n\n… and ${total - rows.length} more finding(s) (trailwarden findings --date lists them all)` : '';
   return `| rule | severity | account | user | bucket | time |\n|---|---|---|---|---|---|\n${rows.join('\n')}${more}`;

@@ -12,6 +12,7 @@ import { incidentLedgerOf } from '../store/incident-ledger';
 import { parseIsoDuration } from '../config/duration';
 import { blobLines } from './scratch';
 import type { LinesBlob } from './types';
+import type { IncidentState } from '../workflows/incident-types';
 
 export interface RouteFindingsInput {
   date: string;
@@ -175,10 +176,24 @@ export interface DeliverInput {
   idempotencyKey: string;
 }
 
+/**
+ * The incident's findings as it holds them now: up to incidents.evidenceLimit, where its notice lists
+ * 20. Security Hub wants each finding, not a message about them; the notice's list is the fallback.
+ */
+async function heldEvidence(notice: IncidentNotice): Promise<FindingBrief[]> {
+  try {
+    const state = await Context.current().client.workflow.getHandle(notice.incidentId).query<IncidentState>('incident');
+    return state.evidence.length > notice.evidence.length ? state.evidence : notice.evidence;
+  } catch {
+    return notice.evidence;
+  }
+}
+
 /** One delivery attempt; Temporal's retry policy retries it, with the same idempotency key. */
 export async function deliverNotification(input: DeliverInput): Promise<void> {
   try {
-    await deliver(input.channel, input.notice, input.idempotencyKey);
+    const notice = input.channel.type === 'securityhub' ? { ...input.notice, evidence: await heldEvidence(input.notice) } : input.notice;
+    await deliver(input.channel, notice, input.idempotencyKey);
   } catch (error) {
     if (error instanceof PermanentDeliveryError) throw ApplicationFailure.nonRetryable(error.message, 'PermanentDeliveryError');
     throw error;

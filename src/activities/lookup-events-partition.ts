@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
-import { readPeriod, recordLine, selectedEventNames } from '../rules/selection';
+import { lookupQueries, readPeriod, recordLine } from '../rules/selection';
 import {
   LOOKUP_RETENTION_DAYS,
   createLookupClient,
@@ -12,8 +12,6 @@ import { configuredRules } from './configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
 
-/** Data events (S3 PutObject and its multipart relatives) never appear in LookupEvents. */
-const DATA_EVENT_NAMES = new Set(['PutObject', 'CreateMultipartUpload', 'CompleteMultipartUpload']);
 const DAY_MS = 86_400_000;
 
 /** Where a query stands: which event name, and the token of its next page (bound to the query's times). */
@@ -50,10 +48,16 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
   const context = Context.current();
   const rules = configuredRules(input.rules);
   const readWindow = readPeriod(rules, input.period);
-  const eventNames = selectedEventNames(rules).filter((name) => !DATA_EVENT_NAMES.has(name));
+  // one query per management event name, over the windows of the rules that select it (data events,
+  // which LookupEvents never holds, are left out: each rule says which of its names are)
+  const queries = lookupQueries(rules, input.period);
   const retentionStartMs = Date.now() - LOOKUP_RETENTION_DAYS * DAY_MS + 60_000;
   const previous = context.info.heartbeatDetails as ProgressCheckpoint<LookupPosition> | undefined;
-  const start: LookupPosition = { eventIndex: 0, startMs: Math.max(readWindow.startMs, retentionStartMs), endMs: readWindow.endMs };
+  const positionAt = (eventIndex: number): LookupPosition => {
+    const window = queries[eventIndex] ?? readWindow;
+    return { eventIndex, startMs: Math.max(window.startMs, retentionStartMs), endMs: window.endMs };
+  };
+  const start = positionAt(0);
   const progress = new PartitionProgress(input.scanId, partition, start, previous);
   const { state } = progress;
   state.stats.retriedAttempts = context.info.attempt - 1;
@@ -97,9 +101,9 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
   };
   const client = await createLookupClient(source, partition.lookup, counters);
   try {
-    while (state.position.eventIndex < eventNames.length) {
+    while (state.position.eventIndex < queries.length) {
       const query = {
-        eventName: eventNames[state.position.eventIndex],
+        eventName: queries[state.position.eventIndex].eventName,
         startTime: new Date(state.position.startMs),
         endTime: new Date(state.position.endMs),
       };
@@ -112,7 +116,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
         saveCounters();
         context.heartbeat(state);
       }
-      state.position = { ...start, eventIndex: state.position.eventIndex + 1 };
+      state.position = positionAt(state.position.eventIndex + 1);
       context.heartbeat(state);
     }
   } catch (error) {

@@ -6,6 +6,7 @@ import { parseConfig } from '../config/load';
 import { DEMO_BUCKET, DEMO_DATE, buildSampleTrail } from '../demo/sample-trail';
 import { freePort, startDevServer } from '../local/dev-server';
 import { type LocalS3, startMotoServer } from '../local/moto';
+import { countFindings } from '../notify/securityhub';
 import { createWorker } from '../workers/worker';
 import { payloadStorageFor } from '../codec/payload-storage';
 import { formatFinding, formatSummary } from './format';
@@ -46,6 +47,20 @@ export interface DemoOptions {
   source: 's3' | 'directory';
   keepOpen: boolean;
   uiPort?: number;
+  /** also import every incident's findings into Security Hub on the demo's moto */
+  securityHub?: boolean;
+}
+
+const DEMO_HUB_REGION = 'us-east-1';
+
+/** Polls until Security Hub holds `count` findings (or a minute passed); returns how many it holds. */
+async function waitForHub(endpoint: string, count: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const held = await countFindings({ region: DEMO_HUB_REGION, endpoint });
+    if (held >= count || Date.now() > deadline) return held;
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 /** The whole job on built-in data: a dev server, a worker, a local S3 (or folder) with a sample trail, one scan. */
@@ -57,9 +72,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.env.AWS_SECRET_ACCESS_KEY = 'demo';
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
-  const moto = options.source === 's3' ? await startMoto() : undefined;
+  const moto = options.source === 's3' || options.securityHub ? await startMoto() : undefined;
   let source: object;
-  if (moto) {
+  if (moto && options.source === 's3') {
     await uploadTrail(moto.endpoint, files);
     source = { type: 's3', bucket: DEMO_BUCKET, endpoint: moto.endpoint };
     process.stderr.write(`demo: sample trail of ${files.size} objects in s3://${DEMO_BUCKET} on moto at ${moto.endpoint}\n`);
@@ -76,7 +91,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const config = parseConfig({
     sources: [source],
     findings: { directory: join(work, 'findings') },
-    notifications: [{ type: 'file', name: 'demo-file', path: notifications }],
+    notifications: [
+      { type: 'file', name: 'demo-file', path: notifications },
+      // moto's Security Hub, the account its STS names (123456789012)
+      ...(options.securityHub && moto ? [{ type: 'securityhub', name: 'demo-securityhub', region: DEMO_HUB_REGION, endpoint: moto.endpoint }] : []),
+    ],
   });
   const uiPort = options.uiPort ?? (await freePort());
   const server = await startDevServer({ uiPort, onOutput: appendLog });
@@ -96,6 +115,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
           const expected = outcome.summary.incidents?.incidents ?? 0;
           const delivered = await waitForLines(notifications, expected, 60_000);
           process.stdout.write(`\n${expected} incident(s) opened; ${delivered} notification(s) delivered to ${notifications}\n`);
+          if (options.securityHub && moto) {
+            const held = await waitForHub(moto.endpoint, outcome.findings.length);
+            process.stdout.write(`${held} finding(s) in Security Hub on moto at ${moto.endpoint} (region ${DEMO_HUB_REGION}; GetFindings lists them)\n`);
+          }
           for (const incident of await listIncidents(client, false)) {
             process.stdout.write(`  ${incident.incidentId}: [${incident.severity}] ${incident.ruleName}, ${incident.findings} finding(s), ${Object.values(incident.key).join(' / ')}\n`);
           }

@@ -1,19 +1,13 @@
 import type { ScanSummary } from '../activities/types';
 import type { RangeScanResult } from '../workflows/range-scan';
-import type { Finding } from '../rules/types';
+import { viewOf } from '../rules';
+import type { CommonFinding } from '../rules/types';
 
-export function formatFinding(f: Finding): string {
-  if (f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15') {
-    return (
-      `[${f.severity}] ${f.ruleName}  ${f.windowStart} .. ${f.windowEnd}  account=${f.accountId} user=${f.user}` +
-      `  count=${f.count} failed=${f.failedCount}  id=${f.id}`
-    );
-  }
-  return (
-    `[${f.severity}] ${f.ruleName}  ${f.firstSeen}  ${f.commandEventName} by ${f.commandUser} (${f.commandUserArn})` +
-    ` from ${f.commandSourceIpAddress}, output to s3://${f.s3Bucket} owned by ${f.bucketOwnerAccountId}` +
-    ` (${f.putObjectEventIds.length} put${f.putObjectEventIds.length === 1 ? '' : 's'} by ${f.accountName}${f.accountUpnSuffix ? `@${f.accountUpnSuffix}` : ''})  id=${f.id}`
-  );
+/** One line per finding: severity, rule, its rule's title and fields, id. */
+export function formatFinding(f: CommonFinding): string {
+  const view = viewOf(f);
+  const fields = Object.entries(view.fields).map(([label, value]) => `${label}: ${value}`).join('; ');
+  return `[${f.severity}] ${f.ruleName}  ${view.title}  (${fields})  id=${f.id}`;
 }
 
 export function formatSummary(summary: ScanSummary): string {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE, UsageError } from '../config/load';
 import { DEMO_DATE, buildSampleTrail } from '../demo/sample-trail';
+import { RULES } from '../rules';
 import { example } from './help';
 
 /**
@@ -28,9 +29,8 @@ export function starterConfig(logs: string): object {
       { type: 'lookupEvents', regions: ['us-east-1'] },
     ],
     rules: {
-      '//': 'both rules are on by default with the seed behaviour; options are in README.md, "Rule options"',
-      PH_Rule_ES_IMPORT_AWS_15: { enabled: true },
-      '21702832-aff3-4bd6-a8e1-663b6818503d': { enabled: true },
+      '//': 'every rule is on by default with the seed behaviour; options are in README.md, "Rule options", and docs/rules.md',
+      ...Object.fromEntries(RULES.map((rule) => [rule.id, { enabled: true }])),
     },
     findings: { '//': 'one <date>.jsonl file per scanned day', directory: '.trailwarden/findings' },
     '//notifications': [{ type: 'file', path: '.trailwarden/notifications.jsonl' }, { type: 'slack', urlEnv: 'SLACK_WEBHOOK_URL' }],

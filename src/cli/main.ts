@@ -7,11 +7,14 @@ import { nativeScannerStatus } from '../native/scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { checkPortFree, startDevServer } from '../local/dev-server';
-import type { Finding } from '../rules/types';
+import { type Finding, SEVERITIES } from '../rules/types';
+import type { ChannelConfig } from '../config/schema';
+import { daysBetween } from '../workflows/scan-days';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
-import { formatFinding, formatRangeResult, formatSummary } from './format';
+import { formatRangeResult, formatSummary } from './format';
+import { FORMATS, type Format, asffTargetOf, findingLine, formatOf, matchesFilter, parseFilter } from './output';
 import { runDailyScan, runRangeScan, scanConfigOf, storeOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerIncidentCommands } from './incidents';
@@ -42,26 +45,35 @@ interface ScanOptions {
   daysPerRun: number;
   embedded?: boolean;
   json?: boolean;
+  format?: Format;
   cancelOnInterrupt?: boolean;
 }
 
 /** --date D, or --from D1 --to D2 (inclusive), validated. */
-function scanRange(opts: ScanOptions): { from: string; to: string } {
+function scanRange(opts: Pick<ScanOptions, 'date' | 'from' | 'to'>, command = 'scan'): { from: string; to: string } {
   if (opts.date) {
     if (opts.from || opts.to) throw new UsageError('give either --date, or --from and --to, not both');
     const date = parseScanDate(opts.date);
     return { from: date, to: date };
   }
-  if (!opts.from || !opts.to) throw new UsageError('scan needs --date YYYY-MM-DD, or --from YYYY-MM-DD and --to YYYY-MM-DD');
+  if (!opts.from || !opts.to) throw new UsageError(`${command} needs --date YYYY-MM-DD, or --from YYYY-MM-DD and --to YYYY-MM-DD`);
   const from = parseScanDate(opts.from, '--from');
   const to = parseScanDate(opts.to, '--to');
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
   return { from, to };
 }
 
-function printFindings(findings: readonly Finding[], json?: boolean): void {
-  for (const finding of findings) process.stdout.write(`${json ? JSON.stringify(finding) : formatFinding(finding)}\n`);
+function printFindings(findings: readonly Finding[], format: Format, channels: readonly ChannelConfig[]): void {
+  const asff = asffTargetOf(channels);
+  const now = new Date().toISOString();
+  for (const finding of findings) process.stdout.write(`${findingLine(finding, format, asff, now)}\n`);
 }
+
+const formatOption = () =>
+  new Option('--format <format>', 'how findings print: text, jsonl (one finding per line, as --json), ocsf (OCSF Detection Findings), asff (Security Hub findings)').choices(FORMATS);
+
+/** Repeatable options: each use adds a value. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Worker and server logs: everything on stderr with --verbose, else to a log file with warnings once each. */
 function logsFor(command: Command, mode: 'quiet' | 'worker' = 'quiet'): void {
@@ -106,7 +118,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--concurrency <n>', 'daily scans of a range running at once').default(3).argParser(positiveInt))
     .addOption(new Option('--days-per-run <n>', 'range workflow continues as new after this many days').default(30).argParser(positiveInt))
     .option('--embedded', 'start a private dev server and worker for this run')
-    .option('--json', 'print one finding per line as JSON on stdout (summary on stderr)')
+    .option('--json', 'print one finding per line as JSON on stdout (summary on stderr); the same as --format jsonl')
+    .addOption(formatOption())
     .option('--cancel-on-interrupt', 'Ctrl-C or SIGTERM cancels the run (default: stop waiting, the run goes on)')
     .addHelpText(
       'after',
@@ -117,6 +130,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .action(async (opts: ScanOptions, command: Command) => {
       const range = scanRange(opts);
+      const format = formatOf(opts);
       const config = configOf(command);
       const target = temporalTarget(config);
       // a relative path means nothing to workers on another machine: refuse it before checking it here
@@ -128,8 +142,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
       if (range.from === range.to && opts.date) {
         const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
-        printFindings(outcome.findings, opts.json);
-        (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
+        printFindings(outcome.findings, format, config.incidents?.channels ?? []);
+        (format === 'text' ? process.stdout : process.stderr).write(`${formatSummary(outcome.summary)}\n`);
         const failed = outcome.summary.failedPartitions;
         if (failed.length) process.stderr.write(failedLine(`scan of ${range.from} partly failed, partitions`, failed, outcome.summary.partitions));
         setExit(failed.length ? 1 : 0);
@@ -138,8 +152,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) =>
         runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig, runOptions),
       );
-      printFindings(outcome.findings, opts.json);
-      (opts.json ? process.stderr : process.stdout).write(`${formatRangeResult(outcome.result)}\n`);
+      printFindings(outcome.findings, format, config.incidents?.channels ?? []);
+      (format === 'text' ? process.stdout : process.stderr).write(`${formatRangeResult(outcome.result)}\n`);
       const failedDays = outcome.result.days.filter((d) => d.status !== 'Completed');
       if (failedDays.length) {
         process.stderr.write(
@@ -159,17 +173,33 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('findings')
-    .description('list stored findings of one scan date')
-    .requiredOption('--date <YYYY-MM-DD>', 'the scan date')
-    .option('--json', 'one finding per line as JSON')
-    .addHelpText('after', example(['trailwarden findings --date 2026-11-25', 'trailwarden findings --date 2026-11-25 --json | jq .user'], ['TRAILWARDEN_CONFIG']))
-    .action(async (opts: { date: string; json?: boolean }, command: Command) => {
-      const date = parseScanDate(opts.date);
+    .description('list stored findings of one scan date (--date) or a range of them (--from/--to), optionally filtered')
+    .option('--date <YYYY-MM-DD>', 'the scan date')
+    .option('--from <YYYY-MM-DD>', 'first scan date of a range')
+    .option('--to <YYYY-MM-DD>', 'last scan date of a range (inclusive)')
+    .option('--rule <id>', 'only findings of this rule (repeatable)', collect)
+    .option('--severity <level>', `only findings of this severity: ${SEVERITIES.join(', ')} (repeatable)`, collect)
+    .option('--account <id>', 'only findings about this AWS account (repeatable)', collect)
+    .option('--json', 'one finding per line as JSON (the same as --format jsonl)')
+    .addOption(formatOption())
+    .addHelpText(
+      'after',
+      example(
+        ['trailwarden findings --date 2026-11-25', 'trailwarden findings --date 2026-11-25 --json | jq .user', 'trailwarden findings --from 2026-11-01 --to 2026-11-30 --severity high --format ocsf > findings.ocsf.jsonl'],
+        ['TRAILWARDEN_CONFIG', 'AWS_REGION (--format asff without a securityhub channel)'],
+      ),
+    )
+    .action(async (opts: { date?: string; from?: string; to?: string; rule?: string[]; severity?: string[]; account?: string[]; json?: boolean; format?: Format }, command: Command) => {
+      const range = scanRange(opts, 'findings');
+      const format = formatOf(opts);
+      const filter = parseFilter(opts);
       const config = configOf(command);
       const store = storeOf(config);
-      const findings = await store.read(date);
-      for (const f of findings) process.stdout.write(`${opts.json ? JSON.stringify(f) : formatFinding(f)}\n`);
-      if (!opts.json) process.stderr.write(`${findings.length} finding(s) stored for ${date} in ${store.location}\n`);
+      const findings: Finding[] = [];
+      for (const date of daysBetween(range.from, range.to)) findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
+      printFindings(findings, format, config.incidents?.channels ?? []);
+      const dates = range.from === range.to ? range.from : `${range.from} .. ${range.to}`;
+      if (format === 'text') process.stderr.write(`${findings.length} finding(s) stored for ${dates} in ${store.location}\n`);
     });
 
   program
@@ -269,14 +299,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('the whole job on built-in sample data, with nothing to set up')
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
+    .option('--securityhub', "also send the incidents' findings to Security Hub on the demo's local moto (a securityhub channel)")
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
     .addHelpText(
       'after',
-      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
+      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open', 'trailwarden demo --securityhub'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
     )
-    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }, command: Command) => {
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; securityhub?: boolean }, command: Command) => {
       logsFor(command);
-      setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
+      setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort, securityHub: Boolean(opts.securityhub) }));
     });
 
   addMoreHelp(program);

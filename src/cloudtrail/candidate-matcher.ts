@@ -1,5 +1,5 @@
 /**
- * Which records the reader hands on to be parsed, from what the rules declare (RULES.md "Reading
+ * Which records the reader hands on to be parsed, from what the rules declare (docs/rules.md "Reading
  * records"): a record is a candidate when its own eventName is a string that equals one of the rules'
  * names or contains one of their patterns. A candidate set is never narrower than what `select` keeps on
  * the parsed record. A rule's skip test (RawSkipTest) may rule out a record of a name it selects

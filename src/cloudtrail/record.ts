@@ -36,12 +36,12 @@ export interface CloudTrailRecord {
   [key: string]: unknown;
 }
 
-/** RULES.md empty(x): absent, null, or "". */
+/** docs/rules.md empty(x): absent, null, or "". */
 export function isEmpty(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-/** RULES.md str(x), KQL tostring: null gives "", strings stay, objects and arrays give their JSON text. */
+/** docs/rules.md str(x), KQL tostring: null gives "", strings stay, objects and arrays give their JSON text. */
 export function str(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
@@ -49,13 +49,13 @@ export function str(value: unknown): string {
   return String(value);
 }
 
-/** RULES.md lastSegment(s): the text after the last "/" (s itself when it has none). */
+/** docs/rules.md lastSegment(s): the text after the last "/" (s itself when it has none). */
 export function lastSegment(value: string): string {
   const slash = value.lastIndexOf('/');
   return slash < 0 ? value : value.slice(slash + 1);
 }
 
-/** RULES.md userOf(r). */
+/** docs/rules.md userOf(r). */
 export function userOf(record: CloudTrailRecord): string {
   const identity = record.userIdentity ?? {};
   if (!isEmpty(identity.userName)) return str(identity.userName);
@@ -65,7 +65,7 @@ export function userOf(record: CloudTrailRecord): string {
   return '';
 }
 
-/** RULES.md accountOf(r). */
+/** docs/rules.md accountOf(r). */
 export function accountOf(record: CloudTrailRecord): string {
   if (!isEmpty(record.recipientAccountId)) return str(record.recipientAccountId);
   const identity = record.userIdentity ?? {};
@@ -74,8 +74,8 @@ export function accountOf(record: CloudTrailRecord): string {
 }
 
 /**
- * RULES.md fortiEventType(r): "AWS-CloudTrail-<SERVICE>-<eventName>"; undefined when eventName or
- * eventSource is not a string (RULES.md "String fields": such a record matches no event type).
+ * docs/rules.md fortiEventType(r): "AWS-CloudTrail-<SERVICE>-<eventName>"; undefined when eventName or
+ * eventSource is not a string (docs/rules.md "String fields": such a record matches no event type).
  */
 export function fortiEventType(record: CloudTrailRecord): string | undefined {
   if (typeof record.eventName !== 'string' || typeof record.eventSource !== 'string') return undefined;
@@ -85,10 +85,10 @@ export function fortiEventType(record: CloudTrailRecord): string | undefined {
   return `AWS-CloudTrail-${service}-${record.eventName}`;
 }
 
-/** RULES.md's eventTime: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z (that is also a date). */
+/** docs/rules.md's eventTime: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z (that is also a date). */
 const EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** Parsed eventTime in epoch milliseconds, or undefined when absent or not in RULES.md's form. */
+/** Parsed eventTime in epoch milliseconds, or undefined when absent or not in docs/rules.md's form. */
 export function eventTimeMs(record: CloudTrailRecord): number | undefined {
   if (typeof record.eventTime !== 'string' || !EVENT_TIME.test(record.eventTime)) return undefined;
   const ms = Date.parse(record.eventTime);

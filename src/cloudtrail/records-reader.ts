@@ -1,5 +1,5 @@
 /**
- * The reader of a CloudTrail log file's JSON (docs: RULES.md "Reading records"): it validates the whole
+ * The reader of a CloudTrail log file's JSON (docs: docs/rules.md "Reading records"): it validates the whole
  * document as JSON.parse would, and finds the records that may matter, without parsing any record.
  *
  * A record is an element of the top-level `Records` array (the last `Records` key, as JSON.parse keeps
@@ -751,7 +751,7 @@ function twoDigits(b: Buffer, p: number, low: number, high: number): boolean {
 }
 
 /**
- * An eventTime surely in RULES.md's form and a valid date (days up to 28; anything else is parsed to
+ * An eventTime surely in docs/rules.md's form and a valid date (days up to 28; anything else is parsed to
  * know): YYYY-MM-DDTHH:MM:SS[.fraction]Z.
  */
 function isSurelyEventTime(b: Buffer, p: number, length: number): boolean {

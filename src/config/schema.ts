@@ -84,7 +84,18 @@ export const fileChannelSchema = z.strictObject({
   ...channelCommon,
 });
 
-export const channelSchema = z.union([webhookChannelSchema, slackChannelSchema, snsChannelSchema, fileChannelSchema]);
+export const securityHubChannelSchema = z.strictObject({
+  type: z.literal('securityhub'),
+  /** Security Hub's region; default $AWS_REGION, then us-east-1 */
+  region: region.optional(),
+  /** the importing account (the default product's); default the worker's, from STS */
+  accountId: accountId.optional(),
+  /** endpoint override for tests (Security Hub and STS) */
+  endpoint: httpUrl.optional(),
+  ...channelCommon,
+});
+
+export const channelSchema = z.union([webhookChannelSchema, slackChannelSchema, snsChannelSchema, fileChannelSchema, securityHubChannelSchema]);
 
 const s3StoreSchema = z.strictObject({
   bucket: z.string().min(3),

@@ -2,6 +2,7 @@ import type { NamedChannel } from '../config/load';
 import { PermanentDeliveryError } from './errors';
 import { writeToFile } from './file';
 import type { IncidentNotice } from './notice';
+import { sendSecurityHub } from './securityhub';
 import { sendSlack } from './slack';
 import { sendSns } from './sns';
 import { sendWebhook } from './webhook';
@@ -23,5 +24,7 @@ export async function deliver(channel: NamedChannel, notice: IncidentNotice, ide
       return sendSns(channel.topicArn, channel.endpoint, notice, idempotencyKey);
     case 'file':
       return writeToFile(channel.path, notice, idempotencyKey);
+    case 'securityhub':
+      return sendSecurityHub(channel, notice);
   }
 }

@@ -1,6 +1,10 @@
-import type { Finding } from '../rules/types';
+import { viewOf } from '../rules';
+import type { CommonFinding } from '../rules/types';
 
-/** What an incident keeps of each finding: enough to read it without the store. */
+/**
+ * What an incident keeps of each finding: enough to read it, and to import it into Security Hub,
+ * without the store. `title` and `fields` are the finding's rule's view of it.
+ */
 export interface FindingBrief {
   id: string;
   ruleId: string;
@@ -9,31 +13,31 @@ export interface FindingBrief {
   count: number;
   accountId?: string;
   user?: string;
-  failedCount?: number;
-  windowStart?: string;
-  s3Bucket?: string;
-  bucketOwnerAccountId?: string;
-  commandUser?: string;
-  commandUserArn?: string;
-  documentName?: string;
-  sourceIpAddress?: string;
+  /** absent in incidents opened before views existed */
+  title?: string;
+  fields?: Record<string, string>;
+  region?: string;
+  users?: string[];
+  ips?: string[];
+  buckets?: string[];
 }
 
-export function briefOf(finding: Finding): FindingBrief {
-  const common = { id: finding.id, ruleId: finding.ruleId, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen, count: finding.count };
-  if (finding.ruleId === 'PH_Rule_ES_IMPORT_AWS_15') {
-    return { ...common, accountId: finding.accountId, user: finding.user, failedCount: finding.failedCount, windowStart: finding.windowStart };
-  }
+export function briefOf(finding: CommonFinding): FindingBrief {
+  const view = viewOf(finding);
   return {
-    ...common,
-    accountId: finding.recipientAccountId,
-    user: finding.commandUser,
-    s3Bucket: finding.s3Bucket,
-    bucketOwnerAccountId: finding.bucketOwnerAccountId,
-    commandUser: finding.commandUser,
-    commandUserArn: finding.commandUserArn,
-    documentName: finding.documentName,
-    sourceIpAddress: finding.sourceIpAddress,
+    id: finding.id,
+    ruleId: finding.ruleId,
+    firstSeen: finding.firstSeen,
+    lastSeen: finding.lastSeen,
+    count: finding.count,
+    accountId: view.accountId,
+    ...(view.users.length ? { user: view.users[0] } : {}),
+    title: view.title,
+    fields: view.fields,
+    ...(view.region ? { region: view.region } : {}),
+    users: view.users,
+    ips: view.ips,
+    buckets: view.buckets,
   };
 }
 

@@ -4,12 +4,18 @@ import type { IncidentNotice } from './notice';
 /** A Slack incoming-webhook message a person can act on. */
 export function slackMessage(notice: IncidentNotice): { text: string; blocks: unknown[] } {
   const first = notice.evidence[0];
+  // the first finding as its rule reads it (briefs of incidents opened before views: account and user)
+  const about: [string, string | undefined][] = first?.fields
+    ? Object.entries(first.fields)
+    : [
+        ['Account', first?.accountId],
+        ['User', first?.user],
+      ];
   const facts: [string, string | undefined][] = [
     ['Rule', `${notice.ruleName} (${notice.ruleId})`],
     ['Severity', notice.severity],
-    ['Account', first?.accountId],
-    ['User', first?.user],
-    ['Bucket', first?.s3Bucket ? `${first.s3Bucket} (owner ${first.bucketOwnerAccountId})` : undefined],
+    ['Finding', first?.title],
+    ...about,
     ['Findings', `${notice.findings} finding(s), ${notice.events} event(s)`],
     ['First seen', notice.firstSeen],
     ['Last seen', notice.lastSeen],

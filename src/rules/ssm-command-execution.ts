@@ -1,16 +1,11 @@
 /**
- * Rule card
- *
- * - id:         PH_Rule_ES_IMPORT_AWS_15
- * - name:       AWS Execution via System Manager
- * - severity:   Low (FortiSIEM severity 3 on its 1-10 scale)
- * - MITRE:      tactic TA0002 Execution; technique T1059.006 (Command and Scripting Interpreter: Python)
- * - seed:       FortiSIEM rule PH_Rule_ES_IMPORT_AWS_15 (shared/seeds/000_6cc282d77acf9eb7.txt)
+ * Rule 1, AWS Execution via System Manager (seed: FortiSIEM rule PH_Rule_ES_IMPORT_AWS_15). Its card
+ * is `ssmCommandExecution` at the end of this file.
  *
  * Match: the FortiSIEM event type contains "AWS-CloudTrail-SSM-SendCommand" (failed calls match too).
  * Group by (accountId, user) in tumbling 300-second windows aligned to the Unix epoch; a group with
  * COUNT(*) >= threshold (seed: 1) gives one finding, which reports how many of its events failed.
- * Semantics: shared/spec/RULES.md, "Rule 1".
+ * Semantics: docs/rules.md, "Rule 1".
  */
 import { z } from 'zod';
 import {
@@ -24,9 +19,9 @@ import {
   userOf,
   type CloudTrailRecord,
 } from '../cloudtrail/record';
-import { findingId } from './finding-id';
+import { defineRule, findingHeader, present } from './define';
 import { excludeEntry, isExcluded, suppressionOptions } from './options';
-import type { Rule, ScanPeriod, SelectedEvent, SsmCommandExecutionFinding } from './types';
+import type { CommonFinding, ScanPeriod, SelectedEvent } from './types';
 
 const RULE_ID = 'PH_Rule_ES_IMPORT_AWS_15' as const;
 const EVENT_TYPE = 'AWS-CloudTrail-SSM-SendCommand';
@@ -47,6 +42,15 @@ export const optionsSchema = z.strictObject({
   threshold: z.number().int().min(1).default(1),
 });
 export type SsmCommandExecutionOptions = z.output<typeof optionsSchema>;
+
+export interface SsmCommandExecutionFinding extends CommonFinding {
+  ruleId: typeof RULE_ID;
+  accountId: string;
+  user: string;
+  windowStart: string;
+  windowEnd: string;
+  failedCount: number;
+}
 
 /** The compact event `select` keeps: only what `correlate` groups and counts on. */
 export interface SsmCommandExecutionSelected extends SelectedEvent {
@@ -111,12 +115,7 @@ function correlate(
   for (const { accountId, user, windowStart, events } of groups.values()) {
     if (events.length < options.threshold) continue;
     findings.push({
-      id: findingId(RULE_ID, accountId, user, String(windowStart)),
-      ruleId: RULE_ID,
-      ruleName: ssmCommandExecution.name,
-      severity: ssmCommandExecution.severity,
-      tactics: [...ssmCommandExecution.tactics],
-      techniques: [...ssmCommandExecution.techniques],
+      ...findingHeader(ssmCommandExecution, [accountId, user, String(windowStart)]),
       accountId,
       user,
       windowStart: isoUtc(windowStart * 1000),
@@ -140,12 +139,53 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export const ssmCommandExecution: Rule<SsmCommandExecutionOptions, SsmCommandExecutionSelected> = {
+function view(f: SsmCommandExecutionFinding) {
+  const failed = f.failedCount ? `, ${f.failedCount} failed` : '';
+  return {
+    title: `${f.user || 'an unknown caller'} sent ${f.count} SSM command(s)${failed} in account ${f.accountId}, ${f.windowStart} .. ${f.windowEnd}`,
+    fields: {
+      Account: f.accountId,
+      User: f.user,
+      Window: `${f.windowStart} .. ${f.windowEnd}`,
+      Events: String(f.count),
+      Failed: String(f.failedCount),
+    },
+    accountId: f.accountId,
+    users: present(f.user),
+    ips: [],
+    buckets: [],
+  };
+}
+
+export const ssmCommandExecution = defineRule<SsmCommandExecutionOptions, SsmCommandExecutionSelected, SsmCommandExecutionFinding>({
   id: RULE_ID,
   name: 'AWS Execution via System Manager',
+  description:
+    'Someone ran commands on EC2 instances or managed nodes through AWS Systems Manager (ssm:SendCommand). ' +
+    'Calls are counted per account and user in 300-second windows aligned to the epoch; failed calls count too and are reported.',
   severity: 'Low',
-  tactics: ['Execution'],
-  techniques: ['T1059.006'],
+  attacks: [
+    {
+      tactic: { id: 'TA0002', name: 'Execution' },
+      technique: { id: 'T1059', name: 'Command and Scripting Interpreter' },
+      subTechnique: { id: 'T1059.006', name: 'Python' },
+      reference: 'https://attack.mitre.org/techniques/T1059/006/',
+    },
+  ],
+  references: [
+    'https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html',
+    'https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-cloudtrail-logs.html',
+  ],
+  falsePositives: [
+    'Patching, inventory and configuration tools that run commands through SSM (Patch Manager, State Manager, Ansible, Inspector): see the excludeAwsServiceCallers and exclude options.',
+    'Administrators running routine commands on their fleet.',
+  ],
+  runbook: [
+    'Confirm with the user (or the owner of the role) that they sent these commands.',
+    'Look the events up in CloudTrail by eventId: the document, its parameters and the targeted instances (aws ssm list-commands --command-id).',
+    'Read the commands\' output (S3 or CloudWatch Logs) for what ran.',
+    'If unexpected: revoke the principal\'s sessions and keys, and isolate the targeted instances.',
+  ],
   optionsSchema,
   // the FortiSIEM event type contains "AWS-CloudTrail-SSM-SendCommand" only when eventName contains "SendCommand"
   candidates: (options) => ({ equals: [], contains: options.enabled ? ['SendCommand'] : [] }),
@@ -153,4 +193,6 @@ export const ssmCommandExecution: Rule<SsmCommandExecutionOptions, SsmCommandExe
   lookbackMs: () => 0,
   select,
   correlate,
-};
+  identity: (f) => [f.accountId, f.user, String(Date.parse(f.windowStart) / 1000)],
+  view,
+});

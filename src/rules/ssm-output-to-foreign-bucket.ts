@@ -1,17 +1,12 @@
 /**
- * Rule card
- *
- * - id:         21702832-aff3-4bd6-a8e1-663b6818503d
- * - name:       Suspicious command sent to EC2
- * - severity:   High
- * - MITRE:      tactic Execution; technique T1204 (User Execution)
- * - seed:       Microsoft Sentinel AWS_SuspiciousCommandEC2.yaml, version 1.0.1
- *               (shared/seeds/002_35f1cfb33431bd27.txt); period and frequency 1 day, suppression PT1H disabled
+ * Rule 2, Suspicious command sent to EC2 (seed: Microsoft Sentinel AWS_SuspiciousCommandEC2.yaml,
+ * version 1.0.1; period and frequency 1 day, suppression PT1H disabled). Its card is
+ * `ssmOutputToForeignBucket` at the end of this file.
  *
  * A successful SSM SendCommand / CreateAssociation that names an S3 output bucket, joined on that exact
  * bucket with a successful PutObject whose bucket belongs to another account than the one that logged
  * the put: command output sent to a foreign bucket. One finding per command eventID.
- * Semantics, deviations and options: shared/spec/RULES.md, "Rule 2".
+ * Semantics, deviations and options: docs/rules.md, "Rule 2".
  */
 import { z } from 'zod';
 import {
@@ -26,9 +21,9 @@ import {
   type CloudTrailRecord,
 } from '../cloudtrail/record';
 import { parseIsoDuration } from '../config/duration';
-import { findingId } from './finding-id';
+import { defineRule, findingHeader, present } from './define';
 import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
-import type { RawSkipTest, Rule, ScanPeriod, SelectedEvent, SsmOutputToForeignBucketFinding } from './types';
+import type { CommonFinding, RawSkipTest, ScanPeriod, SelectedEvent } from './types';
 
 const RULE_ID = '21702832-aff3-4bd6-a8e1-663b6818503d' as const;
 const COMMAND_EVENT_NAMES = ['SendCommand', 'CreateAssociation'];
@@ -47,6 +42,27 @@ export const optionsSchema = z.strictObject({
   includeMultipartUploads: z.boolean().default(false),
 });
 export type SsmOutputToForeignBucketOptions = z.output<typeof optionsSchema>;
+
+export interface SsmOutputToForeignBucketFinding extends CommonFinding {
+  ruleId: typeof RULE_ID;
+  s3Bucket: string;
+  bucketOwnerAccountId: string;
+  commandEventId: string;
+  commandEventName: string;
+  executionId: string;
+  commandUser: string;
+  commandUserArn: string;
+  commandSourceIpAddress: string;
+  documentName: string;
+  instanceIds?: string[];
+  targets?: unknown;
+  awsRegion: string;
+  accountName: string;
+  accountUpnSuffix: string;
+  recipientAccountId: string;
+  sourceIpAddress: string;
+  putObjectEventIds: string[];
+}
 
 export interface SsmCommandSelected extends SelectedEvent {
   kind: 'command';
@@ -96,7 +112,7 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
   if (str(field(request, 'parameters')) === '') return undefined;
   const named = field(request, 'outputS3BucketName');
   const bucket = isEmpty(named) ? field(request, 'outputLocation', 's3Location', 'outputS3BucketName') : named;
-  // RULES.md "String fields": a bucket that is not a string matches no put, so the command can never join
+  // docs/rules.md "String fields": a bucket that is not a string matches no put, so the command can never join
   if (typeof bucket !== 'string' || bucket === '') return undefined;
   const documentName = str(field(request, eventName === 'CreateAssociation' ? 'name' : 'documentName'));
   const commandUser = userOf(record);
@@ -185,8 +201,13 @@ function select(
   return selectCommand(record, options) ?? selectPut(record, options);
 }
 
+/** The puts: S3 data events, which only an S3 trail (never LookupEvents) holds. */
+function putEventNames(options: SsmOutputToForeignBucketOptions): string[] {
+  return options.enabled ? ['PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])] : [];
+}
+
 function eventNames(options: SsmOutputToForeignBucketOptions): string[] {
-  return options.enabled ? [...COMMAND_EVENT_NAMES, 'PutObject', ...(options.includeMultipartUploads ? MULTIPART_EVENT_NAMES : [])] : [];
+  return options.enabled ? [...COMMAND_EVENT_NAMES, ...putEventNames(options)] : [];
 }
 
 function lookbackMs(options: SsmOutputToForeignBucketOptions): number {
@@ -236,12 +257,7 @@ function correlate(
     const putObjectEventIds = puts.map((p) => p.eventID).sort();
     const eventIds = [command.eventID, ...putObjectEventIds].sort();
     const finding: SsmOutputToForeignBucketFinding = {
-      id: findingId(RULE_ID, command.eventID),
-      ruleId: RULE_ID,
-      ruleName: ssmOutputToForeignBucket.name,
-      severity: ssmOutputToForeignBucket.severity,
-      tactics: [...ssmOutputToForeignBucket.tactics],
-      techniques: [...ssmOutputToForeignBucket.techniques],
+      ...findingHeader(ssmOutputToForeignBucket, [command.eventID]),
       s3Bucket: command.bucket,
       bucketOwnerAccountId: representative.bucketOwnerAccountId,
       commandEventId: command.eventID,
@@ -273,17 +289,68 @@ function correlate(
   );
 }
 
-export const ssmOutputToForeignBucket: Rule<SsmOutputToForeignBucketOptions, SsmOutputToForeignBucketSelected> = {
+function view(f: SsmOutputToForeignBucketFinding) {
+  const puts = f.putObjectEventIds.length;
+  const putter = `${f.accountName}${f.accountUpnSuffix ? `@${f.accountUpnSuffix}` : ''}`;
+  return {
+    title:
+      `${f.commandEventName} by ${f.commandUser || 'an unknown caller'} sent its output to s3://${f.s3Bucket}, ` +
+      `a bucket of account ${f.bucketOwnerAccountId} (${puts} put${puts === 1 ? '' : 's'} by ${putter || 'an unknown caller'})`,
+    fields: {
+      Account: f.recipientAccountId,
+      User: f.commandUser,
+      'User ARN': f.commandUserArn,
+      'Command from': f.commandSourceIpAddress,
+      Command: `${f.commandEventName} ${f.documentName}`.trim(),
+      Bucket: `${f.s3Bucket} (owner ${f.bucketOwnerAccountId})`,
+      'Put by': `${putter} from ${f.sourceIpAddress}`,
+      Region: f.awsRegion,
+      Time: f.firstSeen === f.lastSeen ? f.firstSeen : `${f.firstSeen} .. ${f.lastSeen}`,
+    },
+    accountId: f.recipientAccountId,
+    ...(f.awsRegion ? { region: f.awsRegion } : {}),
+    // the sender first (by name, then ARN), then who put the output
+    users: present(f.commandUser, f.commandUserArn, putter),
+    ips: present(f.commandSourceIpAddress, f.sourceIpAddress),
+    buckets: present(f.s3Bucket),
+  };
+}
+
+export const ssmOutputToForeignBucket = defineRule<SsmOutputToForeignBucketOptions, SsmOutputToForeignBucketSelected, SsmOutputToForeignBucketFinding>({
   id: RULE_ID,
   name: 'Suspicious command sent to EC2',
+  description:
+    'A successful SSM SendCommand or CreateAssociation named an S3 output bucket, and that bucket received a successful PutObject ' +
+    'while it belongs to another account than the one that logged the put: command output sent out of the account.',
   severity: 'High',
-  tactics: ['Execution'],
-  techniques: ['T1204'],
+  attacks: [
+    {
+      tactic: { id: 'TA0002', name: 'Execution' },
+      technique: { id: 'T1204', name: 'User Execution' },
+      reference: 'https://attack.mitre.org/techniques/T1204/',
+    },
+  ],
+  references: [
+    'https://github.com/Azure/Azure-Sentinel/blob/master/Solutions/Amazon%20Web%20Services/Analytic%20Rules/AWS_SuspiciousCommandEC2.yaml',
+    'https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cmdsec.html',
+  ],
+  falsePositives: [
+    'A central logging or operations account that collects SSM command output from member accounts in its own bucket: see the exclude option.',
+  ],
+  runbook: [
+    'Verify the command with its sender (the command user): who asked for it, and why its output goes to another account.',
+    'Check who owns the bucket (bucketOwnerAccountId) and whether that account belongs to your organisation.',
+    'Read the command (document and parameters) and the objects put (putObjectEventIds) for what left the account.',
+    'If unexpected: revoke the sender\'s sessions and keys, block the bucket in the instances\' VPC endpoint policy, and isolate the instances.',
+  ],
   optionsSchema,
   candidates: (options) => ({ equals: eventNames(options), contains: [] }),
   eventNames,
+  dataEventNames: putEventNames,
   lookbackMs,
   select,
   rawSkip,
   correlate,
-};
+  identity: (f) => [f.commandEventId],
+  view,
+});

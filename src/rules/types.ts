@@ -26,40 +26,38 @@ export interface CommonFinding {
   eventIds: string[];
 }
 
-export interface SsmCommandExecutionFinding extends CommonFinding {
-  ruleId: 'PH_Rule_ES_IMPORT_AWS_15';
-  accountId: string;
-  user: string;
-  windowStart: string;
-  windowEnd: string;
-  failedCount: number;
-}
+/** Severities a rule may have, lowest first (the words OCSF and Security Hub share). */
+export const SEVERITIES = ['Informational', 'Low', 'Medium', 'High', 'Critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
-export interface SsmOutputToForeignBucketFinding extends CommonFinding {
-  ruleId: '21702832-aff3-4bd6-a8e1-663b6818503d';
-  s3Bucket: string;
-  bucketOwnerAccountId: string;
-  commandEventId: string;
-  commandEventName: string;
-  executionId: string;
-  commandUser: string;
-  commandUserArn: string;
-  commandSourceIpAddress: string;
-  documentName: string;
-  instanceIds?: string[];
-  targets?: unknown;
-  awsRegion: string;
-  accountName: string;
-  accountUpnSuffix: string;
-  recipientAccountId: string;
-  sourceIpAddress: string;
-  putObjectEventIds: string[];
+/** One MITRE ATT&CK entry of a rule: the tactic, the technique (and sub-technique) it detects. */
+export interface AttackEntry {
+  tactic: { id: string; name: string };
+  technique: { id: string; name: string };
+  subTechnique?: { id: string; name: string };
+  /** the technique's (or sub-technique's) page on attack.mitre.org */
+  reference: string;
 }
-
-export type Finding = SsmCommandExecutionFinding | SsmOutputToForeignBucketFinding;
 
 /**
- * The eventName values a rule's `select` can keep (RULES.md "Reading records": candidates). A record is
+ * How one finding reads, for every output: the CLI's text, Slack, the webhook body, OCSF and Security
+ * Hub. `fields` are what a person wants to see, by label, in reading order.
+ */
+export interface FindingView {
+  /** one line: what happened, by whom, where */
+  title: string;
+  fields: Record<string, string>;
+  /** the AWS account the finding is about */
+  accountId: string;
+  region?: string;
+  /** principals (user names or ARNs), IP addresses and S3 buckets the finding involves */
+  users: string[];
+  ips: string[];
+  buckets: string[];
+}
+
+/**
+ * The eventName values a rule's `select` can keep (docs/rules.md "Reading records": candidates). A record is
  * parsed when its own eventName is a string equal to one of `equals` or containing one of `contains`;
  * the set must never be narrower than what `select` keeps on the parsed record.
  */
@@ -82,26 +80,49 @@ export interface RawSkipTest {
 }
 
 /**
- * A detection split for streaming: `select` runs on every record in the scan activities and keeps
- * a compact event; `correlate` runs once over the deduplicated selected events of a whole scan.
+ * A detection, whole: its card (what it is, why it matters, what to do), its options, and its logic
+ * split for streaming: `select` runs on every record in the scan activities and keeps a compact
+ * event; `correlate` runs once over the deduplicated selected events of a whole scan. Semantics of
+ * the built-in rules: docs/rules.md.
  */
-export interface Rule<Options = unknown, Selected extends SelectedEvent = SelectedEvent> {
-  id: string;
+export interface Rule<Options = unknown, Selected extends SelectedEvent = SelectedEvent, F extends CommonFinding = CommonFinding> {
+  id: F['ruleId'];
   name: string;
-  severity: string;
+  description: string;
+  severity: Severity;
+  /** derived from `attacks`: tactic names and (sub-)technique ids, as every finding carries them */
   tactics: string[];
   techniques: string[];
+  attacks: AttackEntry[];
+  references: string[];
+  falsePositives: string[];
+  /** what a responder does first, in order */
+  runbook: string[];
   /** Strict schema of the rule's options (unknown keys rejected), with the seed's defaults. */
   optionsSchema: z.ZodType<Options>;
   /** The eventName values `select` can keep, for the reader (see CandidateNames). */
   candidates(options: Options): CandidateNames;
   /** The exact eventName values the LookupEvents source queries (its filter has no substring match). */
   eventNames(options: Options): string[];
-  /** How long before the scan period a selected event may lie and still matter (ms). */
+  /** How long before the scan period a selected event may lie and still matter (ms): the rule reads [start - lookback, end). */
   lookbackMs(options: Options): number;
+  /** Optional: which of its event names are data events (S3 object calls), which LookupEvents never holds. */
+  dataEventNames?(options: Options): string[];
   select(record: CloudTrailRecord, options: Options): Selected | undefined;
   /** Optional: records of these event names that `select` would certainly not keep (see RawSkipTest). */
   rawSkip?(options: Options): RawSkipTest | undefined;
   /** `selected` is deduplicated by eventID and may hold events outside the period; correlate windows them. */
-  correlate(selected: Selected[], period: ScanPeriod, options: Options): Finding[];
+  correlate(selected: Selected[], period: ScanPeriod, options: Options): F[];
+  /** The parts its id is derived from (`findingId(rule.id, ...identity(f)) === f.id`). */
+  identity(finding: F): string[];
+  /** How a finding of this rule reads (see FindingView). */
+  view(finding: F): FindingView;
 }
+
+/** The finding type of a rule. */
+export type FindingOf<R> = R extends Rule<any, any, infer F> ? F : never; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A finding of any built-in rule (derived from the rule list in index.ts). */
+export type { Finding } from './index';
+export type { SsmCommandExecutionFinding } from './ssm-command-execution';
+export type { SsmOutputToForeignBucketFinding } from './ssm-output-to-foreign-bucket';

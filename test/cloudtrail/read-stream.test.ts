@@ -262,7 +262,7 @@ describe('scanObjectStream', () => {
       }
     });
 
-    it('reports candidates without eventID or with an eventTime not in RULES.md form, and uses the others', async () => {
+    it('reports candidates without eventID or with an eventTime not in docs/rules.md form, and uses the others', async () => {
       const noId = rec('x', 'SendCommand');
       delete noId.eventID;
       const records = [

@@ -1,6 +1,6 @@
 /**
  * The six ways of issue 12 in which the reader gave other findings than parsing every file with
- * JSON.parse, as named cases, and the other decisions of RULES.md "Reading records" (a byte order mark,
+ * JSON.parse, as named cases, and the other decisions of docs/rules.md "Reading records" (a byte order mark,
  * gzip by content, corrupt files as a whole, malformed records before dedup, the first copy kept). Each
  * on the native and the JavaScript route; each also checked against the reference evaluation.
  */

@@ -1,5 +1,5 @@
 /**
- * The plain evaluation of the rules over log files, as RULES.md ("Shared definitions", "Reading
+ * The plain evaluation of the rules over log files, as docs/rules.md ("Shared definitions", "Reading
  * records") states it, with nothing clever in it: inflate when the bytes are gzip, drop one byte order
  * mark, JSON.parse the whole document, take the elements of its Records array, skip malformed records,
  * keep the first copy of each eventID (for every rule), then run the rules' own select and correlate.
@@ -25,7 +25,7 @@ export interface ReferenceResult {
   kept: number;
 }
 
-/** RULES.md: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` */
+/** docs/rules.md: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` */
 const EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -54,7 +54,7 @@ export function parseLogFile(bytes: Buffer): { records: unknown[] } | { corrupt:
   return { records: value.Records };
 }
 
-/** RULES.md "Malformed record", negated. */
+/** docs/rules.md "Malformed record", negated. */
 export function isWellFormed(record: unknown): record is CloudTrailRecord & { eventID: string; eventTime: string } {
   if (!isPlainObject(record)) return false;
   if (typeof record.eventID !== 'string' || record.eventID === '') return false;

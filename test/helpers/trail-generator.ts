@@ -41,7 +41,7 @@ export interface Trail {
 
 const BUCKETS = ['exfil-bucket', 'ssm-output-bucket', 'own-logs', 'shared-out'];
 /**
- * Bucket values that are not strings (RULES.md "String fields": they match nothing); a command's never
+ * Bucket values that are not strings (docs/rules.md "String fields": they match nothing); a command's never
  * stringifies like a put's, so no finding depends on how the rules compare them.
  */
 const COMMAND_ODD_BUCKETS = [new Raw('12345678901234567890123'), new Raw('1e400'), 7, false];
@@ -230,7 +230,7 @@ function put(d: Dice, bucket: unknown, foreign: boolean): CloudTrailRecord {
   (record.requestParameters as Record<string, unknown>).bucketName = bucket;
   const roll = d.float();
   if (roll < 0.15) {
-    // RULES.md: the record's own recipientAccountId, never one nested elsewhere
+    // docs/rules.md: the record's own recipientAccountId, never one nested elsewhere
     delete record.recipientAccountId;
     const nested = d.pick([OWN, owner ?? OWN]);
     (record.additionalEventData as Record<string, unknown>).recipientAccountId = nested;

@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { correlateLines } from '../../src/activities/correlate';
 import { objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
 import type { NativeScanner } from '../../src/native/scanner';
+import { ruleOf, viewOf } from '../../src/rules';
 import type { Finding, ScanPeriod } from '../../src/rules/types';
 import { type LogFile, sortById } from './reference-evaluator';
 
@@ -46,9 +47,7 @@ export function asStored(findings: readonly Finding[]): Finding[] {
 }
 
 function summary(f: Finding): string {
-  return f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15'
-    ? `rule 1 ${JSON.stringify(f.accountId)}/${JSON.stringify(f.user)} at ${f.windowStart}, events ${f.eventIds.join(' ')}`
-    : `rule 2 command ${f.commandEventId} by ${JSON.stringify(f.commandUser)} to ${JSON.stringify(f.s3Bucket)}, puts ${f.putObjectEventIds.join(' ')}`;
+  return `${f.ruleName} ${JSON.stringify(ruleOf(f).identity(f))}: ${viewOf(f).title}, events ${f.eventIds.join(' ')}`;
 }
 
 /** One line per finding missing, unexpected or different (naming the fields that differ). */

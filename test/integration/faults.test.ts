@@ -70,7 +70,7 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
     // the good records of the damaged files still count; the demo's findings are all there
     expect(users).toEqual(expect.arrayContaining(['eve', 'j\ufffdrg', 'alice', 'bob@example.com', 'mallory', 'carol']));
     expect(findings.find((f) => f.eventIds.includes('huge'))).toBeDefined();
-    // reported, and still counted, with the empty user RULES.md's userOf gives it
+    // reported, and still counted, with the empty user docs/rules.md's userOf gives it
     expect(findings.find((f) => f.eventIds.includes('no-identity'))).toMatchObject({ user: '' });
   });
 });

@@ -282,7 +282,7 @@ describe('incidents and notifications on a real dev server', () => {
         const delivered = JSON.parse([...snsSubscriber.accepted.values()][0]) as { Type: string; Message: string; Subject: string };
         expect(delivered.Type).toBe('Notification');
         expect(delivered.Subject).toBe('High: Suspicious command sent to EC2');
-        expect(JSON.parse(delivered.Message).incident).toMatchObject({ ruleId: RULE2, findings: 1, evidence: [expect.objectContaining({ s3Bucket: 'exfil-drop-7781' })] });
+        expect(JSON.parse(delivered.Message).incident).toMatchObject({ ruleId: RULE2, findings: 1, evidence: [expect.objectContaining({ buckets: ['exfil-drop-7781'] })] });
       } finally {
         await slack.close();
         await snsSubscriber.close();

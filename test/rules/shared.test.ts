@@ -1,5 +1,5 @@
 /**
- * RULES.md "Shared definitions" (empty, str, lastSegment, userOf, accountOf, fortiEventType, scan period,
+ * docs/rules.md "Shared definitions" (empty, str, lastSegment, userOf, accountOf, fortiEventType, scan period,
  * dedup) as the rules use them, plus the rule registry.
  */
 import {
@@ -17,7 +17,7 @@ import {
 import { findingId } from '../../src/rules/finding-id';
 import { RULES, ruleById, ssmCommandExecution, ssmOutputToForeignBucket } from '../../src/rules/index';
 import { isExcluded } from '../../src/rules/options';
-import type { SelectedEvent } from '../../src/rules/types';
+import { SEVERITIES, type SelectedEvent } from '../../src/rules/types';
 import { ACCOUNT, day, instanceRole, loadSample, s3Put, sendCommand, ssoSession } from './fixtures';
 
 describe('empty(x) and str(x)', () => {
@@ -82,7 +82,7 @@ describe('fortiEventType', () => {
     expect(types.filter((t) => t?.includes('AWS-CloudTrail-SSM-SendCommand'))).toEqual(['AWS-CloudTrail-SSM-SendCommand']);
   });
 
-  test('is undefined when eventName or eventSource is not a string (RULES.md "String fields")', () => {
+  test('is undefined when eventName or eventSource is not a string (docs/rules.md "String fields")', () => {
     expect(fortiEventType({ ...sendCommand(), eventName: { name: 'SendCommand' } as unknown as string })).toBeUndefined();
     expect(fortiEventType({ ...sendCommand(), eventSource: 7 as unknown as string })).toBeUndefined();
     expect(fortiEventType({ ...sendCommand(), eventSource: undefined })).toBeUndefined();
@@ -94,7 +94,7 @@ describe('records, time and ids', () => {
     expect(malformedReason(sendCommand())).toBeUndefined();
     expect(malformedReason(sendCommand({ eventID: '' }))).toMatch(/eventID/);
     expect(malformedReason(sendCommand({ eventTime: 'soon' }))).toMatch(/eventTime/);
-    // RULES.md: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z, nothing else Date.parse would take
+    // docs/rules.md: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z, nothing else Date.parse would take
     for (const time of ['2026-11-25 10:00:05Z', '2026-11-25T10:00:05+00:00', '2026-11-25T10:00Z', '2026-11-25', '2026-11-25T10:00:05.Z', '2026-13-01T00:00:00Z']) {
       expect([time, malformedReason(sendCommand({ eventTime: time }))]).toEqual([time, expect.stringMatching(/eventTime/)]);
     }
@@ -142,10 +142,27 @@ describe('exclude entries (isExcluded)', () => {
 });
 
 describe('rule registry', () => {
-  test('RULES holds both rules, rule 1 first', () => {
-    expect(RULES.map((r) => r.id)).toEqual(['PH_Rule_ES_IMPORT_AWS_15', '21702832-aff3-4bd6-a8e1-663b6818503d']);
-    expect(RULES[0]).toBe(ssmCommandExecution);
-    expect(RULES[1]).toBe(ssmOutputToForeignBucket);
+  test('every rule is a whole card: unique id, name, description, severity, ATT&CK entries, references, false positives, runbook', () => {
+    expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+    for (const rule of RULES) {
+      expect(rule.id).toMatch(/\S/);
+      expect(rule.name).toMatch(/\S/);
+      expect(rule.description.length).toBeGreaterThan(40);
+      expect(SEVERITIES).toContain(rule.severity);
+      expect(rule.attacks.length).toBeGreaterThan(0);
+      for (const attack of rule.attacks) {
+        expect(attack.tactic.id).toMatch(/^TA\d{4}$/);
+        expect(attack.technique.id).toMatch(/^T\d{4}$/);
+        if (attack.subTechnique) expect(attack.subTechnique.id.startsWith(`${attack.technique.id}.`)).toBe(true);
+        expect(attack.reference).toMatch(/^https:\/\/attack\.mitre\.org\/techniques\//);
+      }
+      expect(rule.tactics).toEqual([...new Set(rule.attacks.map((a) => a.tactic.name))]);
+      expect(rule.references.every((r) => /^https:\/\//.test(r))).toBe(true);
+      expect(rule.falsePositives.length).toBeGreaterThan(0);
+      expect(rule.runbook.length).toBeGreaterThan(0);
+    }
+    expect(ssmCommandExecution.techniques).toEqual(['T1059.006']);
+    expect(ssmOutputToForeignBucket.techniques).toEqual(['T1204']);
   });
 
   test('ruleById finds each rule and nothing else', () => {
@@ -163,12 +180,22 @@ describe('rule registry', () => {
     const found = RULES.map((rule) => {
       const options = rule.optionsSchema.parse({});
       const selected: SelectedEvent[] = records.flatMap((r) => rule.select(r, options) ?? []);
-      return rule.correlate(JSON.parse(JSON.stringify(selected)), day('2026-11-25'), options).map((f) => [f.ruleId, f.eventIds]);
+      return rule.correlate(JSON.parse(JSON.stringify(selected)), day('2026-11-25'), options);
     });
-    expect(found).toEqual([
+    expect(found.map((findings) => findings.map((f) => [f.ruleId, f.eventIds]))).toEqual([
       [['PH_Rule_ES_IMPORT_AWS_15', ['c1']]],
       [['21702832-aff3-4bd6-a8e1-663b6818503d', ['c1', 'p1']]],
     ]);
+    // each finding's id is made of its rule's identity parts, and its view names its account and a title
+    for (const finding of found.flat()) {
+      const rule = ruleById(finding.ruleId)!;
+      expect(findingId(rule.id, ...rule.identity(finding))).toBe(finding.id);
+      const view = rule.view(finding);
+      expect(view.accountId).toBe(ACCOUNT);
+      expect(view.title).toMatch(/\S/);
+      expect(view.title).not.toContain('\n');
+      expect(Object.keys(view.fields).length).toBeGreaterThan(0);
+    }
   });
 
   test('the LookupEvents names of all rules cover SendCommand, CreateAssociation and PutObject', () => {

@@ -52,6 +52,21 @@ describe('rule card', () => {
     expect(rule.techniques).toEqual(['T1059.006']);
   });
 
+  test('a finding reads as who sent how many commands where and when; its id is made of its identity', () => {
+    const [finding] = run([at('2026-11-25T10:01:12Z', 'a'), at('2026-11-25T10:03:00Z', 'b', { errorCode: 'AccessDenied' })]);
+    expect(rule.view(finding)).toEqual({
+      title: `alice sent 2 SSM command(s), 1 failed in account ${ACCOUNT}, 2026-11-25T10:00:00Z .. 2026-11-25T10:05:00Z`,
+      fields: { Account: ACCOUNT, User: 'alice', Window: '2026-11-25T10:00:00Z .. 2026-11-25T10:05:00Z', Events: '2', Failed: '1' },
+      accountId: ACCOUNT,
+      users: ['alice'],
+      ips: [],
+      buckets: [],
+    });
+    expect(rule.identity(finding)).toEqual([ACCOUNT, 'alice', String(epochSeconds('2026-11-25T10:00:00Z'))]);
+    expect(findingId(RULE_ID, ...rule.identity(finding))).toBe(finding.id);
+    expect(rule.view({ ...finding, user: '' }).title.startsWith('an unknown caller sent 2')).toBe(true);
+  });
+
   test('eventNames is SendCommand and lookbackMs is 0', () => {
     expect(rule.eventNames(options())).toEqual(['SendCommand']);
     expect(rule.lookbackMs(options())).toBe(0);

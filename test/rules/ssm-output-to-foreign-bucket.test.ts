@@ -133,6 +133,31 @@ describe('SendCommand output written by the SSM agent to a foreign bucket', () =
     ]);
   });
 
+  test('it reads as the command, its sender and where its output went; its id is the command eventID', () => {
+    const [finding] = run(records);
+    expect(rule.view(finding)).toEqual({
+      title: `SendCommand by alice sent its output to s3://output-bucket, a bucket of account ${FOREIGN_ACCOUNT} (1 put by ${INSTANCE_ID})`,
+      fields: {
+        Account: ACCOUNT,
+        User: 'alice',
+        'User ARN': `arn:aws:iam::${ACCOUNT}:user/alice`,
+        'Command from': '198.51.100.7',
+        Command: 'SendCommand AWS-RunShellScript',
+        Bucket: `output-bucket (owner ${FOREIGN_ACCOUNT})`,
+        'Put by': `${INSTANCE_ID} from 203.0.113.9`,
+        Region: 'us-east-1',
+        Time: '2026-11-25T11:00:00Z .. 2026-11-25T11:00:31Z',
+      },
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      users: ['alice', `arn:aws:iam::${ACCOUNT}:user/alice`, INSTANCE_ID],
+      ips: ['198.51.100.7', '203.0.113.9'],
+      buckets: ['output-bucket'],
+    });
+    expect(rule.identity(finding)).toEqual(['c1']);
+    expect(rule.dataEventNames!(options())).toEqual(['PutObject']);
+  });
+
   test('the selected events are a compact discriminated union that survives JSON', () => {
     const selected = selectAll(records);
     expect(selected.map((e) => e.kind)).toEqual(['command', 'put']);
@@ -215,7 +240,7 @@ describe('CreateAssociation', () => {
     expect(finding.instanceIds).toBeUndefined();
   });
 
-  test('for CreateAssociation, documentName is requestParameters.name, whatever else the request holds (RULES.md)', () => {
+  test('for CreateAssociation, documentName is requestParameters.name, whatever else the request holds (docs/rules.md)', () => {
     const record = createAssociation({ eventID: 'a1' });
     record.requestParameters!.documentName = 'AWS-RunPowerShellScript';
     const [event] = selectAll([record]) as SsmCommandSelected[];
@@ -226,7 +251,7 @@ describe('CreateAssociation', () => {
     expect((selectAll([unnamed]) as SsmCommandSelected[])[0].documentName).toBe('');
   });
 
-  test('a bucket or eventName that is not a string matches nothing (RULES.md "String fields")', () => {
+  test('a bucket or eventName that is not a string matches nothing (docs/rules.md "String fields")', () => {
     const command = sendCommand({ eventID: 'c1' });
     command.requestParameters!.outputS3BucketName = 7;
     const put = s3Put({ eventID: 'p1' });

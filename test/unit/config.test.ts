@@ -118,6 +118,18 @@ describe('parseConfig errors', () => {
     );
   });
 
+  it('a securityhub channel: region, accountId and endpoint checked, unknown keys named', () => {
+    const channels = parseConfig({ notifications: [{ type: 'securityhub', region: 'eu-west-1', accountId: '111122223333', endpoint: 'http://127.0.0.1:5000' }, { type: 'securityhub' }] })
+      .incidents?.channels;
+    expect(channels?.map((c) => [c.type, c.name])).toEqual([
+      ['securityhub', 'securityhub-0'],
+      ['securityhub', 'securityhub-1'],
+    ]);
+    expect(usageError({ notifications: [{ type: 'securityhub', accountId: '1234' }] }).message).toMatch(/notifications\.0\.accountId: must be a 12-digit AWS account id/);
+    expect(usageError({ notifications: [{ type: 'securityhub', region: 'EU West' }] }).message).toMatch(/notifications\.0\.region: must be an AWS region name/);
+    expect(usageError({ notifications: [{ type: 'securityhub', regoin: 'eu-west-1' }] }).message).toMatch(/notifications\.0: unknown key "regoin" \(did you mean "region"\?\)/);
+  });
+
   it('names the file in schema errors', () => {
     expect(usageError({ bogus: 1 }, '/etc/tw/config.json').message).toBe('config /etc/tw/config.json: unknown key "bogus"');
   });

@@ -8,7 +8,7 @@ import {
   isThrottling,
   lookupEventPages,
 } from '../sources/lookup-events';
-import { configuredRules } from './configured-rules';
+import { configuredRules } from '../rules/configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LogFileFormatError } from '../cloudtrail/records-reader';
+import { LogFileFormatError } from '../scan/records-reader';
 import type { DirectorySource, S3Source } from '../config/schema';
 import { tuning } from '../config/tuning';
 import { listDirectoryLogObjects } from '../sources/directory';
@@ -9,8 +9,8 @@ import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, listS3LogObjects } from '../sources/s3';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { ScanPeriod } from '../rules/types';
-import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
-import { sharedScanPool } from './scan-pool';
+import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from '../scan/scan-object';
+import { sharedScanPool } from '../scan/scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */

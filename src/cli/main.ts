@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UsageError, checkPathsForRemote, loadConfig } from '../config/load';
 import { externalStorageOf, payloadStorageFor } from '../codec/payload-storage';
 import { checkTuningEnvironment } from '../config/tuning';
-import { nativeScannerStatus } from '../native/scanner';
+import { nativeScannerStatus } from '../scan/native-scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { checkPortFree, startDevServer } from '../local/dev-server';

@@ -1,6 +1,6 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { eventTimeMs } from '../cloudtrail/record';
-import type { RuleCandidates } from '../cloudtrail/candidate-matcher';
+import type { RuleCandidates } from '../scan/candidate-matcher';
 import type { Rule, ScanPeriod, SelectedEvent } from './types';
 
 /** A rule with its validated options, ready to run. */

@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { type ObjectScanner, objectScanner, scanObjectStream } from '../../src/activities/scan-object';
-import { candidateMatcher } from '../../src/cloudtrail/candidate-matcher';
+import { type ObjectScanner, objectScanner, scanObjectStream } from '../../src/scan/scan-object';
+import { candidateMatcher } from '../../src/scan/candidate-matcher';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
-import { LogFileFormatError } from '../../src/cloudtrail/records-reader';
+import { LogFileFormatError } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 import type { RecordLine } from '../../src/rules/selection';
 

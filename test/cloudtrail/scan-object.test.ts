@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
-import { DocumentTooLarge, MAX_DOCUMENT_BYTES, type ObjectScan, objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
+import { DocumentTooLarge, MAX_DOCUMENT_BYTES, type ObjectScan, objectScanner, scanObjectBytes } from '../../src/scan/scan-object';
 import { type CloudTrailRecord, malformedReason } from '../../src/cloudtrail/record';
-import { RecordsReader } from '../../src/cloudtrail/records-reader';
+import { RecordsReader } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 import { type RecordLine, selectRecord } from '../../src/rules/selection';
 import { prng } from '../helpers/prng';

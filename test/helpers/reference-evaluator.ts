@@ -6,7 +6,7 @@
  * The differential test holds trailwarden's reader to exactly this.
  */
 import { gunzipSync } from 'node:zlib';
-import { configuredRules } from '../../src/activities/configured-rules';
+import { configuredRules } from '../../src/rules/configured-rules';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { readPeriod } from '../../src/rules/selection';
 import type { Finding, ScanPeriod, SelectedEvent } from '../../src/rules/types';

@@ -6,8 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { correlateLines } from '../../src/activities/correlate';
-import { objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
-import type { NativeScanner } from '../../src/native/scanner';
+import { objectScanner, scanObjectBytes } from '../../src/scan/scan-object';
+import type { NativeScanner } from '../../src/scan/native-scanner';
 import { ruleOf, viewOf } from '../../src/rules';
 import type { Finding, ScanPeriod } from '../../src/rules/types';
 import { type LogFile, sortById } from './reference-evaluator';

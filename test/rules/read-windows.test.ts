@@ -3,7 +3,7 @@
  * LookupEvents asks for each management event name over the windows of the rules that select it, and
  * never for a rule's data events.
  */
-import { configuredRules } from '../../src/activities/configured-rules';
+import { configuredRules } from '../../src/rules/configured-rules';
 import { parseConfig } from '../../src/config/load';
 import { ssmCommandExecution, ssmOutputToForeignBucket } from '../../src/rules';
 import { lookupQueries, readPeriod, recordLine } from '../../src/rules/selection';

@@ -3,13 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes, type ScanJob } from '../../src/activities/scan-object';
-import { ScanPool } from '../../src/activities/scan-pool';
-import { LogFileFormatError } from '../../src/cloudtrail/records-reader';
+import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes, type ScanJob } from '../../src/scan/scan-object';
+import { ScanPool } from '../../src/scan/scan-pool';
+import { LogFileFormatError } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 
 // the threads run the build's JavaScript: `npm test` builds first
-const SCRIPT = join(__dirname, '..', '..', 'dist', 'activities', 'scan-thread.js');
+const SCRIPT = join(__dirname, '..', '..', 'dist', 'scan', 'scan-thread.js');
 const JOB: ScanJob = {
   rules: parseConfig({ sources: [] }).rules,
   period: { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse('2026-11-26T00:00:00Z') },
@@ -81,7 +81,7 @@ describe('ScanPool', () => {
 
 test('a process whose pool is warm and idle still exits on its own', () => {
   const script = `
-    const { ScanPool } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'activities', 'scan-pool.js'))});
+    const { ScanPool } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'scan', 'scan-pool.js'))});
     const pool = new ScanPool(2, ${JSON.stringify(SCRIPT)});
     pool.warm().then(() => pool.scan(Buffer.from('{"Records":[]}'), ${JSON.stringify(JOB)})).then((scan) => console.log('scanned', scan.records));
   `;

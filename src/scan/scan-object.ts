@@ -1,12 +1,12 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { type CandidateMatcher, candidateMatcher } from '../cloudtrail/candidate-matcher';
+import { type CandidateMatcher, candidateMatcher } from './candidate-matcher';
 import { type CloudTrailRecord, isEmpty, malformedReason } from '../cloudtrail/record';
-import { LogFileFormatError, type ReadResult, RecordsReader, VERIFY, corruptMessage } from '../cloudtrail/records-reader';
+import { LogFileFormatError, type ReadResult, RecordsReader, VERIFY, corruptMessage } from './records-reader';
 import { type ConfiguredRule, readPeriod, recordLine, ruleCandidates } from '../rules/selection';
 import type { ScanPeriod } from '../rules/types';
-import { type NativeScanner, nativeScanner } from '../native/scanner';
-import { configuredRules } from './configured-rules';
+import { type NativeScanner, nativeScanner } from './native-scanner';
+import { configuredRules } from '../rules/configured-rules';
 
 /** Log files that inflate to more than this are streamed instead of held in memory. */
 export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { LogFileFormatError } from '../cloudtrail/records-reader';
+import { LogFileFormatError } from './records-reader';
 import { type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes } from './scan-object';
 import { JobCache, type ThreadReply, type ThreadRequest } from './scan-pool';
 

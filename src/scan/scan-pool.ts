@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LogFileFormatError } from '../cloudtrail/records-reader';
+import { LogFileFormatError } from './records-reader';
 import { tuning } from '../config/tuning';
 import { DocumentTooLarge, type ObjectScan, type ScanJob } from './scan-object';
 
@@ -55,7 +55,7 @@ interface Task {
 function threadScript(): string | undefined {
   const beside = join(__dirname, 'scan-thread.js');
   if (existsSync(beside)) return beside;
-  const built = resolve(__dirname, '..', '..', 'dist', 'activities', 'scan-thread.js');
+  const built = resolve(__dirname, '..', '..', 'dist', 'scan', 'scan-thread.js');
   return existsSync(built) ? built : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
-import { lookupQueries, readPeriod, recordLine } from '../rules/selection';
+import { lookupQueries, readWindow, recordLine } from '../rules/selection';
 import {
   LOOKUP_RETENTION_DAYS,
   createLookupClient,
@@ -47,14 +47,14 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
   }
   const context = Context.current();
   const rules = configuredRules(input.rules);
-  const readWindow = readPeriod(rules, input.period);
+  const recordsWindow = readWindow(rules, input.period);
   // one query per management event name, over the windows of the rules that select it (data events,
   // which LookupEvents never holds, are left out: each rule says which of its names are)
   const queries = lookupQueries(rules, input.period);
   const retentionStartMs = Date.now() - LOOKUP_RETENTION_DAYS * DAY_MS + 60_000;
   const previous = context.info.heartbeatDetails as ProgressCheckpoint<LookupPosition> | undefined;
   const positionAt = (eventIndex: number): LookupPosition => {
-    const window = queries[eventIndex] ?? readWindow;
+    const window = queries[eventIndex] ?? recordsWindow;
     return { eventIndex, startMs: Math.max(window.startMs, retentionStartMs), endMs: window.endMs };
   };
   const start = positionAt(0);
@@ -62,7 +62,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
   const { state } = progress;
   state.stats.retriedAttempts = context.info.attempt - 1;
 
-  if (readWindow.endMs <= retentionStartMs) {
+  if (recordsWindow.endMs <= retentionStartMs) {
     progress.skip({
       source: partition.label,
       key: '',
@@ -93,7 +93,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
         continue;
       }
       state.stats.parsed++;
-      const line = recordLine(rules, record as CloudTrailRecord, readWindow);
+      const line = recordLine(rules, record as CloudTrailRecord, recordsWindow);
       lines.push(JSON.stringify(line));
       selected += line.selected.length;
     }

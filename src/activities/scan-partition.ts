@@ -9,7 +9,7 @@ import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, listS3LogObjects } from '../sources/s3';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { ScanPeriod } from '../rules/types';
-import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from '../scan/scan-object';
+import { DocumentTooLarge, type ObjectScan, type ScanContext, type ScanJob, scanContext, scanObjectBytes, scanObjectStream } from '../scan/scan-object';
 import { sharedScanPool } from '../scan/scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
 
@@ -58,18 +58,18 @@ async function readWhole(object: LogObject): Promise<Buffer> {
 }
 
 /** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
-async function scanObject(object: LogObject, job: ScanJob, scanner: ObjectScanner): Promise<ObjectScan> {
+async function scanObject(object: LogObject, job: ScanJob, context: ScanContext): Promise<ObjectScan> {
   if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
     const pool = sharedScanPool();
     try {
       // a scan thread reads a local file itself
       if (pool) return await pool.scan(object.path ?? (await readWhole(object)), job);
-      return scanObjectBytes(await readWhole(object), scanner);
+      return scanObjectBytes(await readWhole(object), context);
     } catch (error) {
       if (!(error instanceof DocumentTooLarge)) throw error;
     }
   }
-  return scanObjectStream(await object.open(), scanner);
+  return scanObjectStream(await object.open(), context);
 }
 
 /**
@@ -83,11 +83,11 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   if (source.type === 'lookupEvents') throw ApplicationFailure.nonRetryable('scanPartition does not read lookupEvents sources', 'InvalidInput');
   const context = Context.current();
   const job: ScanJob = { rules: input.rules, period: input.period };
-  const scanner = objectScanner(job);
+  const scanning = scanContext(job);
 
   let listing: { objects: LogObject[]; skipped: SkippedItem[] };
   try {
-    listing = await listObjects(input, source, scanner.readWindow);
+    listing = await listObjects(input, source, scanning.readWindow);
   } catch (error) {
     if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
     throw error;
@@ -110,7 +110,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
       while (inFlight.length < readAhead && next < todo.length) {
         const object = todo[next++];
-        const scan = scanObject(object, job, scanner);
+        const scan = scanObject(object, job, scanning);
         scan.catch(() => undefined); // awaited in order below; an attempt that fails earlier abandons it
         inFlight.push({ object, scan });
       }

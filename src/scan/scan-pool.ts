@@ -10,7 +10,7 @@ export interface ThreadRequest {
   id: number;
   /** the file's bytes, or the path of a local file for the thread to read */
   file: Uint8Array | string;
-  /** the job's text, which names it in the thread's cache of scanners */
+  /** the job's text, which names it in the thread's cache of scan contexts */
   jobKey: string;
   /** the job itself, sent only when the thread's cache does not hold it */
   job?: ScanJob;
@@ -18,7 +18,7 @@ export interface ThreadRequest {
 
 /**
  * Scanners a thread keeps, by job key: every partition of a scan has the same job, so a thread builds
- * its scanner once per scan, and a job is sent to each thread once, not with every file. The pool
+ * its scan context once per scan, and a job is sent to each thread once, not with every file. The pool
  * mirrors each thread's cache (a thread handles its messages in order) to know what to send.
  */
 export class JobCache<T> {

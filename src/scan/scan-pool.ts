@@ -17,7 +17,7 @@ export interface ThreadRequest {
 }
 
 /**
- * Scanners a thread keeps, by job key: every partition of a scan has the same job, so a thread builds
+ * Scan contexts a thread keeps, by job key: every partition of a scan has the same job, so a thread builds
  * its scan context once per scan, and a job is sent to each thread once, not with every file. The pool
  * mirrors each thread's cache (a thread handles its messages in order) to know what to send.
  */

@@ -11,6 +11,7 @@ import {
 import { configuredRules } from '../rules/configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
+import { partitionSpec } from '../workflows/partitions';
 
 const DAY_MS = 86_400_000;
 
@@ -41,8 +42,9 @@ function throttleDelayMs(attempt: number): number {
  * so a retry resumes where the last attempt stopped.
  */
 export async function lookupEventsPartition(input: ScanPartitionInput): Promise<PartitionResult> {
-  const { source, partition } = input;
-  if (source.type !== 'lookupEvents' || !partition.lookup) {
+  const { source } = input;
+  const partition = partitionSpec(input.partition);
+  if (source.type !== 'lookupEvents' || partition.kind !== 'lookup') {
     throw ApplicationFailure.nonRetryable('lookupEventsPartition needs a lookupEvents partition', 'InvalidInput');
   }
   const context = Context.current();

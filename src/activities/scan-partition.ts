@@ -12,6 +12,7 @@ import type { ScanPeriod } from '../rules/types';
 import { DocumentTooLarge, type ObjectScan, type ScanContext, type ScanJob, scanContext, scanObjectBytes, scanObjectStream } from '../scan/scan-object';
 import { sharedScanPool } from '../scan/scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
+import { partitionSpec } from '../workflows/partitions';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -28,8 +29,9 @@ function isCorruptObjectError(error: unknown): boolean {
 
 async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource, readWindow: ScanPeriod): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   if (source.type === 'directory') return listDirectoryLogObjects(source);
-  if (!input.partition.s3) throw new Error(`partition ${input.partition.id} has no S3 location`);
-  const objects = await listS3LogObjects(await createS3Client(source), source, input.partition.s3, readWindow);
+  const partition = partitionSpec(input.partition);
+  if (partition.kind !== 's3') throw new Error(`partition ${partition.id} has no S3 location`);
+  const objects = await listS3LogObjects(await createS3Client(source), source, partition.s3, readWindow);
   return { objects, skipped: [] };
 }
 

@@ -8,12 +8,12 @@ import {
   isThrottling,
   lookupEventPages,
 } from '../sources/lookup-events';
+import { DAY_MS } from '../common/days';
 import { configuredRules } from '../rules/configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
 import { partitionSpec } from '../workflows/partitions';
-
-const DAY_MS = 86_400_000;
+import { permanentFailure } from './permanent';
 
 /** Where a query stands: which event name, and the token of its next page (bound to the query's times). */
 interface LookupPosition {
@@ -134,7 +134,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
       context.heartbeat(state);
       throw ApplicationFailure.create({ message, type: 'InvalidNextTokenException' });
     }
-    if (isPermanentLookupError(error)) throw ApplicationFailure.nonRetryable(message, 'PermanentSourceError');
+    if (isPermanentLookupError(error)) throw permanentFailure(message);
     throw error;
   } finally {
     client.destroy();

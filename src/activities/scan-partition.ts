@@ -13,6 +13,7 @@ import { DocumentTooLarge, type ObjectScan, type ScanContext, type ScanJob, scan
 import { sharedScanPool } from '../scan/scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
 import { partitionSpec } from '../workflows/partitions';
+import { activityError } from './permanent';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -91,8 +92,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   try {
     listing = await listObjects(input, source, scanning.readWindow);
   } catch (error) {
-    if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
-    throw error;
+    throw activityError(error);
   }
 
   const previous = context.info.heartbeatDetails as ProgressCheckpoint<{ lastKey: string }> | undefined;

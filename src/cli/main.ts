@@ -9,7 +9,7 @@ import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-c
 import { checkPortFree, startDevServer } from '../local/dev-server';
 import { type Finding, SEVERITIES } from '../rules/types';
 import type { ChannelConfig } from '../config/schema';
-import { daysBetween } from '../workflows/scan-days';
+import { daysBetween } from '../common/days';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';

@@ -14,12 +14,12 @@ import {
 import type * as activities from '../activities';
 import type { BatchPlan, DailyScanInput, FailedPartition, PartitionBatchResult, RecordedPartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
-import { inLanes } from './lanes';
+import { DAY_MS } from '../common/days';
+import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
+import { inLanes } from '../common/lanes';
 import { addStats, partitionSpec } from './partitions';
-import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, failureMessage, runBatches } from './scan-batch';
+import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
-
-const DAY_MS = 86_400_000;
 
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
@@ -131,7 +131,7 @@ const PLAN_IN_STORE = 'plan-in-store';
 const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: ['PermanentSourceError'] },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR] },
 });
 
 /**

@@ -1,9 +1,10 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, LookupPartitionSpec, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
-import { inLanes } from './lanes';
+import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
+import { inLanes } from '../common/lanes';
 import { addStats, partitionCount, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
@@ -17,7 +18,7 @@ const { scanPartition } = proxyActivities<typeof activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 30,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
+    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
   },
 });
 
@@ -29,19 +30,13 @@ const { lookupEventsPartition } = proxyActivities<typeof activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 60,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
+    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
   },
 });
 
 /** How long a LookupEvents partition waits for another scan's lookup of the same account and region. */
 const LOCK_WAIT = '5 seconds';
 const LOCK_WAITS = 1440;
-
-export function failureMessage(error: unknown): string {
-  let cause: unknown = error;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
-}
 
 /**
  * One LookupEvents partition, as a workflow whose id names its account and region: at most one runs at a

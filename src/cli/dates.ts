@@ -1,5 +1,6 @@
 import { UsageError } from '../config/load';
 import { DAY_MS } from '../common/days';
+import { LOOKUP_RETENTION_DAYS } from '../sources/lookup-events';
 
 /** Validates a YYYY-MM-DD calendar date that is not in the future (UTC). */
 export function parseScanDate(text: string, option = '--date', now = new Date()): string {
@@ -11,8 +12,6 @@ export function parseScanDate(text: string, option = '--date', now = new Date())
   if (text > today) throw new UsageError(`${option} ${text} is in the future (today is ${today} UTC)`);
   return text;
 }
-
-const LOOKUP_RETENTION_DAYS = 90;
 
 /** LookupEvents serves the last 90 days only: refuse older dates up front when a lookupEvents source is configured. */
 export function checkLookupRetention(sources: readonly { type: string }[], date: string, now = new Date()): void {

@@ -2,10 +2,10 @@ import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, LookupPartitionSpec, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
+import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
 import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
 import { inLanes } from '../common/lanes';
-import { addStats, partitionCount, partitionsOf } from './partitions';
+import { addStats, partitionCount, partitionSpec, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 const { gatherSelected, planGroups } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
@@ -47,8 +47,8 @@ export async function LookupEventsPartitionWorkflow(input: ScanPartitionInput): 
   return lookupEventsPartition(input);
 }
 
-async function lookupLocked(input: ScanPartitionInput & { partition: LookupPartitionSpec }): Promise<PartitionResult> {
-  const { accountId, region } = input.partition.lookup;
+async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult> {
+  const { accountId, region } = partitionSpec(input.partition).lookup!;
   for (let waited = 0; ; waited++) {
     try {
       return await executeChild<typeof LookupEventsPartitionWorkflow>('LookupEventsPartitionWorkflow', {
@@ -75,9 +75,9 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   const result: PartitionBatchResult = { partitions: partitions.length, sources: {}, failedPartitions: [], skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
   const failed: FailedPartition[] = [];
   const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
-    const scan = { scanId: input.scanId, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period, store: input.store };
+    const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period, store: input.store };
     try {
-      return await (partition.kind === 'lookup' ? lookupLocked({ ...scan, partition }) : scanPartition({ ...scan, partition }));
+      return await (partition.kind === 'lookup' ? lookupLocked(scan) : scanPartition(scan));
     } catch (error) {
       failed.push({ label: partition.label, error: failureMessage(error) });
       return undefined;

@@ -5,7 +5,7 @@
  *     every edge case and gives the proper error). libdeflate inflates whole buffers about twice as
  *     fast as zlib.
  *   findRecords(document, names, contains, skipTests, skipsByName) -> Int32Array [status, records, offset, start, end, name, ...]
- *     The twin of RecordsReader in src/cloudtrail/records-reader.ts for a whole document: it validates
+ *     The twin of RecordsReader in src/scan/records-reader.ts for a whole document: it validates
  *     the document as JSON.parse would and finds the candidate records, the elements of the last
  *     top-level "Records" array whose own eventName equals one of names (name = its index) or contains one
  *     of contains (name = -1), or must be parsed to know (name = -2), less those the skip tests rule out.
@@ -94,7 +94,7 @@ static int push(Int32List *list, int32_t value) {
   return 1;
 }
 
-/* the reader's codes (src/cloudtrail/records-reader.ts: Corrupt, VERIFY, CONTAINS_MATCH) */
+/* the reader's codes (src/scan/records-reader.ts: Corrupt, VERIFY, CONTAINS_MATCH) */
 #define NEEDS_JS (-1)
 #define INVALID_JSON 1
 #define TRUNCATED 2

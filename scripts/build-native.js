@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compiles native/ (trailwarden's scanner and the vendored libdeflate) into build/trailwarden.node with
 // the system's C compiler ($CC, else cc). Without a compiler the build still succeeds: scans then use
-// Node's zlib and JavaScript searches, which find the same records more slowly (src/native/scanner.ts).
+// Node's zlib and JavaScript searches, which find the same records more slowly (src/scan/native-scanner.ts).
 // TRAILWARDEN_NATIVE_REQUIRED=1 (CI) turns a failed compile into a failed build.
 'use strict';
 const { spawnSync } = require('node:child_process');

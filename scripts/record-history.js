@@ -23,7 +23,7 @@ const { DEMO_DATE, buildSampleTrail } = require('../dist/demo/sample-trail');
 const { startDevServer } = require('../dist/local/dev-server');
 const { createWorker } = require('../dist/workers/worker');
 const { connectClient } = require('../dist/cli/temporal');
-const { shiftDay } = require('../dist/workflows/scan-days');
+const { shiftDay } = require('../dist/common/days');
 
 const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
 

@@ -12,7 +12,7 @@ const { DIST, partitionFolders, findingKey, report, scanPeriod } = require('./co
 
 const { MockActivityEnvironment } = require('@temporalio/testing');
 const { scanPartition } = require(join(DIST, 'activities', 'scan-partition.js'));
-const { sharedScanPool } = require(join(DIST, 'activities', 'scan-pool.js'));
+const { sharedScanPool } = require(join(DIST, 'scan', 'scan-pool.js'));
 const { parseConfig } = require(join(DIST, 'config', 'load.js'));
 const { correlate, cleanupScratch } = require(join(DIST, 'activities', 'correlate.js'));
 const { blobLines } = require(join(DIST, 'activities', 'scratch.js'));

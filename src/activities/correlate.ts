@@ -1,7 +1,7 @@
 import type { Finding, ScanPeriod, SelectedEvent } from '../rules/types';
 import type { RecordLine } from '../rules/selection';
 import { findingsStoreOf } from '../store/findings-store';
-import { configuredRules } from './configured-rules';
+import { configuredRules } from '../rules/configured-rules';
 import { scanBlobStore, keySegment } from '../store/blob-store';
 import { blobBytes, blobLines, byteLines, removeScanStore, removeScratch, storedLines } from './scratch';
 import { type CorrelateInput, type GatherInput, type LinesBlob, type ScanStore, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';

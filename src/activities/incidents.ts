@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { inLanes } from '../common/lanes';
 import type { IncidentSettings, NamedChannel } from '../config/load';
 import { deliver } from '../notify/deliver';
 import { PermanentDeliveryError } from '../notify/errors';
@@ -59,13 +60,6 @@ function incidentOf(finding: Finding, rules: Record<string, unknown>, scan: { wo
   return { incidentId: `incident-${finding.ruleId}-${hash}`, key, windowMs: suppression?.enabled ? parseIsoDuration(suppression.duration) : 0 };
 }
 
-async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(width, queue.length) }, async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await work(next);
-  }));
-}
-
 /**
  * Turns a scan's new findings into incidents, exactly once whichever worker runs it and however often:
  * 1. each finding not yet routed is claimed in the ledger (an atomic create) with the incident it goes
@@ -89,7 +83,7 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
     if (ledger.isRouted(routed, finding.id)) alreadyRouted++;
     else fresh.push(finding);
   }
-  await pool(fresh, ROUTE_CONCURRENCY * 2, async (finding) => {
+  await inLanes(fresh, ROUTE_CONCURRENCY * 2, async (finding) => {
     const mine = incidentOf(finding, input.rules, input.scan);
     const claim = await ledger.claim(input.date, {
       findingId: finding.id,
@@ -147,7 +141,7 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
     context.heartbeat(incidentId);
   };
   // incidents are independent: signal several at once (each one's batches stay in order)
-  await pool([...groups], ROUTE_CONCURRENCY, routeGroup);
+  await inLanes([...groups], ROUTE_CONCURRENCY, routeGroup);
   return { incidents: [...groups.keys()].sort(), routed: [...groups.values()].reduce((n, g) => n + g.findings.length, 0), alreadyRouted };
 }
 

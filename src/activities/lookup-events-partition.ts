@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
-import { lookupQueries, readPeriod, recordLine } from '../rules/selection';
+import { lookupQueries, readWindow, recordLine } from '../rules/selection';
 import {
   LOOKUP_RETENTION_DAYS,
   createLookupClient,
@@ -8,11 +8,12 @@ import {
   isThrottling,
   lookupEventPages,
 } from '../sources/lookup-events';
-import { configuredRules } from './configured-rules';
+import { DAY_MS } from '../common/days';
+import { configuredRules } from '../rules/configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { PartitionResult, ScanPartitionInput } from './types';
-
-const DAY_MS = 86_400_000;
+import { partitionSpec } from '../workflows/partitions';
+import { permanentFailure } from './permanent';
 
 /** Where a query stands: which event name, and the token of its next page (bound to the query's times). */
 interface LookupPosition {
@@ -41,20 +42,21 @@ function throttleDelayMs(attempt: number): number {
  * so a retry resumes where the last attempt stopped.
  */
 export async function lookupEventsPartition(input: ScanPartitionInput): Promise<PartitionResult> {
-  const { source, partition } = input;
-  if (source.type !== 'lookupEvents' || !partition.lookup) {
+  const { source } = input;
+  const partition = partitionSpec(input.partition);
+  if (source.type !== 'lookupEvents' || partition.kind !== 'lookup') {
     throw ApplicationFailure.nonRetryable('lookupEventsPartition needs a lookupEvents partition', 'InvalidInput');
   }
   const context = Context.current();
   const rules = configuredRules(input.rules);
-  const readWindow = readPeriod(rules, input.period);
+  const recordsWindow = readWindow(rules, input.period);
   // one query per management event name, over the windows of the rules that select it (data events,
   // which LookupEvents never holds, are left out: each rule says which of its names are)
   const queries = lookupQueries(rules, input.period);
   const retentionStartMs = Date.now() - LOOKUP_RETENTION_DAYS * DAY_MS + 60_000;
   const previous = context.info.heartbeatDetails as ProgressCheckpoint<LookupPosition> | undefined;
   const positionAt = (eventIndex: number): LookupPosition => {
-    const window = queries[eventIndex] ?? readWindow;
+    const window = queries[eventIndex] ?? recordsWindow;
     return { eventIndex, startMs: Math.max(window.startMs, retentionStartMs), endMs: window.endMs };
   };
   const start = positionAt(0);
@@ -62,7 +64,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
   const { state } = progress;
   state.stats.retriedAttempts = context.info.attempt - 1;
 
-  if (readWindow.endMs <= retentionStartMs) {
+  if (recordsWindow.endMs <= retentionStartMs) {
     progress.skip({
       source: partition.label,
       key: '',
@@ -93,7 +95,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
         continue;
       }
       state.stats.parsed++;
-      const line = recordLine(rules, record as CloudTrailRecord, readWindow);
+      const line = recordLine(rules, record as CloudTrailRecord, recordsWindow);
       lines.push(JSON.stringify(line));
       selected += line.selected.length;
     }
@@ -132,7 +134,7 @@ export async function lookupEventsPartition(input: ScanPartitionInput): Promise<
       context.heartbeat(state);
       throw ApplicationFailure.create({ message, type: 'InvalidNextTokenException' });
     }
-    if (isPermanentLookupError(error)) throw ApplicationFailure.nonRetryable(message, 'PermanentSourceError');
+    if (isPermanentLookupError(error)) throw permanentFailure(message);
     throw error;
   } finally {
     client.destroy();

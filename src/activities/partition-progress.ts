@@ -26,7 +26,7 @@ export class PartitionProgress<Position> {
   private readonly file: string;
   private fd: number | undefined;
 
-  constructor(private readonly scanId: string, private readonly partition: PartitionSpec, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
+  constructor(private readonly scanId: string, private readonly partition: Pick<PartitionSpec, 'id' | 'label'>, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
     this.file = scratchPath(scanId, `selected-${partition.id}`);
     this.resumed = previous !== undefined && existsSync(this.file) && statSync(this.file).size >= previous.scratchBytes;
     if (this.resumed && previous) {

@@ -1,9 +1,9 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { ScanConfig } from '../config/load';
-import { PermanentSourceError } from '../sources/errors';
 import { discoverLookupPartitions } from '../sources/lookup-events';
 import { checkBucket, createS3Client, discoverS3Partitions } from '../sources/s3';
 import { partitionCount } from '../workflows/partitions';
+import { activityError } from './permanent';
 import { blobBytes, byteLines, storedLines } from './scratch';
 import type { PlanGroup, PlanScanInput, PlanSlice, ScanPlan } from './types';
 
@@ -72,8 +72,7 @@ async function plan(config: ScanConfig): Promise<PlanGroup[]> {
       }
     }
   } catch (error) {
-    if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
-    throw error;
+    throw activityError(error);
   }
   return groups;
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { LogFileFormatError } from '../cloudtrail/records-reader';
+import { LogFileFormatError } from '../scan/records-reader';
 import type { DirectorySource, S3Source } from '../config/schema';
 import { tuning } from '../config/tuning';
 import { listDirectoryLogObjects } from '../sources/directory';
@@ -9,9 +9,11 @@ import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, listS3LogObjects } from '../sources/s3';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';
 import type { ScanPeriod } from '../rules/types';
-import { DocumentTooLarge, type ObjectScan, type ObjectScanner, type ScanJob, objectScanner, scanObjectBytes, scanObjectStream } from './scan-object';
-import { sharedScanPool } from './scan-pool';
+import { DocumentTooLarge, type ObjectScan, type ScanContext, type ScanJob, scanContext, scanObjectBytes, scanObjectStream } from '../scan/scan-object';
+import { sharedScanPool } from '../scan/scan-pool';
 import type { PartitionResult, ScanPartitionInput } from './types';
+import { partitionSpec } from '../workflows/partitions';
+import { activityError } from './permanent';
 
 /** Objects up to this size (compressed) are read whole and scanned in memory; larger ones stream. */
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
@@ -28,8 +30,9 @@ function isCorruptObjectError(error: unknown): boolean {
 
 async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource, readWindow: ScanPeriod): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   if (source.type === 'directory') return listDirectoryLogObjects(source);
-  if (!input.partition.s3) throw new Error(`partition ${input.partition.id} has no S3 location`);
-  const objects = await listS3LogObjects(await createS3Client(source), source, input.partition.s3, readWindow);
+  const partition = partitionSpec(input.partition);
+  if (partition.kind !== 's3') throw new Error(`partition ${partition.id} has no S3 location`);
+  const objects = await listS3LogObjects(await createS3Client(source), source, partition.s3, readWindow);
   return { objects, skipped: [] };
 }
 
@@ -58,18 +61,18 @@ async function readWhole(object: LogObject): Promise<Buffer> {
 }
 
 /** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
-async function scanObject(object: LogObject, job: ScanJob, scanner: ObjectScanner): Promise<ObjectScan> {
+async function scanObject(object: LogObject, job: ScanJob, context: ScanContext): Promise<ObjectScan> {
   if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
     const pool = sharedScanPool();
     try {
       // a scan thread reads a local file itself
       if (pool) return await pool.scan(object.path ?? (await readWhole(object)), job);
-      return scanObjectBytes(await readWhole(object), scanner);
+      return scanObjectBytes(await readWhole(object), context);
     } catch (error) {
       if (!(error instanceof DocumentTooLarge)) throw error;
     }
   }
-  return scanObjectStream(await object.open(), scanner);
+  return scanObjectStream(await object.open(), context);
 }
 
 /**
@@ -83,14 +86,13 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
   if (source.type === 'lookupEvents') throw ApplicationFailure.nonRetryable('scanPartition does not read lookupEvents sources', 'InvalidInput');
   const context = Context.current();
   const job: ScanJob = { rules: input.rules, period: input.period };
-  const scanner = objectScanner(job);
+  const scanning = scanContext(job);
 
   let listing: { objects: LogObject[]; skipped: SkippedItem[] };
   try {
-    listing = await listObjects(input, source, scanner.readWindow);
+    listing = await listObjects(input, source, scanning.readWindow);
   } catch (error) {
-    if (error instanceof PermanentSourceError) throw ApplicationFailure.nonRetryable(error.message, error.name);
-    throw error;
+    throw activityError(error);
   }
 
   const previous = context.info.heartbeatDetails as ProgressCheckpoint<{ lastKey: string }> | undefined;
@@ -110,7 +112,7 @@ export async function scanPartition(input: ScanPartitionInput): Promise<Partitio
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new Error('cancelled');
       while (inFlight.length < readAhead && next < todo.length) {
         const object = todo[next++];
-        const scan = scanObject(object, job, scanner);
+        const scan = scanObject(object, job, scanning);
         scan.catch(() => undefined); // awaited in order below; an attempt that fails earlier abandons it
         inFlight.push({ object, scan });
       }

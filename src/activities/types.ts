@@ -47,17 +47,46 @@ export interface PlanGroup {
   lookup?: { accountId: string; roleArn?: string; externalId?: string; regions: string[] };
 }
 
-export interface PartitionSpec {
+interface PartitionBase {
   id: string;
   sourceIndex: number;
   label: string;
-  s3?: S3TrailPartition;
-  lookup?: LookupPartition;
 }
+
+/** A directory source's one partition. */
+export interface DirectoryPartitionSpec extends PartitionBase {
+  kind: 'directory';
+  s3?: undefined;
+  lookup?: undefined;
+}
+
+/** One account and region of an S3 trail. */
+export interface S3PartitionSpec extends PartitionBase {
+  kind: 's3';
+  s3: S3TrailPartition;
+  lookup?: undefined;
+}
+
+/** One account and region of a LookupEvents source. */
+export interface LookupPartitionSpec extends PartitionBase {
+  kind: 'lookup';
+  lookup: LookupPartition;
+  s3?: undefined;
+}
+
+/** One partition of a scan, read by one activity: its `kind` says which and what it carries. */
+export type PartitionSpec = DirectoryPartitionSpec | S3PartitionSpec | LookupPartitionSpec;
+
+/**
+ * A partition as a payload may hold it: those recorded before `kind` existed have none, and their
+ * `s3` or `lookup` field (or neither) says what they are. src/workflows/partitions.ts: partitionSpec.
+ */
+export type RecordedPartitionSpec = PartitionSpec | (PartitionBase & { kind?: undefined; s3?: S3TrailPartition; lookup?: LookupPartition });
 
 export interface ScanPartitionInput {
   scanId: string;
-  partition: PartitionSpec;
+  /** kind: absent in runs started before it existed */
+  partition: RecordedPartitionSpec;
   source: Source;
   rules: Record<string, unknown>;
   period: ScanPeriod;

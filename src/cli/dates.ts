@@ -1,4 +1,6 @@
 import { UsageError } from '../config/load';
+import { DAY_MS } from '../common/days';
+import { LOOKUP_RETENTION_DAYS } from '../sources/lookup-events';
 
 /** Validates a YYYY-MM-DD calendar date that is not in the future (UTC). */
 export function parseScanDate(text: string, option = '--date', now = new Date()): string {
@@ -11,12 +13,10 @@ export function parseScanDate(text: string, option = '--date', now = new Date())
   return text;
 }
 
-const LOOKUP_RETENTION_DAYS = 90;
-
 /** LookupEvents serves the last 90 days only: refuse older dates up front when a lookupEvents source is configured. */
 export function checkLookupRetention(sources: readonly { type: string }[], date: string, now = new Date()): void {
   if (!sources.some((s) => s.type === 'lookupEvents')) return;
-  const oldest = new Date(now.getTime() - LOOKUP_RETENTION_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const oldest = new Date(now.getTime() - LOOKUP_RETENTION_DAYS * DAY_MS).toISOString().slice(0, 10);
   if (date < oldest) {
     throw new UsageError(
       `${date} is older than the ${LOOKUP_RETENTION_DAYS} days LookupEvents keeps (oldest: ${oldest}); ` +

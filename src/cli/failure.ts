@@ -1,13 +1,5 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancelledFailure,
-  ChildWorkflowFailure,
-  ServerFailure,
-  TerminatedFailure,
-  TimeoutFailure,
-  WorkflowFailedError,
-} from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, ServerFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/client';
+import { PERMANENT_SOURCE_ERROR, failureRoot } from '../common/failure';
 
 /** A failure the CLI reports as one line, `trailwarden: <what> failed<where>: <root cause>`, exit 1. */
 export class CliFailure extends Error {
@@ -21,7 +13,7 @@ export class CliFailure extends Error {
 }
 
 /** Error types whose name says nothing the message does not (ours, or the SDK's generic ones). */
-const QUIET_TYPES = new Set(['Error', 'PermanentSourceError', 'InvalidInput', 'ApplicationFailure', undefined, null, '']);
+const QUIET_TYPES = new Set(['Error', PERMANENT_SOURCE_ERROR, 'InvalidInput', 'ApplicationFailure', undefined, null, '']);
 
 const CREDENTIAL_CODES = [
   'InvalidAccessKeyId',
@@ -74,20 +66,10 @@ function ownMessage(failure: unknown): string {
   return String(failure);
 }
 
-/** Follows a failure's cause chain (workflow → child workflow → activity → application failure). */
+/** Follows a failure's cause chain (workflow → child workflow → activity → application failure): src/common/failure.ts. */
 export function rootCause(error: unknown): RootCause {
-  const steps: string[] = [];
-  let current: unknown = error instanceof WorkflowFailedError ? (error.cause ?? error) : error;
-  for (let depth = 0; depth < 20; depth++) {
-    if (current instanceof ChildWorkflowFailure) steps.push(`child ${current.execution?.workflowId ?? current.workflowType}`);
-    else if (current instanceof ActivityFailure) steps.push(`activity ${current.activityType}`);
-    // an application failure, timeout, cancellation or termination is the root: its cause is only detail
-    else if (current instanceof ApplicationFailure || current instanceof TimeoutFailure || current instanceof CancelledFailure || current instanceof TerminatedFailure) break;
-    const next = (current as Error | undefined)?.cause;
-    if (!(next instanceof Error)) break;
-    current = next;
-  }
-  return { steps, message: ownMessage(current) };
+  const { steps, root } = failureRoot(error);
+  return { steps, message: ownMessage(root) };
 }
 
 /** A hint for the usual root causes; `embedded` says whose credentials and network the worker had. */

@@ -3,13 +3,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UsageError, checkPathsForRemote, loadConfig } from '../config/load';
 import { externalStorageOf, payloadStorageFor } from '../codec/payload-storage';
 import { checkTuningEnvironment } from '../config/tuning';
-import { nativeScannerStatus } from '../native/scanner';
+import { nativeScannerStatus } from '../scan/native-scanner';
 import { startCodecServer } from '../codec/codec-server';
 import { EncryptionCodec, codecKeysFromEnvironment } from '../codec/encryption-codec';
 import { checkPortFree, startDevServer } from '../local/dev-server';
 import { type Finding, SEVERITIES } from '../rules/types';
 import type { ChannelConfig } from '../config/schema';
-import { daysBetween } from '../workflows/scan-days';
+import { daysBetween } from '../common/days';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';

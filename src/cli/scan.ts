@@ -12,7 +12,7 @@ import { findingsStoreOf } from '../store/findings-store';
 import { payloadStorageFor } from '../codec/payload-storage';
 import { type DailyScanWorkflow, progressQuery } from '../workflows/daily-scan';
 import { type RangeScanResult, type RangeScanWorkflow, rangeProgressQuery, rangeWorkflowId } from '../workflows/range-scan';
-import { daysBetween } from '../workflows/scan-days';
+import { daysBetween } from '../common/days';
 import { createWorker } from '../workers/worker';
 import { CliFailure, describeFailure } from './failure';
 import { appendLog, currentLogFile } from './logging';

@@ -2,7 +2,8 @@ import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temp
 import type { ScanConfig } from '../config/load';
 import { UsageError } from '../config/load';
 import type { ScheduledScanResult, ScheduledScanWorkflow } from '../workflows/scheduled-scan';
-import { type DayOutcome, shiftDay } from '../workflows/scan-days';
+import { shiftDay } from '../common/days';
+import type { DayOutcome } from '../workflows/scan-days';
 import { describeFailure } from './failure';
 import type { TemporalTarget } from './temporal';
 import { searchAttributesRegistered } from './visibility';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CloudTrailRecord, UserIdentity } from '../cloudtrail/record';
+import { shiftDay } from '../common/days';
 
 /**
  * A small, realistic CloudTrail trail for one day, in the real S3 key layout, holding both detections
@@ -163,10 +164,6 @@ function logFile(records: CloudTrailRecord[]): Buffer {
   return gzipSync(JSON.stringify({ Records: records }));
 }
 
-function nextDay(date: string): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-}
-
 /** The demo trail for a day (default the demo's): S3 key -> object bytes. */
 export function buildSampleTrail(date = DEMO_DATE): Map<string, Buffer> {
   day = date;
@@ -207,7 +204,7 @@ export function buildSampleTrail(date = DEMO_DATE): Map<string, Buffer> {
     }
   }
   const carol = iamUser(DEV_ACCOUNT, 'carol');
-  const tomorrow = nextDay(day);
+  const tomorrow = shiftDay(day, 1);
   files.set(
     keyFor(DEV_ACCOUNT, 'eu-west-1', `${tomorrow}T00:05`, 'LATEDELIVERY0001'),
     logFile([

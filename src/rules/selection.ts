@@ -1,6 +1,6 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { eventTimeMs } from '../cloudtrail/record';
-import type { RuleCandidates } from '../cloudtrail/candidate-matcher';
+import type { RuleCandidates } from '../scan/candidate-matcher';
 import type { Rule, ScanPeriod, SelectedEvent } from './types';
 
 /** A rule with its validated options, ready to run. */
@@ -28,7 +28,7 @@ export function ruleWindow({ rule, options }: ConfiguredRule, period: ScanPeriod
 }
 
 /** The read window of the enabled rules: the union of their windows, and each one's. */
-export function readPeriod(rules: readonly ConfiguredRule[], period: ScanPeriod): ReadWindow {
+export function readWindow(rules: readonly ConfiguredRule[], period: ScanPeriod): ReadWindow {
   const byRule: Record<string, ScanPeriod> = {};
   for (const configured of rules) byRule[configured.rule.id] = ruleWindow(configured, period);
   const startMs = Math.min(period.startMs, ...Object.values(byRule).map((w) => w.startMs));

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DAY_MS } from '../common/days';
 import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/keys';
 import type { S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
@@ -6,7 +7,6 @@ import type { ScanPeriod } from '../rules/types';
 import { classifyAwsError } from './errors';
 import type { LogObject } from './log-object';
 
-const DAY_MS = 86_400_000;
 /** File names carry the delivery minute; a little slack before the period costs almost nothing. */
 const EARLY_SLACK_MS = 10 * 60_000;
 

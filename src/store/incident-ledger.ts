@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inLanes } from '../common/lanes';
 import { type BlobStore, type StoreLocation, blobStoreOf, keySegment } from './blob-store';
 
 /** Before claims existed, the directory ledger was one appended file per date: still read. */
@@ -55,12 +56,7 @@ export class IncidentLedger {
   }
 
   async markRouted(date: string, findingIds: readonly string[]): Promise<void> {
-    const queue = [...findingIds];
-    await Promise.all(
-      Array.from({ length: Math.min(16, queue.length) }, async () => {
-        for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.blobs.put(`${this.base(date, id)}.routed`, '');
-      }),
-    );
+    await inLanes(findingIds, 16, (id) => this.blobs.put(`${this.base(date, id)}.routed`, ''));
   }
 
   /** Finding ids of `date` whose incident was signalled (one listing, no reads). */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
-import { sharedScanPool } from '../activities/scan-pool';
+import { sharedScanPool } from '../scan/scan-pool';
 import { dataConverterFor } from '../codec/payload-storage';
 import type { PayloadStorageConfig } from '../config/schema';
 import type { ConnectionSecurity } from '../config/temporal-connection';

@@ -12,14 +12,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { BatchPlan, DailyScanInput, FailedPartition, PartitionBatchResult, PartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
+import type { BatchPlan, DailyScanInput, FailedPartition, PartitionBatchResult, RecordedPartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
 import type { Source } from '../config/schema';
-import { inLanes } from './lanes';
-import { addStats } from './partitions';
-import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, failureMessage, runBatches } from './scan-batch';
+import { DAY_MS } from '../common/days';
+import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
+import { inLanes } from '../common/lanes';
+import { addStats, partitionSpec } from './partitions';
+import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
-
-const DAY_MS = 86_400_000;
 
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
@@ -131,7 +131,7 @@ const PLAN_IN_STORE = 'plan-in-store';
 const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: ['PermanentSourceError'] },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR] },
 });
 
 /**
@@ -143,7 +143,7 @@ async function scanBeforeBatches(
   scanId: string,
   input: DailyScanInput,
   period: { startMs: number; endMs: number },
-  partitions: PartitionSpec[],
+  partitions: RecordedPartitionSpec[],
   progress: ScanProgress,
 ): Promise<{ scanned: PartitionBatchResult[]; failedPartitions: FailedPartition[] }> {
   progress.phase = 'scanning';
@@ -152,7 +152,7 @@ async function scanBeforeBatches(
   const inPlanOrder = await Promise.all(
     partitions.map(async (partition) => {
       try {
-        const read = partition.lookup ? lookupEventsPartition : scanPartition;
+        const read = partitionSpec(partition).kind === 'lookup' ? lookupEventsPartition : scanPartition;
         return await read({ scanId, partition, source: input.config.sources[partition.sourceIndex], rules: input.config.rules, period });
       } catch (error) {
         failedPartitions.push({ label: partition.label, error: failureMessage(error) });
@@ -184,7 +184,7 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   if (patched(PLAN_IN_STORE)) batches = batchesOfPlan(await planScan({ config: input.config, scanId, store: scanStoreOf(input) }));
   else {
     const groups = await planPartitions(input.config);
-    if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as PartitionSpec[], progress), groups.length);
+    if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as RecordedPartitionSpec[], progress), groups.length);
     batches = batchesOf(groups);
   }
   const partitions = batches.reduce((n, batch) => n + batch.partitions, 0);

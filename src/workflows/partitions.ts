@@ -1,4 +1,4 @@
-import type { PartitionSpec, PartitionStats, PlanGroup } from '../activities/types';
+import type { PartitionSpec, PartitionStats, PlanGroup, RecordedPartitionSpec } from '../activities/types';
 import type { Source } from '../config/schema';
 
 /** How many partitions a plan group holds (planScan's counts are these). */
@@ -22,6 +22,7 @@ export function partitionsOf(groups: readonly PlanGroup[], sources: readonly Sou
           id: `${first + partitions.length}-s3-${accountId}-${region}`,
           sourceIndex,
           label: `s3://${source.bucket}/${base}${accountId}/CloudTrail/${region}`,
+          kind: 's3',
           s3: { base, accountId, region },
         });
       }
@@ -32,14 +33,24 @@ export function partitionsOf(groups: readonly PlanGroup[], sources: readonly Sou
           id: `${first + partitions.length}-lookup-${account.accountId}-${region}`,
           sourceIndex,
           label: `lookupEvents ${account.accountId}/${region}`,
+          kind: 'lookup',
           lookup: { ...account, region },
         });
       }
     } else if (source.type === 'directory') {
-      partitions.push({ id: `${first + partitions.length}-dir`, sourceIndex, label: `directory ${source.path}` });
+      partitions.push({ id: `${first + partitions.length}-dir`, sourceIndex, label: `directory ${source.path}`, kind: 'directory' });
     }
   }
   return partitions;
+}
+
+/** A partition from a payload, with its kind (one recorded before `kind` existed is told by its s3 or lookup field). */
+export function partitionSpec(partition: RecordedPartitionSpec): PartitionSpec {
+  if (partition.kind) return partition;
+  const { s3, lookup, ...base } = partition;
+  if (lookup) return { ...base, kind: 'lookup', lookup };
+  if (s3) return { ...base, kind: 's3', s3 };
+  return { ...base, kind: 'directory' };
 }
 
 /** Adds one set of counts to a running total (counts a partition does not have are left alone). */

@@ -1,6 +1,8 @@
 import { continueAsNew, defineQuery, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { ScanConfig } from '../config/load';
-import { type DayOutcome, daysBetween, scanOneDay } from './scan-days';
+import { daysBetween } from '../common/days';
+import { inLanes } from '../common/lanes';
+import { type DayOutcome, scanOneDay } from './scan-days';
 
 export interface RangeScanInput {
   from: string;
@@ -58,18 +60,13 @@ export async function RangeScanWorkflow(input: RangeScanInput): Promise<RangeSca
   const remaining = all.slice(done.length);
   const batch = remaining.slice(0, input.daysPerRun ?? 30);
   const concurrency = input.concurrency ?? 3;
-  let next = 0;
-  const lane = async () => {
-    while (next < batch.length) {
-      const date = batch[next++];
-      running.add(date);
-      const outcome = await scanOneDay(date, input.config, input.indexed ?? false);
-      running.delete(date);
-      done.push(outcome);
-      setCurrentDetails(`${done.length} of ${all.length} day(s) scanned, ${progress().findings} finding(s)`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batch.length)) }, lane));
+  await inLanes(batch, concurrency, async (date) => {
+    running.add(date);
+    const outcome = await scanOneDay(date, input.config, input.indexed ?? false);
+    running.delete(date);
+    done.push(outcome);
+    setCurrentDetails(`${done.length} of ${all.length} day(s) scanned, ${progress().findings} finding(s)`);
+  });
 
   if (done.length < all.length) {
     done.sort((a, b) => a.date.localeCompare(b.date));

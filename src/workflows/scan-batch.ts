@@ -1,10 +1,11 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities, sleep } from '@temporalio/workflow';
+import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
-import { inLanes } from './lanes';
-import { addStats, partitionCount, partitionsOf } from './partitions';
+import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
+import { inLanes } from '../common/lanes';
+import { addStats, partitionCount, partitionSpec, partitionsOf } from './partitions';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 const { gatherSelected, planGroups } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
@@ -17,7 +18,7 @@ const { scanPartition } = proxyActivities<typeof activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 30,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
+    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
   },
 });
 
@@ -29,19 +30,13 @@ const { lookupEventsPartition } = proxyActivities<typeof activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 60,
-    nonRetryableErrorTypes: ['PermanentSourceError'],
+    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
   },
 });
 
 /** How long a LookupEvents partition waits for another scan's lookup of the same account and region. */
 const LOCK_WAIT = '5 seconds';
 const LOCK_WAITS = 1440;
-
-export function failureMessage(error: unknown): string {
-  let cause: unknown = error;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
-}
 
 /**
  * One LookupEvents partition, as a workflow whose id names its account and region: at most one runs at a
@@ -53,7 +48,7 @@ export async function LookupEventsPartitionWorkflow(input: ScanPartitionInput): 
 }
 
 async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult> {
-  const { accountId, region } = input.partition.lookup!;
+  const { accountId, region } = partitionSpec(input.partition).lookup!;
   for (let waited = 0; ; waited++) {
     try {
       return await executeChild<typeof LookupEventsPartitionWorkflow>('LookupEventsPartitionWorkflow', {
@@ -82,7 +77,7 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
     const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period, store: input.store };
     try {
-      return await (partition.lookup ? lookupLocked(scan) : scanPartition(scan));
+      return await (partition.kind === 'lookup' ? lookupLocked(scan) : scanPartition(scan));
     } catch (error) {
       failed.push({ label: partition.label, error: failureMessage(error) });
       return undefined;

@@ -1,37 +1,16 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ChildWorkflowFailure, executeChild, sleep } from '@temporalio/workflow';
+import { executeChild, sleep } from '@temporalio/workflow';
 import type { ScanConfig } from '../config/load';
 import type { ScanSummary } from '../activities/types';
 import type { DailyScanWorkflow } from './daily-scan';
-import { inLanes } from './lanes';
-
-const DAY_MS = 86_400_000;
+import { failureMessage } from '../common/failure';
+import { inLanes } from '../common/lanes';
 
 export interface DayOutcome {
   date: string;
   findings: number;
   status: 'Completed' | 'Partial' | 'Failed';
   error?: string;
-}
-
-/** The UTC days from `from` to `to`, inclusive, as YYYY-MM-DD. */
-export function daysBetween(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let ms = Date.parse(`${from}T00:00:00Z`); ms <= Date.parse(`${to}T00:00:00Z`); ms += DAY_MS) {
-    days.push(new Date(ms).toISOString().slice(0, 10));
-  }
-  return days;
-}
-
-export function shiftDay(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-function messageOf(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ChildWorkflowFailure && cause.cause) cause = cause.cause;
-  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /**
@@ -53,7 +32,7 @@ export async function scanOneDay(date: string, config: ScanConfig, indexed: bool
         await sleep('15 seconds');
         continue;
       }
-      return { date, findings: 0, status: 'Failed', error: messageOf(error) };
+      return { date, findings: 0, status: 'Failed', error: failureMessage(error) };
     }
   }
 }

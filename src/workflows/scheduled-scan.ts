@@ -1,6 +1,7 @@
 import { setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { ScanConfig } from '../config/load';
-import { type DayOutcome, scanDays, shiftDay } from './scan-days';
+import { shiftDay } from '../common/days';
+import { type DayOutcome, scanDays } from './scan-days';
 import { TemporalScheduledStartTime } from './search-attributes';
 
 export interface ScheduledScanInput {

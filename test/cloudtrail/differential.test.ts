@@ -14,13 +14,13 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { correlate, correlateLines } from '../../src/activities/correlate';
-import { objectScanner, scanObjectStream } from '../../src/activities/scan-object';
+import { scanContext, scanObjectStream } from '../../src/scan/scan-object';
 import { scanPartition } from '../../src/activities/scan-partition';
 import { blobLines } from '../../src/activities/scratch';
 import type { PartitionResult } from '../../src/activities/types';
 import { parseConfig } from '../../src/config/load';
 import type { S3Source } from '../../src/config/schema';
-import { nativeScanner } from '../../src/native/scanner';
+import { nativeScanner } from '../../src/scan/native-scanner';
 import type { Finding } from '../../src/rules/types';
 import { createS3Client, discoverS3Partitions } from '../../src/sources/s3';
 import { Dice } from '../helpers/json-writer';
@@ -111,7 +111,7 @@ async function* chunked(bytes: Buffer, dice: Dice): AsyncGenerator<Buffer> {
 
 /** trailwardenEvaluation's twin for scanObjectStream, which large objects go through. */
 async function streamEvaluation(seed: number, files: readonly LogFile[]): Promise<TrailwardenResult> {
-  const scanner = objectScanner({ rules: rulesFor(seed), period: PERIOD }, { native: null });
+  const scanner = scanContext({ rules: rulesFor(seed), period: PERIOD }, { native: null });
   const dice = new Dice(seed);
   const lines: string[] = [];
   const corrupt = new Map<string, string>();

@@ -1,16 +1,16 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { objectScanner } from '../../src/activities/scan-object';
-import type { CandidateMatcher } from '../../src/cloudtrail/candidate-matcher';
-import { LogFileFormatError, RecordsReader, corruptMessage } from '../../src/cloudtrail/records-reader';
+import { scanContext } from '../../src/scan/scan-object';
+import type { CandidateMatcher } from '../../src/scan/candidate-matcher';
+import { LogFileFormatError, RecordsReader, corruptMessage } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
-import { nativeScanner, nativeScannerStatus } from '../../src/native/scanner';
+import { nativeScanner, nativeScannerStatus } from '../../src/scan/native-scanner';
 import { prng } from '../helpers/prng';
 
 const SAMPLES = join(__dirname, '..', 'fixtures', 'cloudtrail-samples');
 /** the default rules' candidates and skip tests */
-const MATCHER = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).matcher;
+const MATCHER = scanContext({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).matcher;
 
 /** Built by npm run build (scripts/build-native.js); CI builds with TRAILWARDEN_NATIVE_REQUIRED=1. */
 function native() {

@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { type ObjectScanner, objectScanner, scanObjectStream } from '../../src/activities/scan-object';
-import { candidateMatcher } from '../../src/cloudtrail/candidate-matcher';
+import { type ScanContext, scanContext, scanObjectStream } from '../../src/scan/scan-object';
+import { candidateMatcher } from '../../src/scan/candidate-matcher';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
-import { LogFileFormatError } from '../../src/cloudtrail/records-reader';
+import { LogFileFormatError } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 import type { RecordLine } from '../../src/rules/selection';
 
@@ -24,9 +24,9 @@ function isOwnPut(record: CloudTrailRecord): boolean {
 
 const SAMPLES_DIR = path.resolve(__dirname, '../fixtures/cloudtrail-samples');
 const PERIOD = { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse('2026-11-26T00:00:00Z') };
-const RULES = objectScanner({ rules: parseConfig({ sources: [] }).rules, period: PERIOD }, { native: null });
+const RULES = scanContext({ rules: parseConfig({ sources: [] }).rules, period: PERIOD }, { native: null });
 /** A scanner whose candidates are every record with a string eventName. */
-const EVERYTHING: ObjectScanner = { ...RULES, matcher: candidateMatcher([{ equals: [], contains: [''] }]) };
+const EVERYTHING: ScanContext = { ...RULES, matcher: candidateMatcher([{ equals: [], contains: [''] }]) };
 
 /** A body streamed in chunks of the given size (the whole buffer when size is 0). */
 async function* body(bytes: Buffer, size = 0): AsyncGenerator<Buffer> {
@@ -44,7 +44,7 @@ interface ReadResult {
   counts: { records: number; parsed: number; bytes: number };
 }
 
-async function read(source: AsyncIterable<Buffer | Uint8Array>, scanner: ObjectScanner = RULES): Promise<ReadResult> {
+async function read(source: AsyncIterable<Buffer | Uint8Array>, scanner: ScanContext = RULES): Promise<ReadResult> {
   const scan = await scanObjectStream(source, scanner);
   return {
     records: scan.lines.map((line) => (JSON.parse(line) as RecordLine).eventID),

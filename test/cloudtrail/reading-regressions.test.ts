@@ -16,7 +16,7 @@ import { blobLines } from '../../src/activities/scratch';
 import type { PartitionResult } from '../../src/activities/types';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { parseConfig } from '../../src/config/load';
-import { nativeScanner } from '../../src/native/scanner';
+import { nativeScanner } from '../../src/scan/native-scanner';
 import type { Finding, SsmCommandExecutionFinding, SsmOutputToForeignBucketFinding } from '../../src/rules/types';
 import { type LogFile, referenceEvaluation } from '../helpers/reference-evaluator';
 import { type TrailwardenResult, asStored, trailwardenEvaluation } from '../helpers/trailwarden-scan';

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
-import { DocumentTooLarge, MAX_DOCUMENT_BYTES, type ObjectScan, objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
+import { DocumentTooLarge, MAX_DOCUMENT_BYTES, type ObjectScan, scanContext, scanObjectBytes } from '../../src/scan/scan-object';
 import { type CloudTrailRecord, malformedReason } from '../../src/cloudtrail/record';
-import { RecordsReader } from '../../src/cloudtrail/records-reader';
+import { RecordsReader } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 import { type RecordLine, selectRecord } from '../../src/rules/selection';
 import { prng } from '../helpers/prng';
@@ -9,8 +9,8 @@ import { prng } from '../helpers/prng';
 const PERIOD = { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse('2026-11-26T00:00:00Z') };
 const JOB = { rules: parseConfig({ sources: [] }).rules, period: PERIOD };
 /** libdeflate and the native search (built by npm run build: native-scanner.test.ts fails without it) */
-const scanner = objectScanner(JOB);
-const jsScanner = objectScanner(JOB, { native: null });
+const scanner = scanContext(JOB);
+const jsScanner = scanContext(JOB, { native: null });
 
 const TRICKY = ['},{', '},{"x', 'a},{', '{"Records":[', ']}', '\\"},{\\"', 'SendCommand', '"eventName":"PutObject"', '\u00e9t\u00e9 ☃', '},\n{', '[]', '{}'];
 const OWN = '111122223333';

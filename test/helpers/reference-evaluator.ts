@@ -6,9 +6,9 @@
  * The differential test holds trailwarden's reader to exactly this.
  */
 import { gunzipSync } from 'node:zlib';
-import { configuredRules } from '../../src/activities/configured-rules';
+import { configuredRules } from '../../src/rules/configured-rules';
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
-import { readPeriod } from '../../src/rules/selection';
+import { readWindow } from '../../src/rules/selection';
 import type { Finding, ScanPeriod, SelectedEvent } from '../../src/rules/types';
 
 export interface LogFile {
@@ -86,7 +86,7 @@ export function referenceEvaluation(files: readonly LogFile[], rulesConfig: Reco
   }
 
   const rules = configuredRules(rulesConfig);
-  const window = readPeriod(rules, period);
+  const window = readWindow(rules, period);
   const selected: SelectedEvent[][] = rules.map(() => []);
   for (const record of kept.values()) {
     const ms = Date.parse(record.eventTime);

@@ -6,8 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { correlateLines } from '../../src/activities/correlate';
-import { objectScanner, scanObjectBytes } from '../../src/activities/scan-object';
-import type { NativeScanner } from '../../src/native/scanner';
+import { scanContext, scanObjectBytes } from '../../src/scan/scan-object';
+import type { NativeScanner } from '../../src/scan/native-scanner';
 import { ruleOf, viewOf } from '../../src/rules';
 import type { Finding, ScanPeriod } from '../../src/rules/types';
 import { type LogFile, sortById } from './reference-evaluator';
@@ -25,7 +25,7 @@ export function trailwardenEvaluation(
   period: ScanPeriod,
   native: NativeScanner | null,
 ): TrailwardenResult {
-  const scanner = objectScanner({ rules: rulesConfig, period }, { native });
+  const scanner = scanContext({ rules: rulesConfig, period }, { native });
   const lines: string[] = [];
   const corrupt = new Map<string, string>();
   for (const file of [...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {

@@ -21,6 +21,9 @@ import { s3Endpoint, temporalAddress } from '../helpers/services';
 import { stopLogging } from '../helpers/stop-logging-rule';
 import { waitFor } from '../helpers/wait';
 
+// a finding as the formats print it, read field by field
+type JsonObject = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 const NAMESPACE = 'tw-extra-rule';
 const TASK_QUEUE = `extra-rule-${Date.now()}`;
 const HUB_REGION = 'eu-north-1';
@@ -104,11 +107,11 @@ test('a registered StopLogging rule flows through scan, CLI formats, filters, no
     expect(scan.stdout).toContain(`${stopLogging.id}: 1`);
 
     // every format, from the store, and the filters
-    const ocsf = jsonLines<Record<string, any>>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--rule', stopLogging.id, '--format', 'ocsf'])).stdout); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ocsf = jsonLines<JsonObject>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--rule', stopLogging.id, '--format', 'ocsf'])).stdout);
     expect(ocsf).toHaveLength(1);
     expect(ocsfProblems(ocsf[0], 'events/findings/detection_finding.json', ['cloud'])).toEqual([]);
     expect(ocsf[0]).toMatchObject({ severity_id: 3, finding_info: { title: view.title, analytic: { uid: stopLogging.id }, attacks: [{ sub_technique: { uid: 'T1562.008' } }] } });
-    const asff = jsonLines<Record<string, any>>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--severity', 'medium', '--format', 'asff'])).stdout); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const asff = jsonLines<JsonObject>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--severity', 'medium', '--format', 'asff'])).stdout);
     expect(asff.map((f) => [f.GeneratorId, f.Title, f.Severity.Label, f.Types])).toEqual([[stopLogging.id, view.title, 'MEDIUM', ['TTPs/Defense Evasion/T1562.008']]]);
     const stored = jsonLines<{ id: string; ruleId: string }>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--json'])).stdout);
     expect(stored.filter((f) => f.ruleId === stopLogging.id).map((f) => f.id)).toEqual([ocsf[0].finding_info.uid]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
 import type { Finding } from '../../src/rules/types';
-import { daysBetween, shiftDay } from '../../src/workflows/scan-days';
+import { daysBetween, shiftDay } from '../../src/common/days';
 import { createWorker } from '../../src/workers/worker';
 import { jsonLines, runCli, tempDir, writeConfig, writeFiles } from '../helpers/cli';
 import { temporalAddress } from '../helpers/services';

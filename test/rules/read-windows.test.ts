@@ -3,10 +3,10 @@
  * LookupEvents asks for each management event name over the windows of the rules that select it, and
  * never for a rule's data events.
  */
-import { configuredRules } from '../../src/activities/configured-rules';
+import { configuredRules } from '../../src/rules/configured-rules';
 import { parseConfig } from '../../src/config/load';
 import { ssmCommandExecution, ssmOutputToForeignBucket } from '../../src/rules';
-import { lookupQueries, readPeriod, recordLine } from '../../src/rules/selection';
+import { lookupQueries, readWindow, recordLine } from '../../src/rules/selection';
 import { day, s3Put, sendCommand } from './fixtures';
 
 const DAY = day('2026-11-25');
@@ -14,18 +14,18 @@ const HOUR = 3_600_000;
 const rulesWith = (rule2: object) => configuredRules(parseConfig({ sources: [], rules: { [ssmOutputToForeignBucket.id]: rule2 } }).rules);
 
 test('each rule has its own window; the scan reads their union', () => {
-  const window = readPeriod(rulesWith({ commandLookback: 'PT1H' }), DAY);
+  const window = readWindow(rulesWith({ commandLookback: 'PT1H' }), DAY);
   expect(window).toEqual({
     startMs: DAY.startMs - HOUR,
     endMs: DAY.endMs,
     byRule: { [ssmCommandExecution.id]: DAY, [ssmOutputToForeignBucket.id]: { startMs: DAY.startMs - HOUR, endMs: DAY.endMs } },
   });
-  expect(readPeriod(rulesWith({}), DAY)).toMatchObject({ startMs: DAY.startMs, endMs: DAY.endMs });
+  expect(readWindow(rulesWith({}), DAY)).toMatchObject({ startMs: DAY.startMs, endMs: DAY.endMs });
 });
 
 test("a command in rule 2's look-back is selected by rule 2 only; one in the period by both; the line claims its eventID either way", () => {
   const rules = rulesWith({ commandLookback: 'PT1H' });
-  const window = readPeriod(rules, DAY);
+  const window = readWindow(rules, DAY);
   const before = recordLine(rules, sendCommand({ eventID: 'early', eventTime: '2026-11-24T23:30:00Z', outputS3BucketName: 'out' }), window);
   expect(before.eventID).toBe('early');
   expect(before.selected.map((s) => s.ruleId)).toEqual([ssmOutputToForeignBucket.id]);

@@ -1,7 +1,7 @@
 import type { CloudTrailRecord, ResourceRef } from '../../src/cloudtrail/record';
-import { candidateMatcher } from '../../src/cloudtrail/candidate-matcher';
-import { RecordsReader } from '../../src/cloudtrail/records-reader';
-import { nativeScanner } from '../../src/native/scanner';
+import { candidateMatcher } from '../../src/scan/candidate-matcher';
+import { RecordsReader } from '../../src/scan/records-reader';
+import { nativeScanner } from '../../src/scan/native-scanner';
 import { findingId } from '../../src/rules/finding-id';
 import {
   optionsSchema,

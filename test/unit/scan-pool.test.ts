@@ -3,13 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DocumentTooLarge, MAX_DOCUMENT_BYTES, objectScanner, scanObjectBytes, type ScanJob } from '../../src/activities/scan-object';
-import { ScanPool } from '../../src/activities/scan-pool';
-import { LogFileFormatError } from '../../src/cloudtrail/records-reader';
+import { DocumentTooLarge, MAX_DOCUMENT_BYTES, scanContext, scanObjectBytes, type ScanJob } from '../../src/scan/scan-object';
+import { ScanPool } from '../../src/scan/scan-pool';
+import { LogFileFormatError } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 
 // the threads run the build's JavaScript: `npm test` builds first
-const SCRIPT = join(__dirname, '..', '..', 'dist', 'activities', 'scan-thread.js');
+const SCRIPT = join(__dirname, '..', '..', 'dist', 'scan', 'scan-thread.js');
 const JOB: ScanJob = {
   rules: parseConfig({ sources: [] }).rules,
   period: { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse('2026-11-26T00:00:00Z') },
@@ -36,7 +36,7 @@ describe('ScanPool', () => {
 
   test('threads give the same scan as the calling thread, for files sent at once', async () => {
     const files = Array.from({ length: 12 }, (_, i) => document(i));
-    const inline = files.map((bytes) => scanObjectBytes(bytes, objectScanner(JOB)));
+    const inline = files.map((bytes) => scanObjectBytes(bytes, scanContext(JOB)));
     const threaded = await Promise.all(files.map((bytes) => pool.scan(bytes, JOB)));
     expect(threaded).toEqual(inline);
     expect(threaded.reduce((n, scan) => n + scan.lines.length, 0)).toBeGreaterThan(0);
@@ -46,7 +46,7 @@ describe('ScanPool', () => {
     // 20 jobs (more than a thread's cache of 16): different periods select different records
     const jobs = Array.from({ length: 20 }, (_, k): ScanJob => ({ rules: JOB.rules, period: { startMs: JOB.period.startMs, endMs: JOB.period.startMs + 10 * 3_600_000 + k * 3 * 60_000 } }));
     const order = Array.from({ length: 60 }, (_, i) => ({ file: document(i % 5), job: jobs[(i * 7) % jobs.length] }));
-    const inline = order.map(({ file, job }) => scanObjectBytes(file, objectScanner(job)));
+    const inline = order.map(({ file, job }) => scanObjectBytes(file, scanContext(job)));
     const threaded = await Promise.all(order.map(({ file, job }) => pool.scan(file, job)));
     expect(threaded).toEqual(inline);
     expect(new Set(inline.map((scan) => scan.selected)).size).toBeGreaterThan(1);
@@ -56,7 +56,7 @@ describe('ScanPool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tw-scan-pool-'));
     const path = join(dir, 'one.json.gz');
     writeFileSync(path, document(4));
-    await expect(pool.scan(path, JOB)).resolves.toEqual(scanObjectBytes(document(4), objectScanner(JOB)));
+    await expect(pool.scan(path, JOB)).resolves.toEqual(scanObjectBytes(document(4), scanContext(JOB)));
     await expect(pool.scan(join(dir, 'missing.json.gz'), JOB)).rejects.toMatchObject({ code: 'ENOENT' });
     rmSync(dir, { recursive: true, force: true });
   });
@@ -81,7 +81,7 @@ describe('ScanPool', () => {
 
 test('a process whose pool is warm and idle still exits on its own', () => {
   const script = `
-    const { ScanPool } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'activities', 'scan-pool.js'))});
+    const { ScanPool } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'scan', 'scan-pool.js'))});
     const pool = new ScanPool(2, ${JSON.stringify(SCRIPT)});
     pool.warm().then(() => pool.scan(Buffer.from('{"Records":[]}'), ${JSON.stringify(JOB)})).then((scan) => console.log('scanned', scan.records));
   `;

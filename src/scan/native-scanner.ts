@@ -12,12 +12,12 @@ export interface NativeScanner {
   gunzip(gzipped: Buffer, out: Buffer): number;
   /**
    * [status, records, offset, start, end, name, …]: RecordsReader's answer for a whole document
-   * (src/cloudtrail/records-reader.ts); status 0, a Corrupt code at offset, or -1: read it in JavaScript.
+   * (src/scan/records-reader.ts); status 0, a Corrupt code at offset, or -1: read it in JavaScript.
    */
   findRecords(document: Buffer, names: readonly Buffer[], contains: readonly Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[]): Int32Array;
 }
 
-/** src/native and dist/native are both two folders below the package. */
+/** src/scan and dist/scan are both two folders below the package. */
 const NATIVE_MODULE_PATH = join(__dirname, '..', '..', 'build', 'trailwarden.node');
 
 function load(): { scanner?: NativeScanner; status: string } {

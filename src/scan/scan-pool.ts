@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LogFileFormatError } from '../cloudtrail/records-reader';
+import { LogFileFormatError } from './records-reader';
 import { tuning } from '../config/tuning';
 import { DocumentTooLarge, type ObjectScan, type ScanJob } from './scan-object';
 
@@ -10,15 +10,15 @@ export interface ThreadRequest {
   id: number;
   /** the file's bytes, or the path of a local file for the thread to read */
   file: Uint8Array | string;
-  /** the job's text, which names it in the thread's cache of scanners */
+  /** the job's text, which names it in the thread's cache of scan contexts */
   jobKey: string;
   /** the job itself, sent only when the thread's cache does not hold it */
   job?: ScanJob;
 }
 
 /**
- * Scanners a thread keeps, by job key: every partition of a scan has the same job, so a thread builds
- * its scanner once per scan, and a job is sent to each thread once, not with every file. The pool
+ * Scan contexts a thread keeps, by job key: every partition of a scan has the same job, so a thread builds
+ * its scan context once per scan, and a job is sent to each thread once, not with every file. The pool
  * mirrors each thread's cache (a thread handles its messages in order) to know what to send.
  */
 export class JobCache<T> {
@@ -55,7 +55,7 @@ interface Task {
 function threadScript(): string | undefined {
   const beside = join(__dirname, 'scan-thread.js');
   if (existsSync(beside)) return beside;
-  const built = resolve(__dirname, '..', '..', 'dist', 'activities', 'scan-thread.js');
+  const built = resolve(__dirname, '..', '..', 'dist', 'scan', 'scan-thread.js');
   return existsSync(built) ? built : undefined;
 }
 

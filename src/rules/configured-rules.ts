@@ -1,5 +1,5 @@
-import { ruleById } from '../rules';
-import type { ConfiguredRule } from '../rules/selection';
+import { ruleById } from './index';
+import type { ConfiguredRule } from './selection';
 
 /** The enabled rules of a scan, with options already validated by the CLI's config loader. */
 export function configuredRules(rules: Record<string, unknown>): ConfiguredRule[] {

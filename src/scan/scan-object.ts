@@ -1,12 +1,12 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { type CandidateMatcher, candidateMatcher } from '../cloudtrail/candidate-matcher';
+import { type CandidateMatcher, candidateMatcher } from './candidate-matcher';
 import { type CloudTrailRecord, isEmpty, malformedReason } from '../cloudtrail/record';
-import { LogFileFormatError, type ReadResult, RecordsReader, VERIFY, corruptMessage } from '../cloudtrail/records-reader';
-import { type ConfiguredRule, readPeriod, recordLine, ruleCandidates } from '../rules/selection';
+import { LogFileFormatError, type ReadResult, RecordsReader, VERIFY, corruptMessage } from './records-reader';
+import { type ConfiguredRule, type ReadWindow, readWindow, recordLine, ruleCandidates } from '../rules/selection';
 import type { ScanPeriod } from '../rules/types';
-import { type NativeScanner, nativeScanner } from '../native/scanner';
-import { configuredRules } from './configured-rules';
+import { type NativeScanner, nativeScanner } from './native-scanner';
+import { configuredRules } from '../rules/configured-rules';
 
 /** Log files that inflate to more than this are streamed instead of held in memory. */
 export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
@@ -39,17 +39,18 @@ export interface ObjectScan {
   warnings: string[];
 }
 
-export interface ObjectScanner {
+/** What scanning a log file needs, built once per job: its rules, their read window, the candidate matcher. */
+export interface ScanContext {
   rules: ConfiguredRule[];
-  readWindow: ScanPeriod;
+  readWindow: ReadWindow;
   matcher: CandidateMatcher;
   /** libdeflate and the native reader when built; null: zlib and the JavaScript reader */
   native: NativeScanner | null;
 }
 
-export function objectScanner(job: ScanJob, { native = nativeScanner() ?? null }: { native?: NativeScanner | null } = {}): ObjectScanner {
+export function scanContext(job: ScanJob, { native = nativeScanner() ?? null }: { native?: NativeScanner | null } = {}): ScanContext {
   const rules = configuredRules(job.rules);
-  return { rules, readWindow: readPeriod(rules, job.period), matcher: candidateMatcher(ruleCandidates(rules)), native };
+  return { rules, readWindow: readWindow(rules, job.period), matcher: candidateMatcher(ruleCandidates(rules)), native };
 }
 
 /**
@@ -57,18 +58,18 @@ export function objectScanner(job: ScanJob, { native = nativeScanner() ?? null }
  * document), drops a verified candidate whose decoded eventName the rules do not want, reports a
  * malformed one, and turns the rest into record lines.
  */
-function collect(result: ReadResult, bytes: number, reader: ObjectScan['reader'], scanner: ObjectScanner): ObjectScan {
+function collect(result: ReadResult, bytes: number, reader: ObjectScan['reader'], context: ScanContext): ObjectScan {
   const scan: ObjectScan = { records: result.records, parsed: 0, bytes, reader, lines: [], selected: 0, malformed: [], warnings: [] };
   for (let c = 0; c < result.raws.length; c++) {
     const record = JSON.parse(result.raws[c].toString('utf8')) as CloudTrailRecord;
     scan.parsed++;
-    if (result.candidates[3 * c + 2] === VERIFY && !scanner.matcher.accepts(record.eventName)) continue;
+    if (result.candidates[3 * c + 2] === VERIFY && !context.matcher.accepts(record.eventName)) continue;
     const reason = malformedReason(record);
     if (reason) {
       scan.malformed.push(`malformed record: ${reason}`);
       continue;
     }
-    const line = recordLine(scanner.rules, record, scanner.readWindow);
+    const line = recordLine(context.rules, record, context.readWindow);
     scan.lines.push(JSON.stringify(line));
     scan.selected += line.selected.length;
     if (line.selected.length && isEmpty(record.userIdentity)) {
@@ -140,14 +141,14 @@ function inflate(bytes: Buffer, native: NativeScanner | null): Buffer {
  * Scans one whole log file (gzipped or plain JSON, told apart by its bytes) held in memory. Throws when
  * the object is corrupt (bad gzip, not valid JSON, no Records array), or DocumentTooLarge: stream it then.
  */
-export function scanObjectBytes(bytes: Buffer, scanner: ObjectScanner): ObjectScan {
-  const document = inflate(bytes, scanner.native);
+export function scanObjectBytes(bytes: Buffer, context: ScanContext): ObjectScan {
+  const document = inflate(bytes, context.native);
   try {
-    const native = scanner.native && readNatively(document, scanner.native, scanner.matcher);
-    if (native) return collect(native, document.length, 'native', scanner);
-    const reader = new RecordsReader(scanner.matcher);
+    const native = context.native && readNatively(document, context.native, context.matcher);
+    if (native) return collect(native, document.length, 'native', context);
+    const reader = new RecordsReader(context.matcher);
     reader.push(document);
-    return collect(reader.end(), document.length, 'js', scanner);
+    return collect(reader.end(), document.length, 'js', context);
   } finally {
     releaseLargeDocumentBuffer();
   }
@@ -188,12 +189,12 @@ async function* documentChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<
 }
 
 /** Scans one log file as a stream, for objects too large to hold in memory (the JavaScript reader reads chunks). */
-export async function scanObjectStream(body: AsyncIterable<Uint8Array>, scanner: ObjectScanner): Promise<ObjectScan> {
-  const reader = new RecordsReader(scanner.matcher);
+export async function scanObjectStream(body: AsyncIterable<Uint8Array>, context: ScanContext): Promise<ObjectScan> {
+  const reader = new RecordsReader(context.matcher);
   let bytes = 0;
   for await (const chunk of documentChunks(body)) {
     bytes += chunk.length;
     reader.push(chunk);
   }
-  return collect(reader.end(), bytes, 'js', scanner);
+  return collect(reader.end(), bytes, 'js', context);
 }

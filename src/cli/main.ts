@@ -20,6 +20,7 @@ import { CliFailure } from './failure';
 import { appendLog, currentLogFile, installLogging } from './logging';
 import { addMoreHelp, example } from './help';
 import { registerInitCommand } from './init';
+import { latencyOf, latencyText, registerWatchCommand } from './watch';
 import { VERSION } from './version';
 
 function port(value: string): number {
@@ -93,7 +94,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     // commands that may run a worker check its tuning first (createWorker checks again)
     .hook('preAction', (_program, action) => {
-      if (['scan', 'worker', 'dev', 'demo'].includes(action.name())) checkTuningEnvironment();
+      if (['scan', 'worker', 'dev', 'demo', 'watch'].includes(action.name())) checkTuningEnvironment();
     });
   const configOf = (command: Command) => loadConfig(command.optsWithGlobals().config);
 
@@ -156,6 +157,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   registerInitCommand(program);
   registerScheduleCommands(program, configOf);
   registerIncidentCommands(program, configOf);
+  registerWatchCommand(program, configOf, setExit);
 
   program
     .command('findings')
@@ -168,7 +170,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       const config = configOf(command);
       const store = storeOf(config);
       const findings = await store.read(date);
-      for (const f of findings) process.stdout.write(`${opts.json ? JSON.stringify(f) : formatFinding(f)}\n`);
+      // findings the watch found first also say how soon after delivery
+      const latency = opts.json ? {} : await latencyOf(config, date);
+      for (const f of findings) process.stdout.write(`${opts.json ? JSON.stringify(f) : `${formatFinding(f)}${latencyText(latency[f.id])}`}\n`);
       if (!opts.json) process.stderr.write(`${findings.length} finding(s) stored for ${date} in ${store.location}\n`);
     });
 

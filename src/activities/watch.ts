@@ -1,0 +1,141 @@
+import { Context } from '@temporalio/activity';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { ScanConfig } from '../config/load';
+import { incidentLedgerOf } from '../store/incident-ledger';
+import { findingsStoreOf } from '../store/findings-store';
+import { type CollectInput, type CollectResult, collect } from '../watch/collect';
+import { correlateDay, latencySummary, updatedLatency } from '../watch/correlate-day';
+import { type FindingLatency, readLatency, watchStore, writeLatency } from '../watch/day-store';
+import type { IncidentState } from '../workflows/incident-types';
+import { routeFindings } from './incidents';
+
+/** Heartbeats at most this often while a round scans (each is encoded and handed to Temporal's core). */
+const BEAT_MS = 1000;
+
+/** One round of discovery and scanning (src/watch/collect.ts); it heartbeats, so a killed worker's round is retried soon. */
+export async function watchCollect(input: CollectInput): Promise<CollectResult> {
+  const context = Context.current();
+  let last = 0;
+  const beat = () => {
+    if (Date.now() - last < BEAT_MS) return;
+    last = Date.now();
+    context.heartbeat();
+  };
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), 5000);
+  try {
+    return await collect(input, beat);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface WatchCorrelateInput {
+  config: ScanConfig;
+  date: string;
+  /** the watch run: its incidents' run link, and rule 2's per-run incident */
+  watch: { workflowId: string; runId: string };
+  indexed?: boolean;
+}
+
+type Percentiles = ReturnType<typeof latencySummary>['detection'];
+
+export interface WatchDayResult {
+  date: string;
+  objects: number;
+  findings: number;
+  findingsByRule: Record<string, number>;
+  /** findings new or changed in this round */
+  changed: number;
+  routed: number;
+  alreadyRouted: number;
+  selectedEvents: number;
+  duplicateEvents: number;
+  /** over the day's findings: delivery of the last evidence -> detection, and -> notification accepted */
+  detection?: Percentiles;
+  notification?: Percentiles;
+}
+
+/** Findings whose notification outcome is looked up per round at most (a query and a describe each). */
+const RESOLVE_PER_ROUND = 20;
+
+/**
+ * Where a routed finding's notification stands: it opened its incident and the notification to the
+ * first channel that accepted it completed (`notify-<incident>-<finding>-<channel>`), or the incident
+ * was already open and took it without notifying. Unchanged while that is not known yet.
+ */
+async function resolveNotification(client: Client, config: ScanConfig, date: string, findingId: string, entry: FindingLatency): Promise<void> {
+  const ledger = incidentLedgerOf(config.findingsStore ?? { directory: config.findingsDirectory });
+  const claim = await ledger.claimOf(date, findingId);
+  if (!claim) return;
+  entry.incidentId = claim.incidentId;
+  const accepted: number[] = [];
+  let opened = false;
+  for (const channel of config.incidents?.channels ?? []) {
+    try {
+      const run = await client.workflow.getHandle(`notify-${claim.incidentId}-${findingId}-${channel.name}`).describe();
+      opened = true;
+      if (run.status.name === 'COMPLETED' && run.closeTime) accepted.push(run.closeTime.getTime());
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  if (opened) {
+    if (accepted.length) Object.assign(entry, { notification: 'opened', notificationAcceptedAt: new Date(Math.min(...accepted)).toISOString() });
+    return;
+  }
+  try {
+    const state = await client.workflow.getHandle(claim.incidentId).query<IncidentState>('incident');
+    if (state.evidence[0] && state.evidence[0].id !== findingId) entry.notification = 'joined';
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+}
+
+/**
+ * Correlates the day so far, stores its new and changed findings, hands the new ones to incidents
+ * through the daily scan's own exactly-once routing (the ledger: a finding routed here is never routed
+ * again by the daily scan, and a later version of it, same id, is not routed again), and records
+ * each finding's latency.
+ */
+export async function watchCorrelate(input: WatchCorrelateInput): Promise<WatchDayResult> {
+  const { config, date } = input;
+  const context = Context.current();
+  const day = await correlateDay(config, date);
+  const store = watchStore(config);
+  const { latency, changed } = updatedLatency(await readLatency(store, date), day, Date.now());
+  if (changed.length) await findingsStoreOf(config.findingsStore ?? { directory: config.findingsDirectory }).upsert(date, changed);
+  let routed = 0;
+  let alreadyRouted = 0;
+  const fresh = day.findings.filter((finding) => !latency[finding.id].routedAt);
+  if (config.incidents?.enabled && fresh.length) {
+    const result = await routeFindings({
+      date,
+      findingsDirectory: config.findingsDirectory,
+      store: config.findingsStore,
+      findings: { lines: fresh.length, inline: fresh.map((f) => `${JSON.stringify(f)}\n`).join('') },
+      rules: config.rules,
+      incidents: config.incidents,
+      scan: input.watch,
+      indexed: input.indexed,
+    });
+    ({ routed, alreadyRouted } = result);
+    const now = new Date().toISOString();
+    for (const finding of fresh) latency[finding.id].routedAt = now;
+  }
+  const pending = Object.entries(latency).filter(([, entry]) => entry.routedAt && !entry.notification).slice(0, RESOLVE_PER_ROUND);
+  for (const [id, entry] of pending) await resolveNotification(context.client, config, date, id, entry);
+  if (changed.length || fresh.length || pending.length) await writeLatency(store, date, latency);
+  return {
+    date,
+    objects: day.objects,
+    findings: day.findings.length,
+    findingsByRule: day.findingsByRule,
+    changed: changed.length,
+    routed,
+    alreadyRouted,
+    selectedEvents: day.selectedEvents,
+    duplicateEvents: day.duplicateEvents,
+    ...latencySummary(latency),
+  };
+}

@@ -56,7 +56,8 @@ export function parseNotification(body: string, sentMs: number): Omit<ReceivedMe
       const key = asObject(asObject(record?.s3)?.object)?.key;
       if (record?.eventSource !== 'aws:s3' || typeof bucket !== 'string' || typeof key !== 'string') continue;
       if (typeof record.eventName === 'string' && !record.eventName.startsWith('ObjectCreated:')) continue;
-      objects.push({ bucket, key: decodeURIComponent(key.replace(/\+/g, ' ')), notifiedMs: timeOr(record.eventTime, sentMs) });
+      // the message's own send time: S3 emulators write eventTime without a zone
+      objects.push({ bucket, key: decodeURIComponent(key.replace(/\+/g, ' ')), notifiedMs: sentMs });
     }
     return objects.length ? { objects } : { objects, ignored: 'S3 event without created objects' };
   }

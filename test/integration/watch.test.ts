@@ -1,0 +1,196 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Client, Connection } from '@temporalio/client';
+import { classifyKey } from '../../src/cloudtrail/keys';
+import { buildSampleTrail } from '../../src/demo/sample-trail';
+import type { Finding } from '../../src/rules/types';
+import { findingsStoreOf } from '../../src/store/findings-store';
+import { createWorker } from '../../src/workers/worker';
+import { WATCH_WORKFLOW_ID, type WatchProgress, watchProgressQuery } from '../../src/workflows/watch';
+import { BIN, jsonLines, runCli, tempDir, writeConfig } from '../helpers/cli';
+import { TEST_NAMESPACES, s3Endpoint, temporalAddress } from '../helpers/services';
+import { projectFindings } from '../helpers/trail-records';
+import { waitFor } from '../helpers/wait';
+import { expectedRule1, expectedRule2 } from './expected-demo-findings';
+
+/** Yesterday (UTC): with `dayEndsAfter: P1D` its watch is open whenever the test runs, and so is today's. */
+const DAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+const TODAY = new Date().toISOString().slice(0, 10);
+
+const s3 = () => new S3Client({ endpoint: s3Endpoint(), forcePathStyle: true, region: 'us-east-1' });
+const sqs = () => new SQSClient({ endpoint: s3Endpoint(), region: 'us-east-1' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The day's objects in delivery order, as a trail delivers them, with what CLOUDTRAIL.md allows: two
+ * pairs landing out of key order, the next day's late file last; the digest lands too.
+ */
+function deliveryOrder(files: Map<string, Buffer>): string[] {
+  const keys = [...files.keys()].sort();
+  const late = keys.filter((key) => key.includes(`/${TODAY.replace(/-/g, '/')}/`));
+  const order = keys.filter((key) => !late.includes(key));
+  for (const at of [3, 9]) [order[at], order[at + 1]] = [order[at + 1], order[at]];
+  return [...order, ...late];
+}
+
+interface Watching {
+  env: NodeJS.ProcessEnv;
+  client: Client;
+  bucket: string;
+  findingsDir: string;
+  notificationsFile: string;
+  config: string;
+}
+
+async function watchProgress(client: Client): Promise<WatchProgress> {
+  return client.workflow.getHandle(WATCH_WORKFLOW_ID).query(watchProgressQuery);
+}
+
+/** Starts `trailwarden watch --json` as a user does; its stdout collects the findings it prints. */
+function startWatchCli(w: Watching): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--config', w.config], { env: { ...process.env, ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, output: () => `${stdout}\n--- stderr ---\n${stderr}`, exited };
+}
+
+describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan', () => {
+  const taskQueue = `watch-${Date.now()}`;
+  let connection: Connection;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: temporalAddress() });
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+
+  async function inNamespace(namespace: (typeof TEST_NAMESPACES)[number], source: (bucket: string) => Promise<object>, deliver: (w: Watching, files: Map<string, Buffer>) => Promise<void>, counts: { dropped?: Record<string, number> }) {
+    const dir = tempDir(namespace);
+    const bucket = `${namespace}-${Date.now()}`;
+    await s3().send(new CreateBucketCommand({ Bucket: bucket }));
+    const notificationsFile = join(dir, 'notifications.jsonl');
+    const config = writeConfig(dir, {
+      sources: [await source(bucket)],
+      findings: { directory: './findings' },
+      notifications: [{ type: 'file', path: './notifications.jsonl' }],
+      watch: { dayEndsAfter: 'P1D' },
+    });
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: namespace, TRAILWARDEN_TASK_QUEUE: taskQueue, TRAILWARDEN_STATUS_INTERVAL_MS: '1000' };
+    const w: Watching = { env, client: new Client({ connection, namespace }), bucket, findingsDir: join(dir, 'findings'), notificationsFile, config };
+    const files = buildSampleTrail(DAY);
+    const trailObjects = [...files.keys()].filter((key) => classifyKey(key) === 'trail');
+    const { worker, connection: workerConnection } = await createWorker({ address: temporalAddress(), namespace, taskQueue });
+    await worker.runUntil(async () => {
+      const watch = startWatchCli(w);
+      try {
+        await waitFor('the watch to start', () => w.client.workflow.getHandle(WATCH_WORKFLOW_ID).describe().then((d) => d.status.name === 'RUNNING' || undefined, () => undefined), 30_000);
+        await deliver(w, files);
+
+        // every trail object scanned once (the late one belongs to both days), and the day correlated
+        const progress = await waitFor(
+          'the watch to scan and correlate every delivered object',
+          async () => {
+            const p = await watchProgress(w.client);
+            return p.days[DAY]?.objects === trailObjects.length && p.dirty.length === 0 && p.totals.objects === trailObjects.length ? p : undefined;
+          },
+          120_000,
+        ).catch((error) => {
+          throw new Error(`${error.message}\n${watch.output()}`);
+        });
+        expect(progress.days[TODAY]?.objects).toBe(1);
+        expect(progress.totals.skipped).toBe(1); // the corrupt object, reported once
+        for (const [reason, n] of Object.entries(counts.dropped ?? {})) expect(progress.dropped[reason]).toBe(n);
+
+        const watched = await findingsStoreOf({ directory: w.findingsDir }).read(DAY);
+        expect(projectFindings(watched)).toEqual({ rule1: expectedRule1(DAY), rule2: expectedRule2(DAY) });
+        // rule 1's alice window grew from 2 to 3 events across two files: one finding, updated
+        const printed = await waitFor('the CLI to print every finding', () => {
+          const lines = jsonLines<Finding & { watch: { detectedAt: string; deliveredAt: string } }>(watch.output().split('--- stderr ---')[0]);
+          return watched.every((f) => lines.some((l) => l.id === f.id && l.count === f.count)) ? lines : undefined;
+        }, 30_000);
+        for (const line of printed) expect(Date.parse(line.watch.detectedAt)).toBeGreaterThanOrEqual(Date.parse(line.watch.deliveredAt));
+
+        const stop = await runCli(['watch', '--stop', '--config', w.config], { env });
+        expect(stop.stderr).toContain('stopped');
+        expect(stop.code).toBe(0);
+        expect(await watch.exited).toBe(0);
+
+        // every incident the watch opened was notified exactly once
+        const notifiedByWatch = await waitFor('the watch notifications', () => {
+          const lines = existsSync(notificationsFile) ? jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8')) : [];
+          return lines.length >= 6 ? lines : undefined;
+        });
+
+        // the daily scan of the same day: the same findings, same ids, unchanged in the store, nothing notified again
+        const scan = await runCli(['scan', '--config', w.config, '--date', DAY, '--json'], { env });
+        expect(scan.code).toBe(0);
+        const daily = jsonLines<Finding>(scan.stdout);
+        expect(daily.map((f) => f.id).sort()).toEqual(watched.map((f) => f.id).sort());
+        expect(new Map(daily.map((f) => [f.id, f]))).toEqual(new Map(watched.map((f) => [f.id, f])));
+        expect(scan.stderr).toContain(`(0 new, 0 updated, ${watched.length} in file)`);
+        expect(scan.stderr).toContain(`incidents: 0 new finding(s) sent to 0 incident(s); ${watched.length} already sent by an earlier run`);
+        await sleep(2000);
+        const notified = jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8'));
+        expect(notified).toHaveLength(notifiedByWatch.length);
+        const incidents = notified.map((n) => n.incident.incidentId);
+        expect(new Set(incidents).size).toBe(incidents.length);
+        // five rule 1 incidents (today's carol finding joins hers) and one for rule 2's exfiltration
+        expect(incidents).toHaveLength(6);
+
+        // `trailwarden findings` shows how soon after delivery the watch found them
+        const listed = await runCli(['findings', '--config', w.config, '--date', DAY], { env });
+        expect(listed.stdout.split('\n').filter((line) => line.includes('watch: detected'))).toHaveLength(watched.length);
+      } finally {
+        watch.child.kill('SIGTERM');
+        await watch.exited;
+      }
+    });
+    await workerConnection.close();
+  }
+
+  test('notifications: S3 event notifications and CloudTrail SNS messages on SQS, out of order, late and duplicated', () =>
+    inNamespace(
+      'tw-watch-sqs',
+      async (bucket) => {
+        const queue = await sqs().send(new CreateQueueCommand({ QueueName: bucket }));
+        const arn = (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
+        await s3().send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
+        return { type: 's3', bucket, endpoint: s3Endpoint(), notifications: { sqsQueueUrl: queue.QueueUrl!, endpoint: s3Endpoint() } };
+      },
+      async (w, files) => {
+        const queueUrl = `${s3Endpoint()}/123456789012/${w.bucket}`;
+        const order = deliveryOrder(files);
+        for (const [i, key] of order.entries()) {
+          await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: files.get(key) }));
+          if (i === 5) {
+            // the same object notified again, in CloudTrail's own SNS format (through SNS, and raw)
+            const message = JSON.stringify({ s3Bucket: w.bucket, s3ObjectKey: [order[2]] });
+            await sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:123456789012:trail', Message: message, Timestamp: new Date().toISOString() }) }));
+            await sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ s3Bucket: 'someone-elses-bucket', s3ObjectKey: [order[2]] }) }));
+          }
+          // a whole day's deliveries in about 15 seconds
+          await sleep(i % 4 === 3 ? 1000 : 200);
+        }
+      },
+      { dropped: { digest: 1, foreign: 1, 'S3 test event': 1 } },
+    ));
+
+  test('polling: ListObjectsV2 every pollInterval finds the same, whatever order the objects land in', () =>
+    inNamespace(
+      'tw-watch-poll',
+      async (bucket) => ({ type: 's3', bucket, endpoint: s3Endpoint(), pollInterval: 'PT2S' }),
+      async (w, files) => {
+        for (const [i, key] of deliveryOrder(files).entries()) {
+          await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: files.get(key) }));
+          await sleep(i % 4 === 3 ? 1500 : 200);
+        }
+      },
+      {},
+    ));
+});

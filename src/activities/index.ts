@@ -4,4 +4,3 @@ export { lookupEventsPartition } from './lookup-events-partition';
 export { correlate, gatherSelected, storeFindings, cleanupScratch } from './correlate';
 export { routeFindings, deliverNotification } from './incidents';
 export { findingsTable } from './findings-table';
-export { watchCollect, watchCorrelate } from './watch';

@@ -3,7 +3,13 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { ScanConfig } from '../config/load';
 import { incidentLedgerOf } from '../store/incident-ledger';
 import { findingsStoreOf } from '../store/findings-store';
-import { type CollectInput, type CollectResult, collect } from '../watch/collect';
+import { type CollectInput, type CollectResult, addLookupLines, collect } from '../watch/collect';
+import { discoverLookupPartitions } from '../sources/lookup-events';
+import { scanBlobStore } from '../store/blob-store';
+import { partitionsOf } from '../workflows/partitions';
+import { configuredRules } from './configured-rules';
+import { blobText, textLines } from './scratch';
+import type { LinesBlob, PartitionSpec, PlanGroup } from './types';
 import { correlateDay, latencySummary, updatedLatency } from '../watch/correlate-day';
 import { type FindingLatency, readLatency, watchStore, writeLatency } from '../watch/day-store';
 import type { IncidentState } from '../workflows/incident-types';
@@ -138,4 +144,44 @@ export async function watchCorrelate(input: WatchCorrelateInput): Promise<WatchD
     duplicateEvents: day.duplicateEvents,
     ...latencySummary(latency),
   };
+}
+
+export interface WatchLookupPlan {
+  /** the LookupEvents partitions (account x region) of the config's lookupEvents sources */
+  partitions: PartitionSpec[];
+  /** the rules' look-back: a request window's period starts this much after its first instant, so that it reads only that window */
+  lookbackMs: number;
+}
+
+/** The partitions the watch polls LookupEvents in, numbered as the daily scan's plan numbers them. */
+export async function watchLookupPartitions(config: ScanConfig): Promise<WatchLookupPlan> {
+  const groups: PlanGroup[] = [];
+  for (const [sourceIndex, source] of config.sources.entries()) {
+    if (source.type !== 'lookupEvents') continue;
+    for (const { region, ...account } of await discoverLookupPartitions(source)) groups.push({ sourceIndex, lookup: { ...account, regions: [region] } });
+  }
+  const lookbackMs = Math.max(0, ...configuredRules(config.rules).map(({ rule, options }) => rule.lookbackMs(options)));
+  return { partitions: partitionsOf(groups, config.sources, 0), lookbackMs };
+}
+
+export interface WatchAddLookupInput {
+  config: ScanConfig;
+  days: string[];
+  partition: PartitionSpec;
+  /** the request window, epoch ms */
+  fromMs: number;
+  toMs: number;
+  scanId: string;
+  selected: LinesBlob;
+  records: number;
+}
+
+/** Adds one LookupEvents request window's lines to the open days (and drops the blob they came in); returns the days touched. */
+export async function watchAddLookup(input: WatchAddLookupInput): Promise<string[]> {
+  const store = { findingsStore: input.config.findingsStore, findingsDirectory: input.config.findingsDirectory };
+  const lines = [...textLines(await blobText(store, input.scanId, input.selected))];
+  const key = `lookupEvents/${input.partition.lookup!.accountId}/${input.partition.lookup!.region}/${String(input.fromMs).padStart(15, '0')}-${input.toMs}`;
+  const touched = await addLookupLines(input.config, input.days, input.partition.sourceIndex, key, input.toMs, lines, input.records);
+  if (input.selected.key) await scanBlobStore(store, input.scanId).delete(input.selected.key);
+  return touched;
 }

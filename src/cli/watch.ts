@@ -19,13 +19,9 @@ const DEFAULT_POLL_INTERVAL = 'PT1M';
 /** The watch's input from the config: each source's poll interval (0: its notification queue), the day's end. */
 export function watchInputOf(config: LoadedConfig, scanConfig: ScanConfig, indexed: boolean): WatchInput {
   const pollIntervalsMs = scanConfig.sources.map((source) => {
-    if (source.type === 'lookupEvents') return 0;
     if (source.type === 's3' && source.notifications) return 0;
     return parseIsoDuration(source.pollInterval ?? DEFAULT_POLL_INTERVAL);
   });
-  if (scanConfig.sources.every((source) => source.type === 'lookupEvents')) {
-    throw new UsageError('watch: no s3 or directory source to watch (lookupEvents sources are read by the daily scan only, for now)');
-  }
   const tooShort = pollIntervalsMs.findIndex((ms) => ms > 0 && ms < 1000);
   if (tooShort >= 0) throw new UsageError(`config: sources.${tooShort}.pollInterval: must be at least PT1S`);
   return { config: scanConfig, pollIntervalsMs, dayEndsAfterMs: parseIsoDuration(config.watch?.dayEndsAfter ?? 'PT2H'), indexed };
@@ -112,7 +108,7 @@ async function startWatch(client: Client, target: TemporalTarget, config: Loaded
       ? `trailwarden: joined the running watch (workflow ${WATCH_WORKFLOW_ID}); it keeps the configuration it was started with (trailwarden watch --stop, then start it again, to change it)\n`
       : `trailwarden: watching ${scanConfig.sources.length} source(s) as workflow ${WATCH_WORKFLOW_ID}: ` +
           scanConfig.sources
-            .map((s, i) => (s.type === 's3' && s.notifications ? `s3://${s.bucket} from ${s.notifications.sqsQueueUrl}` : s.type === 'lookupEvents' ? 'lookupEvents (daily scan only)' : `${s.type === 's3' ? `s3://${s.bucket}` : s.path} every ${input.pollIntervalsMs[i] / 1000} s`))
+            .map((s, i) => (s.type === 's3' && s.notifications ? `s3://${s.bucket} from ${s.notifications.sqsQueueUrl}` : `${s.type === 's3' ? `s3://${s.bucket}` : s.type === 'directory' ? s.path : 'LookupEvents'} every ${input.pollIntervalsMs[i] / 1000} s`))
             .join(', ') +
           '\n',
   );

@@ -44,6 +44,8 @@ export const lookupEventsSourceSchema = z.strictObject({
   regions: z.array(region).min(1).optional(),
   /** accounts to query; without them, the account of the default credential chain */
   accounts: z.array(lookupAccountSchema).min(1).optional(),
+  /** `watch`: how often it asks for the events since its last request (default PT1M) */
+  pollInterval: isoDuration.optional(),
   /** endpoint overrides for local tests */
   endpoint: httpUrl.optional(),
   stsEndpoint: httpUrl.optional(),

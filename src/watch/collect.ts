@@ -217,3 +217,15 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
   result.touched = [...touched].sort();
   return result;
 }
+
+/**
+ * The lines one LookupEvents request window gave (a partition's selection, as the daily scan's
+ * lookupEventsPartition makes it), as one object of every open day: correlate keeps each day's own
+ * events, and dedup by eventID drops what overlapping windows read twice.
+ */
+export async function addLookupLines(config: ScanConfig, days: readonly string[], source: number, key: string, deliveredMs: number, lines: readonly string[], records: number): Promise<string[]> {
+  const store = watchStore(config);
+  const watched: WatchedObject = { source, key, deliveredMs, scannedMs: Date.now(), records, bytes: 0, selected: lines.length };
+  for (const day of days) await writeObject(store, day, watched, lines);
+  return [...days];
+}

@@ -11,11 +11,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
-import type * as activities from '../activities';
+import type * as activities from '../activities/watch';
 import type { WatchDayResult } from '../activities/watch';
 import type { ScanConfig } from '../config/load';
-import { activeDays } from '../watch/days';
-import { failureMessage } from './scan-batch';
+import { activeDays, dayStartMs } from '../watch/days';
+import { failureMessage, lookupLocked } from './scan-batch';
 import { FindingCount, RuleIds, ScanMode, ScanStatus, Sources } from './search-attributes';
 
 export interface WatchInput {
@@ -25,7 +25,7 @@ export interface WatchInput {
   /** a day's watch ends this long after the day (the daily scan then reconciles it) */
   dayEndsAfterMs: number;
   indexed?: boolean;
-  /** continue as new after this many rounds, so that no history grows with the day (default 200) */
+  /** continue as new after this many rounds, so that no history grows with the day (default 100) */
   roundsPerRun?: number;
   /** carried over by continue-as-new */
   state?: WatchState;
@@ -54,6 +54,8 @@ export interface WatchState {
   days: Record<string, WatchDayResult>;
   /** days with new objects not correlated yet (a correlation that failed is tried again next round) */
   dirty: string[];
+  /** per LookupEvents partition id: the end of its last request window (epoch ms) */
+  lookupCursors?: Record<string, number>;
   lastError?: string;
 }
 
@@ -71,7 +73,13 @@ export const WATCH_WORKFLOW_ID = 'watch';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 };
 const { watchCollect } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry });
-const { watchCorrelate } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+const { watchCorrelate, watchLookupPartitions, watchAddLookup } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+
+/**
+ * LookupEvents shows an event some minutes after the call: each request window starts this long before
+ * the previous one ended, and dedup by eventID drops what both read.
+ */
+const LOOKUP_OVERLAP_MS = 15 * 60_000;
 
 /** A round whose sources all failed waits this long before the next. */
 const AFTER_FAILURE_MS = 15_000;
@@ -114,6 +122,31 @@ function describe(state: WatchState, openDays: string[]): string {
   return [`**Watching**: ${state.rounds} round(s), ${state.totals.objects} object(s) scanned`, ...days, ...(state.lastError ? [`last error: ${state.lastError}`] : [])].join('\n');
 }
 
+type LookupPlan = Awaited<ReturnType<typeof watchLookupPartitions>>;
+
+/**
+ * Asks each due LookupEvents partition for its selected events since its last request window, through
+ * the same cross-scan lock as the daily scan (one `lookup-events-<account>-<region>` at a time, so the
+ * 2 requests/s budget holds), and adds them to the open days.
+ */
+async function pollLookups(input: WatchInput, state: WatchState, plan: { lookups?: LookupPlan }, due: number[], openDays: string[], now: number, scanId: string): Promise<void> {
+  const lookupPlan = (plan.lookups ??= await watchLookupPartitions(input.config));
+  const cursors = (state.lookupCursors ??= {});
+  const store = { findingsStore: input.config.findingsStore, findingsDirectory: input.config.findingsDirectory };
+  for (const partition of lookupPlan.partitions.filter((p) => due.includes(p.sourceIndex))) {
+    const since = cursors[partition.id];
+    const fromMs = since === undefined ? dayStartMs(openDays[0]) - lookupPlan.lookbackMs : since - LOOKUP_OVERLAP_MS;
+    // the activity reads from the period's start less the rules' look-back: so it reads [fromMs, now)
+    const period = { startMs: fromMs + lookupPlan.lookbackMs, endMs: now };
+    const source = input.config.sources[partition.sourceIndex];
+    const result = await lookupLocked({ scanId, partition, source, rules: input.config.rules, period, store });
+    const touched = await watchAddLookup({ config: input.config, days: openDays, partition, fromMs, toMs: now, scanId, selected: result.selected, records: result.stats.records });
+    cursors[partition.id] = now;
+    state.totals.records += result.stats.records;
+    state.dirty = [...new Set([...state.dirty, ...touched])].sort();
+  }
+}
+
 /**
  * Continuous detection (`trailwarden watch`): rounds of watchCollect (each source's new objects, from
  * its notification queue or by listing every pollInterval, scanned once into the open days' stores)
@@ -145,9 +178,11 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
   const { workflowId, runId } = workflowInfo();
   const notified = input.config.sources.some((source) => source.type === 's3' && source.notifications);
   const polled = input.pollIntervalsMs.map((ms, i) => ({ i, ms })).filter(({ ms }) => ms > 0);
+  // the LookupEvents partitions, planned once per run
+  const plan: { lookups?: LookupPlan } = {};
   const nextPollMs = () => Math.min(...polled.map(({ i, ms }) => (state.lastPolledMs[i] ?? 0) + ms));
 
-  for (let round = 0; round < (input.roundsPerRun ?? 200) && !stopping; round++) {
+  for (let round = 0; round < (input.roundsPerRun ?? 100) && !stopping; round++) {
     const now = nowMs();
     openDays = activeDays(now, input.dayEndsAfterMs);
     const pollSources = polled.filter(({ i, ms }) => now - (state.lastPolledMs[i] ?? 0) >= ms).map(({ i }) => i);
@@ -163,6 +198,15 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     } catch (error) {
       failed = true;
       state.lastError = `collecting: ${failureMessage(error)}`;
+    }
+    const lookupsDue = pollSources.filter((i) => input.config.sources[i].type === 'lookupEvents');
+    if (lookupsDue.length) {
+      try {
+        await pollLookups(input, state, plan, lookupsDue, openDays, now, `${workflowId}-${runId}-lookup`);
+      } catch (error) {
+        failed = true;
+        state.lastError = `LookupEvents: ${failureMessage(error)}`;
+      }
     }
     for (const date of [...state.dirty]) {
       try {

@@ -14,6 +14,8 @@ import { BIN, jsonLines, runCli, tempDir, writeConfig } from '../helpers/cli';
 import { TEST_NAMESPACES, s3Endpoint, temporalAddress } from '../helpers/services';
 import { projectFindings } from '../helpers/trail-records';
 import { waitFor } from '../helpers/wait';
+import { iamUser, sendCommand } from '../rules/fixtures';
+import { startLookupEventsServer } from '../helpers/lookup-events-server';
 import { expectedRule1, expectedRule2 } from './expected-demo-findings';
 
 /** Yesterday (UTC): with `dayEndsAfter: P1D` its watch is open whenever the test runs, and so is today's. */
@@ -193,4 +195,57 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
       },
       {},
     ));
+
+  test('LookupEvents: polled over the time since the last request, within 2 requests/s; a late-appearing event updates its window', async () => {
+    const namespace = 'tw-watch-lookup';
+    const window = Math.floor((Date.now() - 10 * 60_000) / 300_000) * 300_000;
+    const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const day = at(window).slice(0, 10);
+    const alice = iamUser('alice', '111122223333');
+    const command = (id: string, ms: number) => ({ ...sendCommand({ eventID: id, eventTime: at(ms), userIdentity: alice, recipientAccountId: '111122223333' }), awsRegion: 'us-east-1' });
+    const server = await startLookupEventsServer({ records: [command('lk-1', window + 10_000)] });
+    const dir = tempDir(namespace);
+    const config = writeConfig(dir, {
+      sources: [{ type: 'lookupEvents', regions: ['us-east-1'], accounts: [{ accountId: '111122223333' }], endpoint: server.endpoint, pollInterval: 'PT2S' }],
+      findings: { directory: './findings' },
+      notifications: [{ type: 'file', path: './notifications.jsonl' }],
+    });
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: namespace, TRAILWARDEN_TASK_QUEUE: taskQueue };
+    const client = new Client({ connection, namespace });
+    const store = findingsStoreOf({ directory: join(dir, 'findings') });
+    const { worker, connection: workerConnection } = await createWorker({ address: temporalAddress(), namespace, taskQueue });
+    try {
+      await worker.runUntil(async () => {
+        const watch = startWatchCli({ env, client, bucket: '', findingsDir: join(dir, 'findings'), notificationsFile: join(dir, 'notifications.jsonl'), config });
+        try {
+          const [first] = await waitFor('the first finding', async () => ((await store.read(day)).length ? store.read(day) : undefined), 60_000);
+          expect(first).toMatchObject({ user: 'alice', count: 1 });
+          // an event of the same window that LookupEvents shows only now, and one of a new window
+          server.addRecords([command('lk-2', window + 40_000), command('lk-3', window + 300_000 + 5_000)]);
+          const later = await waitFor('the window updated and the new one found', async () => {
+            const found = await store.read(day);
+            return found.length === 2 && found.some((f) => f.id === first.id && f.count === 2) ? found : undefined;
+          }, 60_000);
+          expect(later.find((f) => f.id === first.id)?.eventIds).toEqual(['lk-1', 'lk-2']);
+          expect(server.budgetViolations).toBe(0);
+          // each request asks only for the time since the last one (and a short overlap), not the whole day again
+          const polls = server.requests.filter((r) => r.eventName === 'SendCommand');
+          expect(polls.length).toBeGreaterThanOrEqual(2);
+          expect(polls.slice(1).every((r) => (r.endTime ?? 0) - (r.startTime ?? 0) <= 16 * 60_000)).toBe(true);
+          const stop = await runCli(['watch', '--stop', '--config', config], { env });
+          expect(stop.code).toBe(0);
+          const scan = await runCli(['scan', '--config', config, '--date', day, '--json'], { env });
+          expect(jsonLines<Finding>(scan.stdout).map((f) => f.id).sort()).toEqual(later.map((f) => f.id).sort());
+          expect(scan.stderr).toContain('already sent by an earlier run');
+          expect(scan.stderr).toContain('0 new finding(s) sent to 0 incident(s)');
+        } finally {
+          watch.child.kill('SIGTERM');
+          await watch.exited;
+        }
+      });
+    } finally {
+      await workerConnection.close();
+      await server.close();
+    }
+  });
 });

@@ -59,12 +59,6 @@ function mockActivities(overrides: Partial<Activities> = {}) {
     async deliverNotification() {
       throw new Error('not used by scans');
     },
-    async watchCollect() {
-      throw new Error('not used by scans');
-    },
-    async watchCorrelate() {
-      throw new Error('not used by scans');
-    },
     async findingsTable(input) {
       return `| rule |\n|---|\n(${input.findings.lines} finding(s))`;
     },

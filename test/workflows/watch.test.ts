@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import * as activities from '../../src/activities';
+import * as watchActivities from '../../src/activities/watch';
 import type { WatchCorrelateInput, WatchDayResult } from '../../src/activities/watch';
 import { parseConfig } from '../../src/config/load';
 import { testServerPath } from '../../src/local/tools';
@@ -159,7 +160,7 @@ describe('WatchWorkflow with time skipping', () => {
     });
     const scanConfig = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
     const store = findingsStoreOf({ directory: join(dir, 'findings') });
-    await withWorker(activities, async (taskQueue) => {
+    await withWorker({ ...activities, ...watchActivities }, async (taskQueue) => {
       const input: WatchInput = { config: scanConfig, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR };
       const handle = await env.client.workflow.start(WatchWorkflow, { taskQueue, workflowId: `watch-real-${taskQueue}`, args: [input] });
       const roundDone = async (rounds: number) => {

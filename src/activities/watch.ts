@@ -57,6 +57,8 @@ export interface WatchDayResult {
   alreadyRouted: number;
   selectedEvents: number;
   duplicateEvents: number;
+  /** routed findings whose notification outcome is not known yet: the day is correlated again next round */
+  pendingNotifications: number;
   /** over the day's findings: delivery of the last evidence -> detection, and -> notification accepted */
   detection?: Percentiles;
   notification?: Percentiles;
@@ -71,23 +73,30 @@ const RESOLVE_PER_ROUND = 20;
  * was already open and took it without notifying. Unchanged while that is not known yet.
  */
 async function resolveNotification(client: Client, config: ScanConfig, date: string, findingId: string, entry: FindingLatency): Promise<void> {
+  const channels = config.incidents?.channels ?? [];
+  if (!channels.length) {
+    entry.notification = 'none';
+    return;
+  }
   const ledger = incidentLedgerOf(config.findingsStore ?? { directory: config.findingsDirectory });
   const claim = await ledger.claimOf(date, findingId);
   if (!claim) return;
   entry.incidentId = claim.incidentId;
   const accepted: number[] = [];
-  let opened = false;
-  for (const channel of config.incidents?.channels ?? []) {
+  let ended = 0;
+  for (const channel of channels) {
     try {
       const run = await client.workflow.getHandle(`notify-${claim.incidentId}-${findingId}-${channel.name}`).describe();
-      opened = true;
+      if (run.status.name === 'RUNNING') return;
+      ended++;
       if (run.status.name === 'COMPLETED' && run.closeTime) accepted.push(run.closeTime.getTime());
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
-  if (opened) {
-    if (accepted.length) Object.assign(entry, { notification: 'opened', notificationAcceptedAt: new Date(Math.min(...accepted)).toISOString() });
+  if (ended) {
+    entry.notification = accepted.length ? 'opened' : 'failed';
+    if (accepted.length) entry.notificationAcceptedAt = new Date(Math.min(...accepted)).toISOString();
     return;
   }
   try {
@@ -142,6 +151,7 @@ export async function watchCorrelate(input: WatchCorrelateInput): Promise<WatchD
     alreadyRouted,
     selectedEvents: day.selectedEvents,
     duplicateEvents: day.duplicateEvents,
+    pendingNotifications: Object.values(latency).filter((entry) => entry.routedAt && !entry.notification).length,
     ...latencySummary(latency),
   };
 }

@@ -20,7 +20,7 @@ import { CliFailure } from './failure';
 import { appendLog, currentLogFile, installLogging } from './logging';
 import { addMoreHelp, example } from './help';
 import { registerInitCommand } from './init';
-import { latencyOf, latencyText, registerWatchCommand } from './watch';
+import { latencyOf, latencyText, registerWatchCommand, watchedLine } from './watch';
 import { VERSION } from './version';
 
 function port(value: string): number {
@@ -131,6 +131,8 @@ function buildProgram(setExit: (code: number) => void): Command {
         const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
         printFindings(outcome.findings, opts.json);
         (opts.json ? process.stderr : process.stdout).write(`${formatSummary(outcome.summary)}\n`);
+        const watched = watchedLine(await latencyOf(scanConfig, range.from), outcome.summary.findingIds);
+        if (watched) (opts.json ? process.stderr : process.stdout).write(`${watched}\n`);
         const failed = outcome.summary.failedPartitions;
         if (failed.length) process.stderr.write(failedLine(`scan of ${range.from} partly failed, partitions`, failed, outcome.summary.partitions));
         setExit(failed.length ? 1 : 0);

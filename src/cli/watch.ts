@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type LoadedConfig, type ScanConfig, UsageError, checkPathsForRemote } from '../config/load';
 import { parseIsoDuration } from '../config/duration';
 import type { Finding } from '../rules/types';
+import { latencySummary } from '../watch/correlate-day';
 import { type FindingLatency, readLatency, watchStore } from '../watch/day-store';
 import { type WatchInput, type WatchProgress, type WatchState, type WatchWorkflow, WATCH_WORKFLOW_ID, stopWatchSignal, watchProgressQuery } from '../workflows/watch';
 import { CliFailure } from './failure';
@@ -38,6 +39,20 @@ export function latencyText(latency: FindingLatency | undefined): string {
 /** Stored findings of `date` with the watch's latency records, for `trailwarden findings`. */
 export async function latencyOf(config: ScanConfig, date: string): Promise<Record<string, FindingLatency>> {
   return readLatency(watchStore(config), date);
+}
+
+/**
+ * The line a daily scan's summary adds for a day the watch saw: how many of the scan's findings it
+ * found first, and how soon after delivery (p50, p95, max), or undefined when it saw none.
+ */
+export function watchedLine(latency: Record<string, FindingLatency>, findingIds: readonly string[] | undefined): string | undefined {
+  const ids = findingIds ?? Object.keys(latency);
+  const seen = Object.fromEntries(ids.filter((id) => latency[id]).map((id) => [id, latency[id]]));
+  const count = Object.keys(seen).length;
+  if (!count) return undefined;
+  const { detection, notification } = latencySummary(seen);
+  const figures = (p: typeof detection) => (p ? `p50 ${(p.p50Ms / 1000).toFixed(1)} s, p95 ${(p.p95Ms / 1000).toFixed(1)} s, max ${(p.maxMs / 1000).toFixed(1)} s` : 'none yet');
+  return `  watch: ${count} of ${ids.length} finding(s) found first by trailwarden watch; delivery -> detection ${figures(detection)}; -> notification accepted ${figures(notification)}`;
 }
 
 function summaryLine(progress: WatchProgress | WatchState, openDays: string[]): string {

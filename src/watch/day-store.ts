@@ -4,9 +4,9 @@ import { type BlobStore, blobStoreOf, withPrefix } from '../store/blob-store';
 
 /**
  * What the watch keeps of a day, beside the findings (so every worker reaches it, never a worker's
- * disk): `watch/days/<date>/objects/<object id>.jsonl`, one per object scanned, its first line the
+ * disk): `watch/<rules hash>/days/<date>/objects/<object id>.jsonl`, one per object scanned, its first line the
  * object (WatchedObject) and then its record lines (src/rules/selection.ts: RecordLine), exactly what
- * the daily scan's partitions select from it; and `watch/days/<date>/latency.json`.
+ * the daily scan's partitions select from it; and `.../days/<date>/latency.json`.
  * An object's entry is written once, whole (a retry writes the same bytes), so the day's selected set
  * is the union of its entries, and an entry's existence is the cursor: an object with one is never scanned again.
  */
@@ -23,8 +23,13 @@ export interface WatchedObject {
   skipped?: string;
 }
 
-export function watchStore(store: ScanStore): BlobStore {
-  return withPrefix(blobStoreOf(store.findingsStore ?? { directory: store.findingsDirectory }), 'watch/');
+/**
+ * The watch's store for a configuration: under a hash of its rules, because an object's lines are what
+ * those rules select; a watch started with other rules scans its days' objects again.
+ */
+export function watchStore(config: ScanStore & { rules: Record<string, unknown> }): BlobStore {
+  const rules = createHash('sha256').update(JSON.stringify(config.rules)).digest('hex').slice(0, 12);
+  return withPrefix(blobStoreOf(config.findingsStore ?? { directory: config.findingsDirectory }), `watch/${rules}/`);
 }
 
 /** An object's id in the day's store: its source and key, hashed (keys are longer than file names may be). */
@@ -100,8 +105,12 @@ export interface FindingLatency {
   updatedAt: string;
   routedAt?: string;
   incidentId?: string;
-  /** 'opened': it opened its incident, whose notification was accepted at notificationAcceptedAt; 'joined': an open incident took it, unnotified */
-  notification?: 'opened' | 'joined';
+  /**
+   * 'opened': it opened its incident, whose first notification was accepted at notificationAcceptedAt;
+   * 'failed': it opened it and every notification failed; 'joined': an open incident took it,
+   * unnotified; 'none': no channel is configured
+   */
+  notification?: 'opened' | 'failed' | 'joined' | 'none';
   notificationAcceptedAt?: string;
 }
 

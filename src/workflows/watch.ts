@@ -211,7 +211,8 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     for (const date of [...state.dirty]) {
       try {
         state.days[date] = await watchCorrelate({ config: input.config, date, watch: { workflowId, runId }, indexed: input.indexed });
-        state.dirty = state.dirty.filter((d) => d !== date);
+        // a day whose notifications are still going out is correlated again, to record when they are accepted
+        if (!state.days[date].pendingNotifications) state.dirty = state.dirty.filter((d) => d !== date);
       } catch (error) {
         failed = true;
         state.lastError = `correlating ${date}: ${failureMessage(error)}`;

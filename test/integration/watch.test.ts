@@ -137,6 +137,7 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         expect(new Map(daily.map((f) => [f.id, f]))).toEqual(new Map(watched.map((f) => [f.id, f])));
         expect(scan.stderr).toContain(`(0 new, 0 updated, ${watched.length} in file)`);
         expect(scan.stderr).toContain(`incidents: 0 new finding(s) sent to 0 incident(s); ${watched.length} already sent by an earlier run`);
+        expect(scan.stderr).toMatch(new RegExp(`watch: ${watched.length} of ${watched.length} finding\\(s\\) found first by trailwarden watch; delivery -> detection p50 [\\d.]+ s`));
         await sleep(2000);
         const notified = jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8'));
         expect(notified).toHaveLength(notifiedByWatch.length);
@@ -148,6 +149,8 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         // `trailwarden findings` shows how soon after delivery the watch found them
         const listed = await runCli(['findings', '--config', w.config, '--date', DAY], { env });
         expect(listed.stdout.split('\n').filter((line) => line.includes('watch: detected'))).toHaveLength(watched.length);
+        // each of them opened its incident, and its notification was accepted
+        expect(listed.stdout.split('\n').filter((line) => /watch: detected [\d.]+ s after delivery, notified [\d.]+ s after delivery/.test(line))).toHaveLength(watched.length);
       } finally {
         watch.child.kill('SIGTERM');
         await watch.exited;

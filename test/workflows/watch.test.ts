@@ -26,7 +26,7 @@ function collected(touched: string[]): CollectResult {
 }
 
 function dayResult(date: string, findings: number): WatchDayResult {
-  return { date, objects: 1, findings, findingsByRule: {}, changed: 0, routed: 0, alreadyRouted: 0, selectedEvents: findings, duplicateEvents: 0 };
+  return { date, objects: 1, findings, findingsByRule: {}, changed: 0, routed: 0, alreadyRouted: 0, selectedEvents: findings, duplicateEvents: 0, pendingNotifications: 0 };
 }
 
 describe('WatchWorkflow with time skipping', () => {

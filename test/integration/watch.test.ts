@@ -251,4 +251,22 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
       await server.close();
     }
   });
+
+  test('bad arguments and configuration exit 2 with one message, before anything starts; --stop with no watch says so', async () => {
+    const dir = tempDir('watch-bad');
+    const bad = writeConfig(dir, { sources: [{ type: 'directory', path: dir, pollInterval: 'PT0.2S' }] });
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'tw-watch-poll', TRAILWARDEN_TASK_QUEUE: `nobody-${Date.now()}` };
+    for (const [args, message] of [
+      [['watch', '--config', bad], 'trailwarden: config: sources.0.pollInterval: must be at least PT1S\n'],
+      [['watch', '--stop', '--embedded', '--config', bad], 'trailwarden: watch: --stop ends a watch on a Temporal service; an --embedded watch ends with Ctrl-C\n'],
+      [['watch', '--config', writeConfig(tempDir('watch-none'), { sources: [] })], expect.stringMatching(/^trailwarden: no sources configured in .*\n$/)],
+    ] as const) {
+      const result = await runCli([...args], { env });
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: message });
+    }
+    const good = writeConfig(tempDir('watch-stop'), { sources: [{ type: 'directory', path: dir }] });
+    const stop = await runCli(['watch', '--stop', '--config', good], { env: { ...env, TEMPORAL_NAMESPACE: 'tw-readable' } });
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/^trailwarden: watch --stop: no watch is running/);
+  });
 });

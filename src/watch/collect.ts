@@ -3,6 +3,7 @@ import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/k
 import type { ScanConfig } from '../config/load';
 import type { DirectorySource, S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
+import { tuning } from '../config/tuning';
 import { configuredRules } from '../activities/configured-rules';
 import { isCorruptObjectError, scanObject } from '../activities/scan-partition';
 import { type ObjectScanner, objectScanner } from '../activities/scan-object';
@@ -53,7 +54,7 @@ interface Candidate {
 /** Messages a tick takes from one queue at most (10 per receive): the tick stays short, the rest wait for the next. */
 const MAX_RECEIVES = 20;
 /** A received message is invisible to other receivers this long; one not deleted by then (a killed worker) comes back. */
-export const VISIBILITY_SECONDS = 120;
+const visibilitySeconds = () => tuning('TRAILWARDEN_WATCH_VISIBILITY_S', 120);
 
 function lateMs(source: S3Source | DirectorySource): number {
   return source.type === 's3' ? parseIsoDuration(source.lateDelivery) : 0;
@@ -98,7 +99,7 @@ class Collector {
     const client = await createS3Client(source);
     const handles: string[] = [];
     for (let receive = 0; receive < MAX_RECEIVES; receive++) {
-      const messages = await receiveNotifications(source, receive === 0 ? this.input.waitSeconds : 0, VISIBILITY_SECONDS);
+      const messages = await receiveNotifications(source, receive === 0 ? this.input.waitSeconds : 0, visibilitySeconds());
       this.result.received += messages.length;
       for (const message of messages) {
         handles.push(message.receiptHandle);

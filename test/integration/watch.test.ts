@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { classifyKey } from '../../src/cloudtrail/keys';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
@@ -14,6 +14,7 @@ import { BIN, jsonLines, runCli, tempDir, writeConfig } from '../helpers/cli';
 import { TEST_NAMESPACES, s3Endpoint, temporalAddress } from '../helpers/services';
 import { projectFindings } from '../helpers/trail-records';
 import { waitFor } from '../helpers/wait';
+import { deliveryOrder, notifiedBucket, s3, sqs } from '../helpers/watched-trail';
 import { iamUser, sendCommand } from '../rules/fixtures';
 import { startLookupEventsServer } from '../helpers/lookup-events-server';
 import { expectedRule1, expectedRule2 } from './expected-demo-findings';
@@ -22,21 +23,7 @@ import { expectedRule1, expectedRule2 } from './expected-demo-findings';
 const DAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 const TODAY = new Date().toISOString().slice(0, 10);
 
-const s3 = () => new S3Client({ endpoint: s3Endpoint(), forcePathStyle: true, region: 'us-east-1' });
-const sqs = () => new SQSClient({ endpoint: s3Endpoint(), region: 'us-east-1' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The day's objects in delivery order, as a trail delivers them, with what CLOUDTRAIL.md allows: two
- * pairs landing out of key order, the next day's late file last; the digest lands too.
- */
-function deliveryOrder(files: Map<string, Buffer>): string[] {
-  const keys = [...files.keys()].sort();
-  const late = keys.filter((key) => key.includes(`/${TODAY.replace(/-/g, '/')}/`));
-  const order = keys.filter((key) => !late.includes(key));
-  for (const at of [3, 9]) [order[at], order[at + 1]] = [order[at + 1], order[at]];
-  return [...order, ...late];
-}
 
 interface Watching {
   env: NodeJS.ProcessEnv;
@@ -75,7 +62,6 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
   async function inNamespace(namespace: (typeof TEST_NAMESPACES)[number], source: (bucket: string) => Promise<object>, deliver: (w: Watching, files: Map<string, Buffer>) => Promise<void>, counts: { dropped?: Record<string, number> }) {
     const dir = tempDir(namespace);
     const bucket = `${namespace}-${Date.now()}`;
-    await s3().send(new CreateBucketCommand({ Bucket: bucket }));
     const notificationsFile = join(dir, 'notifications.jsonl');
     const config = writeConfig(dir, {
       sources: [await source(bucket)],
@@ -162,15 +148,10 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
   test('notifications: S3 event notifications and CloudTrail SNS messages on SQS, out of order, late and duplicated', () =>
     inNamespace(
       'tw-watch-sqs',
-      async (bucket) => {
-        const queue = await sqs().send(new CreateQueueCommand({ QueueName: bucket }));
-        const arn = (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-        await s3().send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
-        return { type: 's3', bucket, endpoint: s3Endpoint(), notifications: { sqsQueueUrl: queue.QueueUrl!, endpoint: s3Endpoint() } };
-      },
+      async (bucket) => ({ type: 's3', bucket, endpoint: s3Endpoint(), notifications: { sqsQueueUrl: await notifiedBucket(bucket), endpoint: s3Endpoint() } }),
       async (w, files) => {
         const queueUrl = `${s3Endpoint()}/123456789012/${w.bucket}`;
-        const order = deliveryOrder(files);
+        const order = deliveryOrder(files, TODAY);
         for (const [i, key] of order.entries()) {
           await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: files.get(key) }));
           if (i === 5) {
@@ -189,9 +170,12 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
   test('polling: ListObjectsV2 every pollInterval finds the same, whatever order the objects land in', () =>
     inNamespace(
       'tw-watch-poll',
-      async (bucket) => ({ type: 's3', bucket, endpoint: s3Endpoint(), pollInterval: 'PT2S' }),
+      async (bucket) => {
+        await s3().send(new CreateBucketCommand({ Bucket: bucket }));
+        return { type: 's3', bucket, endpoint: s3Endpoint(), pollInterval: 'PT2S' };
+      },
       async (w, files) => {
-        for (const [i, key] of deliveryOrder(files).entries()) {
+        for (const [i, key] of deliveryOrder(files, TODAY).entries()) {
           await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: files.get(key) }));
           await sleep(i % 4 === 3 ? 1500 : 200);
         }

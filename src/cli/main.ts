@@ -11,6 +11,7 @@ import type { Finding } from '../rules/types';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
+import { runWatchDemo } from './demo-watch';
 import { formatFinding, formatRangeResult, formatSummary } from './format';
 import { runDailyScan, runRangeScan, scanConfigOf, storeOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
@@ -275,13 +276,19 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('the whole job on built-in sample data, with nothing to set up')
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
+    .option('--watch', 'continuous detection instead: the sample trail lands in moto S3 over ~20 s, `watch` finds each finding, then the daily scan confirms it')
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
     .addHelpText(
       'after',
-      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
+      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open', 'trailwarden demo --watch'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
     )
-    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number }, command: Command) => {
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; watch?: boolean }, command: Command) => {
       logsFor(command);
+      if (opts.watch) {
+        if (opts.source !== 's3' || opts.keepOpen) throw new UsageError('demo --watch uses moto S3 and SQS and stops when it is done: it takes neither --source nor --keep-open');
+        setExit(await runWatchDemo({ uiPort: opts.uiPort }));
+        return;
+      }
       setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort }));
     });
 

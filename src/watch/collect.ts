@@ -28,8 +28,10 @@ export interface CollectInput {
 }
 
 export interface CollectResult {
-  /** days that got new objects */
+  /** days whose selected set grew: new objects with events some rule selected (only those need correlating) */
   touched: string[];
+  /** new objects per day (an object near midnight belongs to two) */
+  objectsByDay: Record<string, number>;
   objects: number;
   records: number;
   bytes: number;
@@ -73,7 +75,7 @@ function dropReason(source: S3Source, bucket: string, key: string): string | und
 }
 
 class Collector {
-  readonly result: CollectResult = { touched: [], objects: 0, records: 0, bytes: 0, selected: 0, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
+  readonly result: CollectResult = { touched: [], objectsByDay: {}, objects: 0, records: 0, bytes: 0, selected: 0, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
   readonly candidates = new Map<string, Candidate>();
   readonly receipts = new Map<number, string[]>();
   readonly lookbackMs: number;
@@ -203,7 +205,9 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
         }
         for (const day of next.days) {
           await writeObject(store, day, watched, lines);
-          touched.add(day);
+          result.objectsByDay[day] = (result.objectsByDay[day] ?? 0) + 1;
+          // lines that select nothing only claim their eventIDs, and CloudTrail's copies of a record are identical: the day's findings stay
+          if (watched.selected > 0) touched.add(day);
         }
         result.objects++;
         beat();

@@ -48,6 +48,8 @@ export interface WatchState {
   /** per source index: when it was last listed (epoch ms) */
   lastPolledMs: Record<string, number>;
   totals: WatchTotals;
+  /** objects scanned into each recent day's store */
+  objectsByDay?: Record<string, number>;
   /** notified objects not scanned, by reason (digest, insight, foreign, ...) */
   dropped: Record<string, number>;
   /** the latest correlation of each recent day */
@@ -113,9 +115,10 @@ const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1
 function describe(state: WatchState, openDays: string[]): string {
   const days = openDays.map((date) => {
     const day = state.days[date];
-    if (!day) return `- ${date}: nothing yet`;
+    const objects = state.objectsByDay?.[date] ?? 0;
+    if (!day) return `- ${date}: ${objects} object(s), no finding yet`;
     return (
-      `- ${date}: ${day.findings} finding(s) from ${day.objects} object(s); delivery -> detection p50 ${seconds(day.detection?.p50Ms)}, ` +
+      `- ${date}: ${day.findings} finding(s) from ${objects} object(s); delivery -> detection p50 ${seconds(day.detection?.p50Ms)}, ` +
       `p95 ${seconds(day.detection?.p95Ms)}, max ${seconds(day.detection?.maxMs)}; -> notification p95 ${seconds(day.notification?.p95Ms)}`
     );
   });
@@ -194,6 +197,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
       const { objects, records, bytes, received, deleted, skippedCount } = collected;
       add(state.totals as unknown as Record<string, number>, { objects, records, bytes, received, deleted, skipped: skippedCount });
       add(state.dropped, collected.dropped);
+      add((state.objectsByDay ??= {}), collected.objectsByDay ?? {});
       state.dirty = [...new Set([...state.dirty, ...collected.touched])].filter((date) => openDays.includes(date)).sort();
     } catch (error) {
       failed = true;
@@ -219,6 +223,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
       }
     }
     for (const date of Object.keys(state.days).sort().slice(0, -(openDays.length + KEPT_DAYS))) delete state.days[date];
+    for (const date of Object.keys(state.objectsByDay ?? {}).sort().slice(0, -(openDays.length + KEPT_DAYS))) delete state.objectsByDay![date];
     state.rounds++;
     setCurrentDetails(describe(state, openDays));
     upsertMemo({ watch: { rounds: state.rounds, objects: state.totals.objects, days: openDays.map((date) => ({ date, findings: state.days[date]?.findings ?? 0, detection: state.days[date]?.detection, notification: state.days[date]?.notification })) } });

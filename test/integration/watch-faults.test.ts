@@ -71,7 +71,7 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
       'the watch to scan and correlate every object after the restart',
       async () => {
         const p: WatchProgress = await handle.query(watchProgressQuery);
-        return p.days[DAY]?.objects === trailObjects && p.dirty.length === 0 ? p : undefined;
+        return p.objectsByDay?.[DAY] === trailObjects && p.dirty.length === 0 ? p : undefined;
       },
       180_000,
     );

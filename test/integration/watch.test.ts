@@ -85,13 +85,13 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
           'the watch to scan and correlate every delivered object',
           async () => {
             const p = await watchProgress(w.client);
-            return p.days[DAY]?.objects === trailObjects.length && p.dirty.length === 0 && p.totals.objects === trailObjects.length ? p : undefined;
+            return p.objectsByDay?.[DAY] === trailObjects.length && p.dirty.length === 0 && p.totals.objects === trailObjects.length ? p : undefined;
           },
           120_000,
         ).catch((error) => {
           throw new Error(`${error.message}\n${watch.output()}`);
         });
-        expect(progress.days[TODAY]?.objects).toBe(1);
+        expect(progress.objectsByDay?.[TODAY]).toBe(1);
         expect(progress.totals.skipped).toBe(1); // the corrupt object, reported once
         for (const [reason, n] of Object.entries(counts.dropped ?? {})) expect(progress.dropped[reason]).toBe(n);
 
@@ -252,5 +252,16 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     const stop = await runCli(['watch', '--stop', '--config', good], { env: { ...env, TEMPORAL_NAMESPACE: 'tw-readable' } });
     expect(stop.code).toBe(1);
     expect(stop.stderr).toMatch(/^trailwarden: watch --stop: no watch is running/);
+  });
+
+  test('demo --watch: each finding within seconds of its object landing, then a daily scan that notifies nothing new', async () => {
+    const demo = await runCli(['demo', '--watch']);
+    expect(demo.code).toBe(0);
+    const found = demo.stdout.split('\n').filter((line) => line.startsWith('found:'));
+    expect(found).toHaveLength(6);
+    expect(demo.stdout).toMatch(/^updated: .*user=alice {2}count=3 failed=1 .*notified [\d.]+ s after delivery\)$/m);
+    expect(demo.stdout).toContain('(0 new, 0 updated, 6 in file)');
+    expect(demo.stdout).toContain('incidents: 0 new finding(s) sent to 0 incident(s); 6 already sent by an earlier run');
+    expect(demo.stdout).toMatch(/watch: 6 of 6 finding\(s\) found first by trailwarden watch; delivery -> detection p50 [\d.]+ s/);
   });
 });

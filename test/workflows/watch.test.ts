@@ -22,7 +22,7 @@ const HOUR = 60 * MINUTE;
 const config = { sources: [{ type: 'directory' as const, path: '/logs' }], rules: { PH_Rule_ES_IMPORT_AWS_15: {} }, findingsDirectory: '/findings' };
 
 function collected(touched: string[]): CollectResult {
-  return { touched, objects: touched.length, records: 10, bytes: 100, selected: 1, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
+  return { touched, objectsByDay: Object.fromEntries(touched.map((day) => [day, 1])), objects: touched.length, records: 10, bytes: 100, selected: 1, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
 }
 
 function dayResult(date: string, findings: number): WatchDayResult {

@@ -166,9 +166,13 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     stopping = true;
   });
   setHandler(watchProgressQuery, () => ({ ...state, openDays, stopping }));
+  let indexedAs = '';
   const index = (status: string) => {
     if (!input.indexed) return;
     const findings = openDays.reduce((n, date) => n + (state.days[date]?.findings ?? 0), 0);
+    // one history event per change, not per round
+    if (indexedAs === `${status} ${findings}`) return;
+    indexedAs = `${status} ${findings}`;
     upsertSearchAttributes([
       { key: ScanMode, value: 'watch' },
       { key: ScanStatus, value: status },

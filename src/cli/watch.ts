@@ -79,7 +79,9 @@ async function follow(handle: WorkflowHandle<typeof WatchWorkflow>, config: Scan
   for (;;) {
     let progress: WatchProgress;
     try {
-      progress = await handle.query(watchProgressQuery);
+      const answer = await Promise.race([handle.query(watchProgressQuery), stopped.then(() => undefined)]);
+      if (!answer) return;
+      progress = answer;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new CliFailure('watch: the watch workflow is gone');
       throw error;
@@ -128,19 +130,21 @@ async function startWatch(client: Client, target: TemporalTarget, config: Loaded
           '\n',
   );
   const { signal, dispose } = interruption();
-  const result = handle.result();
+  // aborted when following ends, so that no call outlives the connection
+  const abort = new AbortController();
+  const result = client.withAbortSignal(abort.signal, () => handle.result());
   let ended = false;
   result.then(() => (ended = true), () => (ended = true));
   try {
-    await follow(handle, scanConfig, options.json, Promise.race([signal, result.catch(() => undefined)]));
+    await client.withAbortSignal(abort.signal, () => follow(handle, scanConfig, options.json, Promise.race([signal, result.catch(() => undefined)])));
   } finally {
     dispose();
+    abort.abort();
   }
   if (options.embedded) {
-    // this process's server ends with it: let the watch end its round first, so that nothing is left half-done
-    await handle.signal(stopWatchSignal);
-    await result;
-    process.stderr.write('trailwarden: watch stopped (the embedded server stops with it)\n');
+    // the worker of this process stops on the same signal, and the private server with it: what a round
+    // had not finished is redone by the next watch (nothing is deleted before it is stored)
+    process.stderr.write('trailwarden: the embedded watch stops with its server\n');
     return 0;
   }
   process.stderr.write(ended ? 'trailwarden: the watch has stopped\n' : `trailwarden: stopped following; the watch keeps running as workflow ${WATCH_WORKFLOW_ID} (trailwarden watch --stop ends it)\n`);

@@ -88,10 +88,16 @@ class Collector {
     this.result.dropped[reason] = (this.result.dropped[reason] ?? 0) + 1;
   }
 
-  /** A found object, unless it belongs to no open day; a second notice of it keeps the first delivery time. */
-  offer(source: number, object: LogObject, deliveredMs: number, nameMs: number | undefined, late: number): void {
+  /**
+   * A found object, unless it belongs to no open day (counted when a notification named it: a listing
+   * sees the older objects of its folders every time); a second notice of it keeps the first delivery time.
+   */
+  offer(source: number, object: LogObject, deliveredMs: number, nameMs: number | undefined, late: number, notified = false): void {
     const days = daysOfDelivery(nameMs, this.input.days, this.lookbackMs, late);
-    if (!days.length) return this.drop('outside the open days');
+    if (!days.length) {
+      if (notified) this.drop('outside the open days');
+      return;
+    }
     const id = objectId(source, object.key);
     const known = this.candidates.get(id);
     if (!known || deliveredMs < known.deliveredMs) this.candidates.set(id, { source, object, deliveredMs, days });
@@ -114,7 +120,7 @@ class Collector {
           }
           const { key } = notice;
           // a notification does not say the size: read it whole, or stream it when it turns out too large
-          this.offer(index, { key, size: 0, open: () => openS3Object(client, source.bucket, key) }, notice.notifiedMs, parseTrailKey(key)!.deliveredMs, lateMs(source));
+          this.offer(index, { key, size: 0, open: () => openS3Object(client, source.bucket, key) }, notice.notifiedMs, parseTrailKey(key)!.deliveredMs, lateMs(source), true);
         }
       }
       if (messages.length < 10) break;

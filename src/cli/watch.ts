@@ -94,10 +94,12 @@ async function follow(handle: WorkflowHandle<typeof WatchWorkflow>, config: Scan
         process.stdout.write(json ? `${JSON.stringify({ ...finding, watch: latency[finding.id] })}\n` : `${formatFinding(finding)}${latencyText(latency[finding.id])}\n`);
       }
     }
+    // a line when something other than the round count changed, and at least once a minute
     const line = summaryLine(progress, progress.openDays);
-    if (line !== lastLine || Date.now() - lastLineAt > 60_000) {
+    const key = line.replace(/^watch: \d+ round\(s\)/, '');
+    if (key !== lastLine || Date.now() - lastLineAt > 60_000) {
       process.stderr.write(`trailwarden: ${line}\n`);
-      [lastLine, lastLineAt] = [line, Date.now()];
+      [lastLine, lastLineAt] = [key, Date.now()];
     }
     const next = await Promise.race([stopped.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('tick'), Math.min(2000, statusIntervalMs())))]);
     if (next === 'stopped') return;

@@ -264,4 +264,19 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     expect(demo.stdout).toContain('incidents: 0 new finding(s) sent to 0 incident(s); 6 already sent by an earlier run');
     expect(demo.stdout).toMatch(/watch: 6 of 6 finding\(s\) found first by trailwarden watch; delivery -> detection p50 [\d.]+ s/);
   });
+
+  test('watch --embedded says what it watches, and Ctrl-C ends it with exit 0', async () => {
+    const dir = tempDir('watch-embedded');
+    const config = writeConfig(dir, { sources: [{ type: 'directory', path: dir, pollInterval: 'PT1S' }], findings: { directory: './findings' } });
+    const child = spawn(process.execPath, [BIN, 'watch', '--embedded', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // the folder's one *.json file is this config: scanned, and reported as not a log file
+    await waitFor('the first round', () => (/watch: [1-9]\d* round\(s\), 1 object\(s\) scanned/.test(stderr) ? true : undefined), 60_000);
+    expect(stderr).toContain(`watching 1 source(s) as workflow watch: ${dir} every 1 s`);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('the embedded watch stops with its server');
+  });
 });

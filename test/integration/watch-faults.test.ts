@@ -59,7 +59,12 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
     await connection.close();
     await server.stop();
     await upload(order.slice(half, half + 3));
-    server = await startDevServer({ port, dbFile });
+    // as faults.test does: the stopped server's port and database take a moment to be free again
+    await new Promise((r) => setTimeout(r, 1500));
+    server = await startDevServer({ port, dbFile }).catch(async () => {
+      await new Promise((r) => setTimeout(r, 3000));
+      return startDevServer({ port, dbFile });
+    });
     worker = startWorker();
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection });

@@ -7,6 +7,9 @@
 //   scheduled-scan.json  ScheduledScanWorkflow (started directly: it scans the day before its start)
 //   incident.json        IncidentWorkflow of the demo day's alice finding (2 s window, file channel)
 //   notification.json    its NotificationWorkflow
+//   watch.json           WatchWorkflow's first run over today's sample trail in a folder, polled every
+//                        second, three rounds (it ends in continue-as-new)
+// `node scripts/record-history.js --only watch` records watch.json alone.
 // daily-scan-before-batches.json, a scan recorded before partitions ran in batches, is kept by hand: it
 // replays through the patched path that scans of that version still take.
 // Re-record deliberately, after a workflow change that is meant to be incompatible.
@@ -26,6 +29,35 @@ const { connectClient } = require('../dist/cli/temporal');
 const { shiftDay } = require('../dist/common/days');
 
 const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+
+/** The watch: today's sample trail, three rounds of a one-second poll, then its continue-as-new. */
+async function recordWatch(client, target, work, save) {
+  const today = new Date().toISOString().slice(0, 10);
+  for (const [key, body] of buildSampleTrail(today)) {
+    mkdirSync(dirname(join(work, 'watched', key)), { recursive: true });
+    writeFileSync(join(work, 'watched', key), body);
+  }
+  const loaded = parseConfig({
+    sources: [{ type: 'directory', path: join(work, 'watched'), pollInterval: 'PT1S' }],
+    findings: { directory: join(work, 'watch-findings') },
+    notifications: [{ type: 'file', name: 'history-file', path: join(work, 'watch-notifications.jsonl') }],
+  });
+  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
+  const handle = await client.workflow.start('WatchWorkflow', {
+    taskQueue: target.taskQueue,
+    workflowId: 'watch-history',
+    args: [{ config, pollIntervalsMs: [1000], dayEndsAfterMs: 7_200_000, indexed: true, roundsPerRun: 3 }],
+  });
+  for (;;) {
+    const { runId } = await handle.describe();
+    if (runId !== handle.firstExecutionRunId) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await handle.signal('stop');
+  await handle.result();
+  await save('watch.json', client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
+}
 
 (async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -50,8 +82,8 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
     const { worker, connection } = await createWorker(target);
     await worker.runUntil(async () => {
       const { client, close } = await connectClient(target);
-      const ids = {};
       const previousIds = JSON.parse(readFileSync(join(OUT, 'workflow-ids.json'), 'utf8'));
+      const ids = ONLY ? { ...previousIds } : {};
       const save = async (name, handle) => {
         const history = await handle.fetchHistory();
         mkdirSync(OUT, { recursive: true });
@@ -64,6 +96,11 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
         writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
         console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
       };
+      if (ONLY === 'watch') {
+        await recordWatch(client, target, work, save);
+        await close();
+        return;
+      }
       const daily = await client.workflow.start('DailyScanWorkflow', { taskQueue: target.taskQueue, workflowId: `scan-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config, indexed: true }] });
       await daily.result();
       await save('daily-scan.json', daily);
@@ -88,6 +125,7 @@ const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
       }
       await save('incident.json', alice[0].handle);
       await save('notification.json', client.workflow.getHandle(alice[0].state.notifications[0].notificationId));
+      await recordWatch(client, target, work, save);
       await close();
     });
     await connection.close();

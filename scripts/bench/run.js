@@ -3,6 +3,7 @@
  * npm run bench [-- --records N] [--seed S] [--workers N] [--rss-series 500000,2000000]
  *               [--skip-duckdb] [--skip-s3] [--s3-every K] [--single-source] [--profile]
  * npm run bench -- --org 500x17      an organisation trail scanned through Temporal (scripts/bench/org.js)
+ * npm run bench -- --watch [...]     continuous detection at an accelerated clock (scripts/bench/watch.js)
  *
  * Generates (or reuses) a synthetic trail under bench-output/, then measures one stage after another
  * on the same files: (a) gunzip floor, (b) scan activity in-process, (c) full scan through Temporal,
@@ -251,6 +252,13 @@ function toMarkdown(results) {
   const a = results.args;
   lines.push('', `Command: \`npm run bench -- --records ${a.records}${a.workers !== 1 ? ` --workers ${a.workers}` : ''}${a.rssSeries.length ? ` --rss-series ${a.rssSeries.join(',')}` : ''}${a.skipDuckdb ? ' --skip-duckdb' : ''}${a.skipS3 ? ' --skip-s3' : ''}${a.singleSource ? ' --single-source' : ''}\``);
   return `${lines.join('\n')}\n`;
+}
+
+if (process.argv.includes('--watch')) {
+  // the watch benchmark is a run of its own, with its own arguments
+  const args = process.argv.slice(2).filter((arg) => arg !== '--watch');
+  const { status } = require('node:child_process').spawnSync(process.execPath, [join(__dirname, 'watch.js'), ...args], { stdio: 'inherit' });
+  process.exit(status ?? 1);
 }
 
 if (process.argv.includes('--org')) {

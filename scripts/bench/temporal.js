@@ -138,4 +138,4 @@ async function scanWithFreshWorkers({ address, workers: n, env, logDir, nodeArgs
   }
 }
 
-module.exports = { startServer, scanWithFreshWorkers };
+module.exports = { startServer, scanWithFreshWorkers, startWorkers, stopWorkers };

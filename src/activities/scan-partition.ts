@@ -19,7 +19,7 @@ import { activityError } from './permanent';
 const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
 
 /** An object is corrupt (reported, skipped) rather than unreachable (retried) when its bytes are bad. */
-function isCorruptObjectError(error: unknown): boolean {
+export function isCorruptObjectError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
     error instanceof LogFileFormatError ||
@@ -61,7 +61,7 @@ async function readWhole(object: LogObject): Promise<Buffer> {
 }
 
 /** Reads one log file whole (a small object) or as a stream, on a scan thread when there is a pool. */
-async function scanObject(object: LogObject, job: ScanJob, context: ScanContext): Promise<ObjectScan> {
+export async function scanObject(object: LogObject, job: ScanJob, context: ScanContext): Promise<ObjectScan> {
   if (object.size <= MAX_WHOLE_OBJECT_BYTES) {
     const pool = sharedScanPool();
     try {

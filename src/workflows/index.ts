@@ -4,3 +4,4 @@ export { RangeScanWorkflow } from './range-scan';
 export { ScheduledScanWorkflow } from './scheduled-scan';
 export { IncidentWorkflow } from './incident';
 export { NotificationWorkflow } from './notification';
+export { WatchWorkflow } from './watch';

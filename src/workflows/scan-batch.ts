@@ -47,7 +47,7 @@ export async function LookupEventsPartitionWorkflow(input: ScanPartitionInput): 
   return lookupEventsPartition(input);
 }
 
-async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult> {
+export async function lookupLocked(input: ScanPartitionInput): Promise<PartitionResult> {
   const { accountId, region } = partitionSpec(input.partition).lookup!;
   for (let waited = 0; ; waited++) {
     try {

@@ -12,6 +12,8 @@ export const ScanStatus = defineSearchAttributeKey('ScanStatus', SearchAttribute
 export const Sources = defineSearchAttributeKey('Sources', SearchAttributeType.KEYWORD_LIST);
 export const SkippedObjects = defineSearchAttributeKey('SkippedObjects', SearchAttributeType.INT);
 export const NotificationStatus = defineSearchAttributeKey('NotificationStatus', SearchAttributeType.KEYWORD);
+/** "watch" on the runs of `trailwarden watch` (continuous detection); daily scans do not set it */
+export const ScanMode = defineSearchAttributeKey('ScanMode', SearchAttributeType.KEYWORD);
 
 /** Set by Temporal on runs a Schedule starts: the time the run was scheduled for. */
 export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -25,4 +27,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; cliType: st
   { name: Sources.name, cliType: 'KeywordList' },
   { name: SkippedObjects.name, cliType: 'Int' },
   { name: NotificationStatus.name, cliType: 'Keyword' },
+  { name: ScanMode.name, cliType: 'Keyword' },
 ];

@@ -60,6 +60,8 @@ export interface LookupServer {
   budgetViolations: number;
   injectedThrottles: number;
   setThrottle(fn: (requestIndex: number) => boolean): void;
+  /** serves these records too from now on (events that appear in LookupEvents later, for the watch) */
+  addRecords(records: Record<string, unknown>[]): void;
   close(): Promise<void>;
 }
 
@@ -275,6 +277,9 @@ function parseInput(body: unknown): LookupInput {
   return result;
 }
 
+/** LookupEvents' order: newest first, ties by eventID descending. */
+const newestFirst = (a: StoredEvent, b: StoredEvent) => b.eventTime - a.eventTime || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);
+
 export async function startLookupEventsServer(options: LookupServerOptions): Promise<LookupServer> {
   // Deduplicate on eventID (first occurrence wins), then sort newest first; ties by eventID descending.
   const seen = new Set<string>();
@@ -285,7 +290,7 @@ export async function startLookupEventsServer(options: LookupServerOptions): Pro
     seen.add(event.eventId);
     events.push(event);
   }
-  events.sort((a, b) => b.eventTime - a.eventTime || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0));
+  events.sort(newestFirst);
 
   const accounts = options.accounts ?? {};
   const budget = options.requestsPerSecond ?? 2;
@@ -456,6 +461,15 @@ export async function startLookupEventsServer(options: LookupServerOptions): Pro
     injectedThrottles: 0,
     setThrottle(fn) {
       throttle = fn;
+    },
+    addRecords(records) {
+      for (const record of records) {
+        const event = toStored(record);
+        if (!event || seen.has(event.eventId)) continue;
+        seen.add(event.eventId);
+        events.push(event);
+      }
+      events.sort(newestFirst);
     },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

@@ -1,0 +1,26 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Source } from '../config/schema';
+import { classifyAwsError } from './errors';
+
+/** An object a listing found, with its LastModified (the delivery time a watch measures latency from). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModifiedMs: number;
+}
+
+/** Every object under `prefix` (one date folder of a partition: about 288 a day), in key order. */
+export async function listS3Folder(client: S3Client, source: S3Source, prefix: string): Promise<ListedObject[]> {
+  const { paginateListObjectsV2 } = await import('@aws-sdk/client-s3');
+  const objects: ListedObject[] = [];
+  try {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: source.bucket, Prefix: prefix })) {
+      for (const item of page.Contents ?? []) {
+        if (item.Key) objects.push({ key: item.Key, size: item.Size ?? 0, lastModifiedMs: item.LastModified?.getTime() ?? Date.now() });
+      }
+    }
+  } catch (error) {
+    throw classifyAwsError(error, `listing s3://${source.bucket}/${prefix}`);
+  }
+  return objects;
+}

@@ -79,11 +79,16 @@ function decideAudit({ stdout, stderr = '', status, required = false }) {
     const { lines, failing, advisories } = describeReport(json);
     if (failing.length) {
       const causes = advisories.filter((a) => FAILING.has(a.severity));
-      const named = causes.length ? causes.map((a) => `${a.id} (${a.severity}, ${[...a.packages].join(',')})`).join(', ') : failing.map((v) => v.name).join(', ');
+      const named = causes.length
+        ? causes.map((a) => `${a.id} (${a.severity}, ${[...a.packages].join(',')})`).join(', ')
+        : failing.map((v) => v.name).join(', ');
       return {
         outcome: 'vulnerable',
         exitCode: 1,
-        lines: [...lines, `FAIL: high or critical advisories in production dependencies: ${named}; ${failing.length} package(s) vulnerable with their dependents`],
+        lines: [
+          ...lines,
+          `FAIL: high or critical advisories in production dependencies: ${named}; ${failing.length} package(s) vulnerable with their dependents`,
+        ],
       };
     }
     return { outcome: 'clean', exitCode: 0, lines: [...lines, 'OK: no high or critical advisory affects a production dependency'] };

@@ -14,7 +14,9 @@ const LIBDEFLATE = join(NATIVE, 'libdeflate');
 const OUTPUT = join(ROOT, 'build', 'trailwarden.node');
 const SOURCES = [
   join(NATIVE, 'trailwarden.c'),
-  ...['deflate_decompress.c', 'gzip_decompress.c', 'utils.c', 'crc32.c', 'x86/cpu_features.c', 'arm/cpu_features.c'].map((file) => join(LIBDEFLATE, 'lib', file)),
+  ...['deflate_decompress.c', 'gzip_decompress.c', 'utils.c', 'crc32.c', 'x86/cpu_features.c', 'arm/cpu_features.c'].map((file) =>
+    join(LIBDEFLATE, 'lib', file),
+  ),
 ];
 
 function nodeApiIncludeDir() {
@@ -53,10 +55,18 @@ function build() {
   const partial = `${OUTPUT}.${process.pid}.tmp`;
   const compiler = process.env.CC || 'cc';
   const args = [
-    '-O2', '-std=gnu11', '-fPIC', '-shared', '-fvisibility=hidden', '-DNAPI_VERSION=8',
-    `-I${include}`, `-I${LIBDEFLATE}`,
+    '-O2',
+    '-std=gnu11',
+    '-fPIC',
+    '-shared',
+    '-fvisibility=hidden',
+    '-DNAPI_VERSION=8',
+    `-I${include}`,
+    `-I${LIBDEFLATE}`,
     ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []),
-    ...SOURCES, '-o', partial,
+    ...SOURCES,
+    '-o',
+    partial,
   ];
   const run = spawnSync(compiler, args, { encoding: 'utf8' });
   if (run.error) return fail(`${compiler}: ${run.error.code === 'ENOENT' ? 'no C compiler' : run.error.message}`);

@@ -40,11 +40,14 @@ const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] $
   });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${receiver.address().port}/hook`;
-  writeFileSync(join(work, 'cfg.json'), JSON.stringify({
-    sources: [{ type: 'directory', path: join(work, 'logs') }],
-    findings: { directory: join(work, 'findings') },
-    notifications: [{ type: 'webhook', url, secretEnv: 'OUTAGE_DEMO_SECRET' }],
-  }));
+  writeFileSync(
+    join(work, 'cfg.json'),
+    JSON.stringify({
+      sources: [{ type: 'directory', path: join(work, 'logs') }],
+      findings: { directory: join(work, 'findings') },
+      notifications: [{ type: 'webhook', url, secretEnv: 'OUTAGE_DEMO_SECRET' }],
+    }),
+  );
   const server = await startDevServer({});
   const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TRAILWARDEN_CONFIG: join(work, 'cfg.json'), OUTAGE_DEMO_SECRET: 'demo-secret' };
   const bin = join(__dirname, '..', 'bin', 'trailwarden.js');
@@ -66,7 +69,9 @@ const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] $
     const deadline = Date.now() + downSeconds * 1000 + 120_000;
     while (accepted.size < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     await new Promise((r) => setTimeout(r, 3000));
-    log(`receiver up since ${Math.max(0, Math.round((Date.now() - upAt) / 1000))} s: ${attempts} attempt(s) in all, ${accepted.size} accepted delivery(ies), one per incident:`);
+    log(
+      `receiver up since ${Math.max(0, Math.round((Date.now() - upAt) / 1000))} s: ${attempts} attempt(s) in all, ${accepted.size} accepted delivery(ies), one per incident:`,
+    );
     for (const [key] of accepted) log(`  ${key}`);
     process.exitCode = accepted.size === 6 ? 0 : 1;
   } finally {

@@ -43,7 +43,13 @@ async function recordWatch(client, target, work, save) {
     findings: { directory: join(work, 'watch-findings') },
     notifications: [{ type: 'file', name: 'history-file', path: join(work, 'watch-notifications.jsonl') }],
   });
-  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
+  const config = {
+    sources: loaded.sources,
+    rules: loaded.rules,
+    findingsDirectory: loaded.findingsDirectory,
+    findingsStore: loaded.findingsStore,
+    incidents: loaded.incidents,
+  };
   const handle = await client.workflow.start('WatchWorkflow', {
     taskQueue: target.taskQueue,
     workflowId: 'watch-history',
@@ -101,7 +107,11 @@ async function recordWatch(client, target, work, save) {
         await close();
         return;
       }
-      const daily = await client.workflow.start('DailyScanWorkflow', { taskQueue: target.taskQueue, workflowId: `scan-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config, indexed: true }] });
+      const daily = await client.workflow.start('DailyScanWorkflow', {
+        taskQueue: target.taskQueue,
+        workflowId: `scan-${DEMO_DATE}`,
+        args: [{ date: DEMO_DATE, config, indexed: true }],
+      });
       await daily.result();
       await save('daily-scan.json', daily);
       await save('scan-batch.json', client.workflow.getHandle(`${daily.workflowId}-${daily.firstExecutionRunId}-batch-0`));
@@ -112,7 +122,11 @@ async function recordWatch(client, target, work, save) {
       });
       await range.result();
       await save('range-scan.json', client.workflow.getHandle(range.workflowId, range.firstExecutionRunId));
-      const scheduled = await client.workflow.start('ScheduledScanWorkflow', { taskQueue: target.taskQueue, workflowId: 'scheduled-scan-history', args: [{ config, rescanDays: 1, indexed: true }] });
+      const scheduled = await client.workflow.start('ScheduledScanWorkflow', {
+        taskQueue: target.taskQueue,
+        workflowId: 'scheduled-scan-history',
+        args: [{ config, rescanDays: 1, indexed: true }],
+      });
       await scheduled.result();
       await save('scheduled-scan.json', scheduled);
       const incidentRuns = [];

@@ -11,7 +11,11 @@ const DIST = join(ROOT, 'dist');
  * The V8 flags a deployed worker runs with, read from bin/trailwarden.js's shebang (the Dockerfile's
  * ENTRYPOINT has the same), so that every stage runs the worker as deployed.
  */
-const WORKER_NODE_FLAGS = require('node:fs').readFileSync(join(ROOT, 'bin', 'trailwarden.js'), 'utf8').split('\n')[0].split(/\s+/).filter((word) => word.startsWith('--'));
+const WORKER_NODE_FLAGS = require('node:fs')
+  .readFileSync(join(ROOT, 'bin', 'trailwarden.js'), 'utf8')
+  .split('\n')[0]
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
 const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
 
@@ -48,7 +52,10 @@ function findingKey(finding) {
 }
 
 function readJsonLines(file) {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 /**
@@ -116,7 +123,7 @@ function cpuSnapshot() {
 /** Share of the machine's CPU capacity that other processes used between two snapshots. */
 function otherCpuShare(before, after, cores) {
   const wall = Number(after.at - before.at) / 1e9;
-  return Math.max(0, (after.machine - before.machine) - (after.ours - before.ours)) / (wall * cores);
+  return Math.max(0, after.machine - before.machine - (after.ours - before.ours)) / (wall * cores);
 }
 
 function scanPeriod(date) {
@@ -124,4 +131,21 @@ function scanPeriod(date) {
   return { startMs, endMs: startMs + 86_400_000 };
 }
 
-module.exports = { ROOT, DIST, WORKER_NODE_FLAGS, RULE1, RULE2, listTrailFiles, partitionFolders, findingKey, readJsonLines, runChild, peakRss, processCpu, report, scanPeriod, cpuSnapshot, otherCpuShare };
+module.exports = {
+  ROOT,
+  DIST,
+  WORKER_NODE_FLAGS,
+  RULE1,
+  RULE2,
+  listTrailFiles,
+  partitionFolders,
+  findingKey,
+  readJsonLines,
+  runChild,
+  peakRss,
+  processCpu,
+  report,
+  scanPeriod,
+  cpuSnapshot,
+  otherCpuShare,
+};

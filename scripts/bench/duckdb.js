@@ -73,7 +73,10 @@ async function main() {
   const db = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const connection = await db.connect();
   const started = process.hrtime.bigint();
-  const statements = sql(`${dir}/**/*.json.gz`, scanPeriod(date)).split(';').map((s) => s.trim()).filter(Boolean);
+  const statements = sql(`${dir}/**/*.json.gz`, scanPeriod(date))
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
   let rows = [];
   for (const statement of statements) rows = (await connection.runAndReadAll(statement)).getRows();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -28,11 +28,15 @@ if (!isMainThread) {
   const counter = new SharedArrayBuffer(4);
   const started = process.hrtime.bigint();
   Promise.all(
-    Array.from({ length: threads }, () => new Promise((resolve, reject) => {
-      const worker = new Worker(join(__dirname, 'floor.js'), { workerData: { paths, counter, sized } });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    })),
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(join(__dirname, 'floor.js'), { workerData: { paths, counter, sized } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
   ).then((parts) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     report({ seconds, objects: files.length, bytesGz: files.reduce((s, f) => s + f.size, 0), bytesRaw: parts.reduce((s, b) => s + b, 0), threads });

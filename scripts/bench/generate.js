@@ -20,10 +20,15 @@ const DEFAULTS = { records: 2_000_000, seed: 20261014, date: '2026-10-14' };
 
 // (account, region, weight): us-east-1 carries most traffic, as in most organizations
 const PARTITIONS = [
-  ['111122223333', 'us-east-1', 30], ['111122223333', 'us-west-2', 10], ['111122223333', 'eu-west-1', 8],
-  ['210987654321', 'us-east-1', 12], ['210987654321', 'eu-west-1', 6],
-  ['333344445555', 'us-east-1', 14], ['333344445555', 'eu-central-1', 5],
-  ['555566667777', 'us-east-1', 6], ['555566667777', 'ap-southeast-2', 3],
+  ['111122223333', 'us-east-1', 30],
+  ['111122223333', 'us-west-2', 10],
+  ['111122223333', 'eu-west-1', 8],
+  ['210987654321', 'us-east-1', 12],
+  ['210987654321', 'eu-west-1', 6],
+  ['333344445555', 'us-east-1', 14],
+  ['333344445555', 'eu-central-1', 5],
+  ['555566667777', 'us-east-1', 6],
+  ['555566667777', 'ap-southeast-2', 3],
 ];
 const ATTACKER_ACCOUNT = '444455556666';
 const LOG_ARCHIVE_ACCOUNT = '999988887777';
@@ -103,23 +108,64 @@ function roleSession(t, account, role, session, extra = {}) {
   };
 }
 
-const SSO_ROLES = ['aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0a1b2c3d4e5f6a7b', 'aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnlyAccess_9f8e7d6c5b4a3f2e'];
+const SSO_ROLES = [
+  'aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0a1b2c3d4e5f6a7b',
+  'aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnlyAccess_9f8e7d6c5b4a3f2e',
+];
 const SSO_PEOPLE = ['bob@example.com', 'dana.kim@example.com', 'eve.martin@example.com', 'frank.o@example.com'];
 const instanceId = (t) => `i-0${t.hex(16)}`;
 
 /** Callers of ordinary (noise) events. */
 function noiseIdentity(t, account, createdMs) {
   const creationDate = iso(createdMs);
-  const kind = t.weighted([[35, 'app'], [15, 'lambda'], [12, 'ec2'], [10, 'sso'], [10, 'ci'], [8, 'service'], [6, 'user'], [4, 'xacct']])[1];
+  const kind = t.weighted([
+    [35, 'app'],
+    [15, 'lambda'],
+    [12, 'ec2'],
+    [10, 'sso'],
+    [10, 'ci'],
+    [8, 'service'],
+    [6, 'user'],
+    [4, 'xacct'],
+  ])[1];
   switch (kind) {
-    case 'app': return roleSession(t, account, t.pick(['eks-node-role', 'ecs-task-orders', 'ecs-task-billing', 'batch-etl-role']), `botocore-session-${t.int(1600000000, 1790000000)}`, { creationDate });
-    case 'lambda': return roleSession(t, account, t.pick(['service-role/thumbnailer-role-x1y2', 'service-role/ingest-fn-role-a9b8', 'lambda-auth-exec']), t.pick(['thumbnailer', 'ingest-fn', 'authorizer', 'report-builder']), { creationDate });
-    case 'ec2': return roleSession(t, account, 'EC2-SSM-Role', instanceId(t), { creationDate, ec2: true });
-    case 'sso': return roleSession(t, account, t.pick(SSO_ROLES), t.pick(SSO_PEOPLE), { creationDate });
-    case 'ci': return roleSession(t, account, 'github-actions-deploy', `GitHubActions-${t.int(1e9, 9e9)}`, { creationDate });
-    case 'service': return { type: 'AWSService', invokedBy: t.pick(['cloudtrail.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'ec2.amazonaws.com', 'config.amazonaws.com', 'access-analyzer.amazonaws.com']) };
-    case 'user': return iamUser(t, account, t.pick(['ci-deployer', 'terraform', 'backup-operator', 'alice']));
-    default: return { type: 'AWSAccount', principalId: `AIDA${t.chars(UPPER_NUM, 17)}`, accountId: LOG_ARCHIVE_ACCOUNT };
+    case 'app':
+      return roleSession(
+        t,
+        account,
+        t.pick(['eks-node-role', 'ecs-task-orders', 'ecs-task-billing', 'batch-etl-role']),
+        `botocore-session-${t.int(1600000000, 1790000000)}`,
+        { creationDate },
+      );
+    case 'lambda':
+      return roleSession(
+        t,
+        account,
+        t.pick(['service-role/thumbnailer-role-x1y2', 'service-role/ingest-fn-role-a9b8', 'lambda-auth-exec']),
+        t.pick(['thumbnailer', 'ingest-fn', 'authorizer', 'report-builder']),
+        { creationDate },
+      );
+    case 'ec2':
+      return roleSession(t, account, 'EC2-SSM-Role', instanceId(t), { creationDate, ec2: true });
+    case 'sso':
+      return roleSession(t, account, t.pick(SSO_ROLES), t.pick(SSO_PEOPLE), { creationDate });
+    case 'ci':
+      return roleSession(t, account, 'github-actions-deploy', `GitHubActions-${t.int(1e9, 9e9)}`, { creationDate });
+    case 'service':
+      return {
+        type: 'AWSService',
+        invokedBy: t.pick([
+          'cloudtrail.amazonaws.com',
+          'elasticloadbalancing.amazonaws.com',
+          'ec2.amazonaws.com',
+          'config.amazonaws.com',
+          'access-analyzer.amazonaws.com',
+        ]),
+      };
+    case 'user':
+      return iamUser(t, account, t.pick(['ci-deployer', 'terraform', 'backup-operator', 'alice']));
+    default:
+      return { type: 'AWSAccount', principalId: `AIDA${t.chars(UPPER_NUM, 17)}`, accountId: LOG_ARCHIVE_ACCOUNT };
   }
 }
 
@@ -164,11 +210,26 @@ function s3Data(t, ms, account, region, identity, eventName, bucket, owner, key)
   const put = eventName === 'PutObject';
   const record = {
     ...base(t, ms, account, region, 's3.amazonaws.com', eventName, identity),
-    requestParameters: { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, ...(key === undefined ? { 'list-type': '2', prefix: 'data/', 'max-keys': '1000' } : { key }), ...(put ? { 'x-amz-server-side-encryption': 'aws:kms' } : {}) },
-    responseElements: put ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:${region}:${owner}:key/${t.uuid()}`, 'x-amz-version-id': t.chars(ALNUM, 32) } : null,
+    requestParameters: {
+      bucketName: bucket,
+      Host: `${bucket}.s3.${region}.amazonaws.com`,
+      ...(key === undefined ? { 'list-type': '2', prefix: 'data/', 'max-keys': '1000' } : { key }),
+      ...(put ? { 'x-amz-server-side-encryption': 'aws:kms' } : {}),
+    },
+    responseElements: put
+      ? {
+          'x-amz-server-side-encryption': 'aws:kms',
+          'x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:${region}:${owner}:key/${t.uuid()}`,
+          'x-amz-version-id': t.chars(ALNUM, 32),
+        }
+      : null,
     additionalEventData: {
-      SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256', bytesTransferredIn: put ? t.int(200, 5e6) : 0,
-      'x-amz-id-2': t.chars(B64, 76), AuthenticationMethod: 'AuthHeader', bytesTransferredOut: put ? 0 : t.int(100, 2e7),
+      SignatureVersion: 'SigV4',
+      CipherSuite: 'TLS_AES_128_GCM_SHA256',
+      bytesTransferredIn: put ? t.int(200, 5e6) : 0,
+      'x-amz-id-2': t.chars(B64, 76),
+      AuthenticationMethod: 'AuthHeader',
+      bytesTransferredOut: put ? 0 : t.int(100, 2e7),
     },
     ...tail(t, account, { readOnly: !put && eventName !== 'DeleteObject', data: true, host: `${bucket}.s3.${region}.amazonaws.com` }),
     resources: [
@@ -180,7 +241,8 @@ function s3Data(t, ms, account, region, identity, eventName, bucket, owner, key)
   return record;
 }
 
-const objectKey = (t) => `${t.pick(['data', 'exports', 'uploads', 'tmp', 'reports/daily', 'images/original'])}/${t.int(2024, 2026)}/${t.hex(8)}/${t.pick(['part', 'chunk', 'file', 'img'])}-${t.int(0, 99999)}.${t.pick(['parquet', 'json.gz', 'csv', 'png', 'avro'])}`;
+const objectKey = (t) =>
+  `${t.pick(['data', 'exports', 'uploads', 'tmp', 'reports/daily', 'images/original'])}/${t.int(2024, 2026)}/${t.hex(8)}/${t.pick(['part', 'chunk', 'file', 'img'])}-${t.int(0, 99999)}.${t.pick(['parquet', 'json.gz', 'csv', 'png', 'avro'])}`;
 
 /** One ordinary record: the event mix of a busy multi-account organization trail. */
 function noiseRecord(t, ms, account, region, createdMs) {
@@ -195,64 +257,173 @@ function noiseRecord(t, ms, account, region, createdMs) {
     ...tail(t, account, { readOnly, data: false, host: host(source.split('.')[0]) }),
   });
   switch (kind) {
-    case 's3-get': return s3Data(t, ms, account, region, identity, 'GetObject', `app-data-${account}-${region}`, account, objectKey(t));
-    case 's3-head': return s3Data(t, ms, account, region, identity, 'HeadObject', `app-data-${account}-${region}`, account, objectKey(t));
-    case 's3-list': return s3Data(t, ms, account, region, identity, 'ListObjects', `app-data-${account}-${region}`, account, undefined);
-    case 's3-put': return s3Data(t, ms, account, region, identity, 'PutObject', `app-data-${account}-${region}`, account, objectKey(t));
-    case 's3-put-archive': return s3Data(t, ms, account, region, identity, 'PutObject', `central-log-archive-${LOG_ARCHIVE_ACCOUNT}`, LOG_ARCHIVE_ACCOUNT, `AWSLogs/${account}/app/${iso(ms).slice(0, 10)}/${t.hex(24)}.log.gz`);
-    case 's3-delete': return s3Data(t, ms, account, region, identity, 'DeleteObject', `app-data-${account}-${region}`, account, objectKey(t));
+    case 's3-get':
+      return s3Data(t, ms, account, region, identity, 'GetObject', `app-data-${account}-${region}`, account, objectKey(t));
+    case 's3-head':
+      return s3Data(t, ms, account, region, identity, 'HeadObject', `app-data-${account}-${region}`, account, objectKey(t));
+    case 's3-list':
+      return s3Data(t, ms, account, region, identity, 'ListObjects', `app-data-${account}-${region}`, account, undefined);
+    case 's3-put':
+      return s3Data(t, ms, account, region, identity, 'PutObject', `app-data-${account}-${region}`, account, objectKey(t));
+    case 's3-put-archive':
+      return s3Data(
+        t,
+        ms,
+        account,
+        region,
+        identity,
+        'PutObject',
+        `central-log-archive-${LOG_ARCHIVE_ACCOUNT}`,
+        LOG_ARCHIVE_ACCOUNT,
+        `AWSLogs/${account}/app/${iso(ms).slice(0, 10)}/${t.hex(24)}.log.gz`,
+      );
+    case 's3-delete':
+      return s3Data(t, ms, account, region, identity, 'DeleteObject', `app-data-${account}-${region}`, account, objectKey(t));
     case 'kms-decrypt':
     case 'kms-datakey': {
       const keyArn = `arn:aws:kms:${region}:${account}:key/${t.uuid()}`;
-      return mgmt('kms.amazonaws.com', kind === 'kms-decrypt' ? 'Decrypt' : 'GenerateDataKey', true,
-        { encryptionAlgorithm: 'SYMMETRIC_DEFAULT', keyId: keyArn, encryptionContext: { 'aws:s3:arn': `arn:aws:s3:::app-data-${account}-${region}/${objectKey(t)}` }, ...(kind === 'kms-datakey' ? { keySpec: 'AES_256' } : {}) },
-        null, { resources: [{ accountId: account, type: 'AWS::KMS::Key', ARN: keyArn }] });
+      return mgmt(
+        'kms.amazonaws.com',
+        kind === 'kms-decrypt' ? 'Decrypt' : 'GenerateDataKey',
+        true,
+        {
+          encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+          keyId: keyArn,
+          encryptionContext: { 'aws:s3:arn': `arn:aws:s3:::app-data-${account}-${region}/${objectKey(t)}` },
+          ...(kind === 'kms-datakey' ? { keySpec: 'AES_256' } : {}),
+        },
+        null,
+        { resources: [{ accountId: account, type: 'AWS::KMS::Key', ARN: keyArn }] },
+      );
     }
     case 'sts-assume': {
       const role = t.pick(['eks-node-role', 'ecs-task-orders', 'batch-etl-role', 'github-actions-deploy', 'OrganizationAccountAccessRole']);
       const session = `session-${t.hex(12)}`;
-      return mgmt('sts.amazonaws.com', 'AssumeRole', true,
+      return mgmt(
+        'sts.amazonaws.com',
+        'AssumeRole',
+        true,
         { roleArn: `arn:aws:iam::${account}:role/${role}`, roleSessionName: session, durationSeconds: 3600 },
         {
-          credentials: { accessKeyId: `ASIA${t.chars(UPPER_NUM, 16)}`, sessionToken: `IQoJb3JpZ2luX2Vj${t.chars(B64, 600)}`, expiration: new Date(ms + 3600e3).toUTCString() },
+          credentials: {
+            accessKeyId: `ASIA${t.chars(UPPER_NUM, 16)}`,
+            sessionToken: `IQoJb3JpZ2luX2Vj${t.chars(B64, 600)}`,
+            expiration: new Date(ms + 3600e3).toUTCString(),
+          },
           assumedRoleUser: { assumedRoleId: `AROA${t.chars(UPPER_NUM, 17)}:${session}`, arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}` },
         },
-        { resources: [{ ARN: `arn:aws:iam::${account}:role/${role}`, accountId: account, type: 'AWS::IAM::Role' }], sharedEventID: t.uuid() });
+        { resources: [{ ARN: `arn:aws:iam::${account}:role/${role}`, accountId: account, type: 'AWS::IAM::Role' }], sharedEventID: t.uuid() },
+      );
     }
-    case 'sts-whoami': return mgmt('sts.amazonaws.com', 'GetCallerIdentity', true, null);
+    case 'sts-whoami':
+      return mgmt('sts.amazonaws.com', 'GetCallerIdentity', true, null);
     case 'ec2-describe': {
-      const name = t.pick(['DescribeInstances', 'DescribeInstances', 'DescribeSecurityGroups', 'DescribeVolumes', 'DescribeNetworkInterfaces', 'DescribeSnapshots', 'DescribeSubnets']);
+      const name = t.pick([
+        'DescribeInstances',
+        'DescribeInstances',
+        'DescribeSecurityGroups',
+        'DescribeVolumes',
+        'DescribeNetworkInterfaces',
+        'DescribeSnapshots',
+        'DescribeSubnets',
+      ]);
       return mgmt('ec2.amazonaws.com', name, true, {
         maxResults: 1000,
-        filterSet: { items: [{ name: 'tag:Environment', valueSet: { items: [{ value: t.pick(['prod', 'staging', 'dev']) }] } }, { name: 'instance-state-name', valueSet: { items: [{ value: 'running' }, { value: 'stopped' }] } }] },
+        filterSet: {
+          items: [
+            { name: 'tag:Environment', valueSet: { items: [{ value: t.pick(['prod', 'staging', 'dev']) }] } },
+            { name: 'instance-state-name', valueSet: { items: [{ value: 'running' }, { value: 'stopped' }] } },
+          ],
+        },
         ...(name === 'DescribeInstances' ? { instancesSet: { items: [{ instanceId: instanceId(t) }, { instanceId: instanceId(t) }] } } : {}),
       });
     }
-    case 'ec2-tags': return mgmt('ec2.amazonaws.com', 'CreateTags', false, { resourcesSet: { items: [{ resourceId: instanceId(t) }] }, tagSet: { items: [{ key: 'Owner', value: t.pick(['team-data', 'team-web', 'platform']) }, { key: 'CostCenter', value: String(t.int(1000, 9999)) }] } }, { _return: true });
-    case 'ssm-param': return mgmt('ssm.amazonaws.com', 'GetParameter', true, { name: `/${t.pick(['prod', 'staging'])}/${t.pick(['orders', 'billing', 'web'])}/${t.pick(['db-password', 'api-key', 'feature-flags', 'endpoint'])}`, withDecryption: true });
+    case 'ec2-tags':
+      return mgmt(
+        'ec2.amazonaws.com',
+        'CreateTags',
+        false,
+        {
+          resourcesSet: { items: [{ resourceId: instanceId(t) }] },
+          tagSet: {
+            items: [
+              { key: 'Owner', value: t.pick(['team-data', 'team-web', 'platform']) },
+              { key: 'CostCenter', value: String(t.int(1000, 9999)) },
+            ],
+          },
+        },
+        { _return: true },
+      );
+    case 'ssm-param':
+      return mgmt('ssm.amazonaws.com', 'GetParameter', true, {
+        name: `/${t.pick(['prod', 'staging'])}/${t.pick(['orders', 'billing', 'web'])}/${t.pick(['db-password', 'api-key', 'feature-flags', 'endpoint'])}`,
+        withDecryption: true,
+      });
     case 'ssm-update': {
       return mgmt('ssm.amazonaws.com', 'UpdateInstanceInformation', false, {
-        instanceId: identity.type === 'AssumedRole' ? identity.arn.split('/').pop() : instanceId(t), agentVersion: '3.3.484.0', agentStatus: 'Active', platformType: 'Linux', platformName: 'Amazon Linux', platformVersion: '2023',
-        iPAddress: `10.${t.int(0, 255)}.${t.int(0, 255)}.${t.int(1, 254)}`, computerName: `ip-10-0-${t.int(0, 255)}-${t.int(1, 254)}.ec2.internal`, agentName: 'amazon-ssm-agent', availabilityZone: `${region}a`, availabilityZoneId: 'use1-az4',
+        instanceId: identity.type === 'AssumedRole' ? identity.arn.split('/').pop() : instanceId(t),
+        agentVersion: '3.3.484.0',
+        agentStatus: 'Active',
+        platformType: 'Linux',
+        platformName: 'Amazon Linux',
+        platformVersion: '2023',
+        iPAddress: `10.${t.int(0, 255)}.${t.int(0, 255)}.${t.int(1, 254)}`,
+        computerName: `ip-10-0-${t.int(0, 255)}-${t.int(1, 254)}.ec2.internal`,
+        agentName: 'amazon-ssm-agent',
+        availabilityZone: `${region}a`,
+        availabilityZoneId: 'use1-az4',
       });
     }
-    case 'ssm-invocation': return mgmt('ssm.amazonaws.com', 'GetCommandInvocation', true, { commandId: t.uuid(), instanceId: instanceId(t) });
-    case 'ssm-describe': return mgmt('ssm.amazonaws.com', 'DescribeInstanceInformation', true, { maxResults: 50, filters: [{ key: 'PingStatus', values: ['Online'] }] });
+    case 'ssm-invocation':
+      return mgmt('ssm.amazonaws.com', 'GetCommandInvocation', true, { commandId: t.uuid(), instanceId: instanceId(t) });
+    case 'ssm-describe':
+      return mgmt('ssm.amazonaws.com', 'DescribeInstanceInformation', true, { maxResults: 50, filters: [{ key: 'PingStatus', values: ['Online'] }] });
     case 'lambda-invoke': {
       const fn = `arn:aws:lambda:${region}:${account}:function:${t.pick(['thumbnailer', 'ingest-fn', 'authorizer', 'report-builder'])}`;
-      return { ...base(t, ms, account, region, 'lambda.amazonaws.com', 'Invoke', identity), requestParameters: { functionName: fn, sourceArn: `arn:aws:execute-api:${region}:${account}:${t.chars(ALNUM, 10).toLowerCase()}/prod/GET/items` }, responseElements: null, additionalEventData: { functionVersion: `${fn}:$LATEST` }, ...tail(t, account, { readOnly: false, data: true, host: host('lambda') }), resources: [{ accountId: account, type: 'AWS::Lambda::Function', ARN: fn }] };
+      return {
+        ...base(t, ms, account, region, 'lambda.amazonaws.com', 'Invoke', identity),
+        requestParameters: { functionName: fn, sourceArn: `arn:aws:execute-api:${region}:${account}:${t.chars(ALNUM, 10).toLowerCase()}/prod/GET/items` },
+        responseElements: null,
+        additionalEventData: { functionVersion: `${fn}:$LATEST` },
+        ...tail(t, account, { readOnly: false, data: true, host: host('lambda') }),
+        resources: [{ accountId: account, type: 'AWS::Lambda::Function', ARN: fn }],
+      };
     }
-    case 'logs': return mgmt('logs.amazonaws.com', 'CreateLogStream', false, { logGroupName: `/aws/lambda/${t.pick(['thumbnailer', 'ingest-fn', 'authorizer'])}`, logStreamName: `${iso(ms).slice(0, 10).replace(/-/g, '/')}/[$LATEST]${t.hex(32)}` });
-    case 'iam': return mgmt('iam.amazonaws.com', t.pick(['GetRole', 'ListRoles', 'ListAttachedRolePolicies', 'GetPolicyVersion']), true, { roleName: t.pick(['eks-node-role', 'EC2-SSM-Role', 'batch-etl-role']) });
-    default: return mgmt('dynamodb.amazonaws.com', 'DescribeTable', true, { tableName: t.pick(['orders', 'sessions', 'inventory']) });
+    case 'logs':
+      return mgmt('logs.amazonaws.com', 'CreateLogStream', false, {
+        logGroupName: `/aws/lambda/${t.pick(['thumbnailer', 'ingest-fn', 'authorizer'])}`,
+        logStreamName: `${iso(ms).slice(0, 10).replace(/-/g, '/')}/[$LATEST]${t.hex(32)}`,
+      });
+    case 'iam':
+      return mgmt('iam.amazonaws.com', t.pick(['GetRole', 'ListRoles', 'ListAttachedRolePolicies', 'GetPolicyVersion']), true, {
+        roleName: t.pick(['eks-node-role', 'EC2-SSM-Role', 'batch-etl-role']),
+      });
+    default:
+      return mgmt('dynamodb.amazonaws.com', 'DescribeTable', true, { tableName: t.pick(['orders', 'sessions', 'inventory']) });
   }
 }
 
 const NOISE_MIX = [
-  [22, 's3-get'], [4, 's3-head'], [4, 's3-list'], [11, 's3-put'], [1.2, 's3-put-archive'], [1, 's3-delete'],
-  [12, 'kms-decrypt'], [4, 'kms-datakey'], [7, 'sts-assume'], [2, 'sts-whoami'],
-  [11, 'ec2-describe'], [0.5, 'ec2-tags'], [4, 'ssm-param'], [3, 'ssm-update'], [0.6, 'ssm-invocation'], [1.5, 'ssm-describe'],
-  [3, 'lambda-invoke'], [2, 'logs'], [2, 'iam'], [2, 'dynamodb'],
+  [22, 's3-get'],
+  [4, 's3-head'],
+  [4, 's3-list'],
+  [11, 's3-put'],
+  [1.2, 's3-put-archive'],
+  [1, 's3-delete'],
+  [12, 'kms-decrypt'],
+  [4, 'kms-datakey'],
+  [7, 'sts-assume'],
+  [2, 'sts-whoami'],
+  [11, 'ec2-describe'],
+  [0.5, 'ec2-tags'],
+  [4, 'ssm-param'],
+  [3, 'ssm-update'],
+  [0.6, 'ssm-invocation'],
+  [1.5, 'ssm-describe'],
+  [3, 'lambda-invoke'],
+  [2, 'logs'],
+  [2, 'iam'],
+  [2, 'dynamodb'],
 ];
 
 // ---------------------------------------------------------------- the rare records
@@ -271,21 +442,74 @@ function ssmCall(t, ms, account, region, identity, { name, bucket, failed, targe
   const id = t.uuid();
   const record = {
     ...base(t, ms, account, region, 'ssm.amazonaws.com', name, identity),
-    ...(failed ? { errorCode: 'AccessDenied', errorMessage: `User: ${identity.arn} is not authorized to perform: ssm:${name} on resource: arn:aws:ssm:${region}::document/AWS-RunShellScript because no identity-based policy allows the ssm:${name} action` } : {}),
+    ...(failed
+      ? {
+          errorCode: 'AccessDenied',
+          errorMessage: `User: ${identity.arn} is not authorized to perform: ssm:${name} on resource: arn:aws:ssm:${region}::document/AWS-RunShellScript because no identity-based policy allows the ssm:${name} action`,
+        }
+      : {}),
   };
   if (name === 'SendCommand') {
-    record.requestParameters = { ...(targets ? { targets: [{ key: 'tag:PatchGroup', values: ['web'] }] } : { instanceIds: instances }), documentName: 'AWS-RunShellScript', parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS', interactive: false, ...(bucket ? { outputS3BucketName: bucket, outputS3KeyPrefix: 'ssm-out' } : {}) };
-    record.responseElements = failed ? null : {
-      command: {
-        commandId: id, documentName: 'AWS-RunShellScript', documentVersion: '$DEFAULT', comment: '', expiresAfter: new Date(ms + 7200e3).toUTCString(), parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS',
-        instanceIds: targets ? [] : instances, targets: targets ? [{ key: 'tag:PatchGroup', values: ['web'] }] : [], requestedDateTime: new Date(ms).toUTCString(), status: 'Pending', statusDetails: 'Pending',
-        outputS3Region: region, outputS3BucketName: bucket ?? '', outputS3KeyPrefix: bucket ? 'ssm-out' : '', maxConcurrency: '50', maxErrors: '0', targetCount: 2, completedCount: 0, errorCount: 0, deliveryTimedOutCount: 0, serviceRole: '',
-        notificationConfig: { notificationArn: '', notificationEvents: [], notificationType: '' }, cloudWatchOutputConfig: { cloudWatchLogGroupName: '', cloudWatchOutputEnabled: false }, timeoutSeconds: 3600, alarmConfiguration: { ignorePollAlarmFailure: false, alarms: [] }, triggeredAlarms: [],
-      },
+    record.requestParameters = {
+      ...(targets ? { targets: [{ key: 'tag:PatchGroup', values: ['web'] }] } : { instanceIds: instances }),
+      documentName: 'AWS-RunShellScript',
+      parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS',
+      interactive: false,
+      ...(bucket ? { outputS3BucketName: bucket, outputS3KeyPrefix: 'ssm-out' } : {}),
     };
+    record.responseElements = failed
+      ? null
+      : {
+          command: {
+            commandId: id,
+            documentName: 'AWS-RunShellScript',
+            documentVersion: '$DEFAULT',
+            comment: '',
+            expiresAfter: new Date(ms + 7200e3).toUTCString(),
+            parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS',
+            instanceIds: targets ? [] : instances,
+            targets: targets ? [{ key: 'tag:PatchGroup', values: ['web'] }] : [],
+            requestedDateTime: new Date(ms).toUTCString(),
+            status: 'Pending',
+            statusDetails: 'Pending',
+            outputS3Region: region,
+            outputS3BucketName: bucket ?? '',
+            outputS3KeyPrefix: bucket ? 'ssm-out' : '',
+            maxConcurrency: '50',
+            maxErrors: '0',
+            targetCount: 2,
+            completedCount: 0,
+            errorCount: 0,
+            deliveryTimedOutCount: 0,
+            serviceRole: '',
+            notificationConfig: { notificationArn: '', notificationEvents: [], notificationType: '' },
+            cloudWatchOutputConfig: { cloudWatchLogGroupName: '', cloudWatchOutputEnabled: false },
+            timeoutSeconds: 3600,
+            alarmConfiguration: { ignorePollAlarmFailure: false, alarms: [] },
+            triggeredAlarms: [],
+          },
+        };
   } else {
-    record.requestParameters = { name: 'AWS-RunPatchBaseline', targets: [{ key: 'tag:PatchGroup', values: ['web'] }], parameters: { Operation: ['Install'] }, scheduleExpression: 'cron(0 2 ? * SUN *)', ...(bucket ? { outputLocation: { s3Location: { outputS3BucketName: bucket, outputS3KeyPrefix: 'patching' } } } : {}) };
-    record.responseElements = failed ? null : { associationDescription: { name: 'AWS-RunPatchBaseline', associationId: id, associationVersion: '1', date: new Date(ms).toUTCString(), overview: { status: 'Pending', detailedStatus: 'Creating' }, documentVersion: '$DEFAULT', targets: [{ key: 'tag:PatchGroup', values: ['web'] }] } };
+    record.requestParameters = {
+      name: 'AWS-RunPatchBaseline',
+      targets: [{ key: 'tag:PatchGroup', values: ['web'] }],
+      parameters: { Operation: ['Install'] },
+      scheduleExpression: 'cron(0 2 ? * SUN *)',
+      ...(bucket ? { outputLocation: { s3Location: { outputS3BucketName: bucket, outputS3KeyPrefix: 'patching' } } } : {}),
+    };
+    record.responseElements = failed
+      ? null
+      : {
+          associationDescription: {
+            name: 'AWS-RunPatchBaseline',
+            associationId: id,
+            associationVersion: '1',
+            date: new Date(ms).toUTCString(),
+            overview: { status: 'Pending', detailedStatus: 'Creating' },
+            documentVersion: '$DEFAULT',
+            targets: [{ key: 'tag:PatchGroup', values: ['web'] }],
+          },
+        };
   }
   Object.assign(record, tail(t, account, { readOnly: false, data: false, host: `ssm.${region}.amazonaws.com` }));
   return { record, executionId: id, instances };
@@ -294,7 +518,17 @@ function ssmCall(t, ms, account, region, identity, { name, bucket, failed, targe
 /** The SSM agent uploading a command's stdout/stderr with the instance's credentials. */
 function agentPut(t, ms, account, region, bucket, owner, executionId, instance, stream) {
   const identity = roleSession(t, account, 'EC2-SSM-Role', instance, { creationDate: iso(ms - 3600e3), ec2: true });
-  const record = s3Data(t, ms, account, region, identity, 'PutObject', bucket, owner, `ssm-out/${executionId}/${instance}/awsrunShellScript/0.awsrunShellScript/${stream}`);
+  const record = s3Data(
+    t,
+    ms,
+    account,
+    region,
+    identity,
+    'PutObject',
+    bucket,
+    owner,
+    `ssm-out/${executionId}/${instance}/awsrunShellScript/0.awsrunShellScript/${stream}`,
+  );
   record.userAgent = '[aws-sdk-go/1.54.19 (go1.22.5; linux; amd64) amazon-ssm-agent/3.3.484.0]';
   return record;
 }
@@ -312,7 +546,12 @@ function specialRecords(special) {
     const out = [];
     for (let i = 0; i < special.burst; i++) {
       const own = special.ownBucket ? `ssm-output-${account}` : undefined;
-      const { record, executionId, instances } = ssmCall(t, ms + i * t.int(5, 40) * 1000, account, region, who, { name: 'SendCommand', bucket: own, failed: special.failed && i === 0, targets: special.targets });
+      const { record, executionId, instances } = ssmCall(t, ms + i * t.int(5, 40) * 1000, account, region, who, {
+        name: 'SendCommand',
+        bucket: own,
+        failed: special.failed && i === 0,
+        targets: special.targets,
+      });
       out.push(record);
       if (own && !record.errorCode) out.push(agentPut(t, ms + i * 40e3 + 6000, account, region, own, account, executionId, instances[0], 'stdout'));
     }
@@ -328,7 +567,8 @@ function specialRecords(special) {
   const { record, executionId, instances } = ssmCall(t, ms, account, region, who, { name, bucket });
   record.sourceIPAddress = `45.77.${t.int(0, 255)}.${t.int(1, 254)}`;
   const puts = [];
-  for (let i = 0; i < special.puts; i++) puts.push(agentPut(t, ms + 4000 + i * 1500, account, region, bucket, ATTACKER_ACCOUNT, executionId, instances[0], i % 2 ? 'stderr' : 'stdout'));
+  for (let i = 0; i < special.puts; i++)
+    puts.push(agentPut(t, ms + 4000 + i * 1500, account, region, bucket, ATTACKER_ACCOUNT, executionId, instances[0], i % 2 ? 'stderr' : 'stdout'));
   return [record, ...puts];
 }
 
@@ -372,7 +612,15 @@ function plan({ records, seed, date }) {
   const specials = [];
   const add = (special, fileIndex = t.pick(inDay)) => {
     const file = files[fileIndex];
-    const s = { account: file.account, region: file.region, seed: mix(seed, 'special', specials.length), commander: t.int(0, COMMANDERS.length - 1), burst: 1, puts: 0, ...special };
+    const s = {
+      account: file.account,
+      region: file.region,
+      seed: mix(seed, 'special', specials.length),
+      commander: t.int(0, COMMANDERS.length - 1),
+      burst: 1,
+      puts: 0,
+      ...special,
+    };
     s.ms ??= file.deliveredMs - t.int(60, 900) * 1000;
     specials.push(s);
     file.specials.push(s);
@@ -430,7 +678,8 @@ function fileJson(seed, fileIndex, file, dayMs) {
     const record = noiseRecord(t, ms, file.account, file.region, ms - t.int(60, 36000) * 1000);
     let json = JSON.stringify(record);
     // now and then a record with non-ASCII text, written with \u escapes (as some producers do)
-    if (t.int(0, ESCAPE_EVERY) === 0) json = json.replace('"requestParameters":{', '"requestParameters":{"description":"\\u00c9quipe donn\\u00e9es \\u2013 r\\u00e9gion \\u003cprod\\u003e",');
+    if (t.int(0, ESCAPE_EVERY) === 0)
+      json = json.replace('"requestParameters":{', '"requestParameters":{"description":"\\u00c9quipe donn\\u00e9es \\u2013 r\\u00e9gion \\u003cprod\\u003e",');
     parts.push(json);
     written++;
   }
@@ -473,15 +722,24 @@ async function generateTrail({ records = DEFAULTS.records, seed = DEFAULTS.seed,
   const ranges = [];
   for (let i = 0; i < threads; i++) ranges.push([Math.floor((i * n) / threads), Math.floor(((i + 1) * n) / threads)]);
   const parts = await Promise.all(
-    ranges.map(([from, to]) => new Promise((resolve, reject) => {
-      const worker = new Worker(join(__dirname, 'generate.js'), { workerData: { generate: { out, seed, records, date, from, to } } });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    })),
+    ranges.map(
+      ([from, to]) =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(join(__dirname, 'generate.js'), { workerData: { generate: { out, seed, records, date, from, to } } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
   );
   const sum = (key) => parts.reduce((total, p) => total + p[key], 0);
   const manifest = {
-    version: GENERATOR_VERSION, records: sum('records'), seed, date, objects: n, bytesGz: sum('bytesGz'), bytesRaw: sum('bytesRaw'),
+    version: GENERATOR_VERSION,
+    records: sum('records'),
+    seed,
+    date,
+    objects: n,
+    bytesGz: sum('bytesGz'),
+    bytesRaw: sum('bytesRaw'),
     partitions: [...new Set(planned.files.map((f) => `AWSLogs/${f.account}/CloudTrail/${f.region}`))].sort(),
     specials: planned.specials.reduce((counts, s) => ({ ...counts, [s.kind]: (counts[s.kind] ?? 0) + 1 }), {}),
     seconds: (Date.now() - started) / 1000,
@@ -509,14 +767,19 @@ if (require.main === module && isMainThread) {
   const seed = Number(argValue(argv, '--seed', DEFAULTS.seed));
   const date = argValue(argv, '--date', DEFAULTS.date);
   const out = argValue(argv, '--out', join('bench-output', `trail-${date}-${records}-${seed}`));
-  generateTrail({ records, seed, date, out }).then((m) => {
-    const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
-    console.log(`${out}: ${m.objects} objects, ${m.records} records, ${mb(m.bytesGz)} gzipped, ${mb(m.bytesRaw)} raw ` +
-      `(${Math.round(m.bytesRaw / m.records)} B/record), in ${m.seconds.toFixed(1)} s; specials ${JSON.stringify(m.specials)}`);
-  }, (error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  generateTrail({ records, seed, date, out }).then(
+    (m) => {
+      const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+      console.log(
+        `${out}: ${m.objects} objects, ${m.records} records, ${mb(m.bytesGz)} gzipped, ${mb(m.bytesRaw)} raw ` +
+          `(${Math.round(m.bytesRaw / m.records)} B/record), in ${m.seconds.toFixed(1)} s; specials ${JSON.stringify(m.specials)}`,
+      );
+    },
+    (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }
 
 module.exports = { generateTrail, existingTrail, GENERATOR_VERSION, DEFAULTS, mulberry32 };

@@ -22,7 +22,11 @@ const rules = parseConfig({ sources: [] }).rules;
 const period = scanPeriod(date);
 const scanId = `bench-inproc-${process.pid}`;
 const queue = partitionFolders(dir).map(({ path }, i) => ({
-  scanId, partition: { id: `${i}-dir`, sourceIndex: i, label: `directory ${path}` }, source: { type: 'directory', path }, rules, period,
+  scanId,
+  partition: { id: `${i}-dir`, sourceIndex: i, label: `directory ${path}` },
+  source: { type: 'directory', path },
+  rules,
+  period,
 }));
 
 async function main() {
@@ -30,9 +34,11 @@ async function main() {
   await pool?.warm();
   const started = process.hrtime.bigint();
   const results = [];
-  await Promise.all(Array.from({ length: Math.min(slots, queue.length) }, async () => {
-    while (queue.length) results.push(await new MockActivityEnvironment().run(scanPartition, queue.shift()));
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(slots, queue.length) }, async () => {
+      while (queue.length) results.push(await new MockActivityEnvironment().run(scanPartition, queue.shift()));
+    }),
+  );
   results.sort((a, b) => a.partitionId.localeCompare(b.partitionId));
   const correlated = await correlate({ scanId, period, rules, selected: results.map((r) => r.selected) });
   const findings = [...blobLines(correlated.findings)].map((line) => JSON.parse(line));
@@ -41,10 +47,17 @@ async function main() {
   await pool?.close();
   const sum = (key) => results.reduce((total, r) => total + r.stats[key], 0);
   report({
-    seconds, threads: pool?.size ?? 0, partitions: results.length,
-    objects: sum('objects'), records: sum('records'), parsed: sum('parsed'), selected: sum('selected'), bytesRaw: sum('bytes'),
+    seconds,
+    threads: pool?.size ?? 0,
+    partitions: results.length,
+    objects: sum('objects'),
+    records: sum('records'),
+    parsed: sum('parsed'),
+    selected: sum('selected'),
+    bytesRaw: sum('bytes'),
     skipped: results.reduce((total, r) => total + r.skippedCount, 0),
-    findingsByRule: correlated.findingsByRule, keys: findings.map(findingKey).sort(),
+    findingsByRule: correlated.findingsByRule,
+    keys: findings.map(findingKey).sort(),
   });
 }
 main();

@@ -15,16 +15,23 @@ async function startMoto() {
 /** Uploads every `every`-th object (in key order, as floor.js selects them) under its trail key. */
 async function uploadSubset(endpoint, bucket, dir, every) {
   const { S3Client, CreateBucketCommand, PutObjectCommand } = require('@aws-sdk/client-s3');
-  const client = new S3Client({ endpoint, forcePathStyle: true, region: CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const client = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: CREDENTIALS.AWS_REGION,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const files = listTrailFiles(dir).filter((f, i) => i % every === 0);
   const queue = [...files];
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      const key = relative(dir, file.path).split('\\').join('/');
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file.path) }));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let file = queue.shift(); file; file = queue.shift()) {
+        const key = relative(dir, file.path).split('\\').join('/');
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file.path) }));
+      }
+    }),
+  );
   client.destroy();
   return files.length;
 }

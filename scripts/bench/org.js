@@ -21,16 +21,41 @@ const ORG_ID = 'o-benchorg01';
 const DATE = '2026-11-25';
 /** Every PLANT_EVERY-th account sends an SSM command in its first region: one rule 1 finding each. */
 const PLANT_EVERY = 50;
-const REGIONS = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2', 'sa-east-1'];
+const REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-north-1',
+  'ap-south-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'sa-east-1',
+];
 
 const seconds = (since) => Number(process.hrtime.bigint() - since) / 1e9;
 const accountOf = (i) => String(200000000000 + i);
 
 function record(account, region, i, name = 'DescribeInstances', extra = {}) {
   return {
-    eventVersion: '1.09', userIdentity: { type: 'IAMUser', accountId: account, userName: 'ops' }, eventTime: `${DATE}T12:0${i % 10}:00Z`,
-    eventSource: name === 'SendCommand' ? 'ssm.amazonaws.com' : 'ec2.amazonaws.com', eventName: name, awsRegion: region,
-    sourceIPAddress: '198.51.100.7', eventID: `${account}-${region}-${i}`, recipientAccountId: account, ...extra,
+    eventVersion: '1.09',
+    userIdentity: { type: 'IAMUser', accountId: account, userName: 'ops' },
+    eventTime: `${DATE}T12:0${i % 10}:00Z`,
+    eventSource: name === 'SendCommand' ? 'ssm.amazonaws.com' : 'ec2.amazonaws.com',
+    eventName: name,
+    awsRegion: region,
+    sourceIPAddress: '198.51.100.7',
+    eventID: `${account}-${region}-${i}`,
+    recipientAccountId: account,
+    ...extra,
   };
 }
 
@@ -43,7 +68,11 @@ function orgTrail(accounts, regions) {
     for (const [r, region] of REGIONS.slice(0, regions).entries()) {
       const records = [record(account, region, 0), record(account, region, 1, 'RunInstances')];
       if (a % PLANT_EVERY === 0 && r === 0) {
-        records.push(record(account, region, 2, 'SendCommand', { requestParameters: { documentName: 'AWS-RunShellScript', parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS' } }));
+        records.push(
+          record(account, region, 2, 'SendCommand', {
+            requestParameters: { documentName: 'AWS-RunShellScript', parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
+          }),
+        );
         planted++;
       }
       const key = `AWSLogs/${ORG_ID}/${account}/CloudTrail/${region}/2026/11/25/${account}_CloudTrail_${region}_20261125T1205Z_${String(a).padStart(8, '0')}${String(r).padStart(8, '0')}.json.gz`;
@@ -58,33 +87,49 @@ async function upload(endpoint, bucket, objects) {
   const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const queue = [...objects];
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await client.send(new PutObjectCommand({ Bucket: bucket, Key: next.key, Body: next.body }));
-  }));
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await client.send(new PutObjectCommand({ Bucket: bucket, Key: next.key, Body: next.body }));
+    }),
+  );
   client.destroy();
 }
 
 /** Two `trailwarden worker` processes, each with its own working, temp, home and scratch folders. */
 async function startWorkers({ address, taskQueue, root, env = {} }) {
   const workers = [];
-  await Promise.all([0, 1].map((i) => new Promise((resolve, reject) => {
-    const home = join(root, `machine-${i}`);
-    for (const dir of ['work', 'tmp', 'home', 'scratch']) mkdirSync(join(home, dir), { recursive: true });
-    const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(ROOT, 'bin', 'trailwarden.js'), 'worker', '--verbose'], {
-      cwd: join(home, 'work'),
-      env: { ...process.env, ...env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue, TMPDIR: join(home, 'tmp'), HOME: join(home, 'home'), TRAILWARDEN_SCRATCH_DIR: join(home, 'scratch'), MALLOC_ARENA_MAX: '2' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    workers.push(child);
-    const log = createWriteStream(join(home, 'worker.log'));
-    let seen = '';
-    child.stderr.on('data', (chunk) => {
-      log.write(chunk);
-      seen += chunk;
-      if (seen.includes('worker on task queue')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker ${i} exited with ${code} before it was ready (see ${home}/worker.log)`)));
-  })));
+  await Promise.all(
+    [0, 1].map(
+      (i) =>
+        new Promise((resolve, reject) => {
+          const home = join(root, `machine-${i}`);
+          for (const dir of ['work', 'tmp', 'home', 'scratch']) mkdirSync(join(home, dir), { recursive: true });
+          const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(ROOT, 'bin', 'trailwarden.js'), 'worker', '--verbose'], {
+            cwd: join(home, 'work'),
+            env: {
+              ...process.env,
+              ...env,
+              TEMPORAL_ADDRESS: address,
+              TRAILWARDEN_TASK_QUEUE: taskQueue,
+              TMPDIR: join(home, 'tmp'),
+              HOME: join(home, 'home'),
+              TRAILWARDEN_SCRATCH_DIR: join(home, 'scratch'),
+              MALLOC_ARENA_MAX: '2',
+            },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          workers.push(child);
+          const log = createWriteStream(join(home, 'worker.log'));
+          let seen = '';
+          child.stderr.on('data', (chunk) => {
+            log.write(chunk);
+            seen += chunk;
+            if (seen.includes('worker on task queue')) resolve(child);
+          });
+          child.once('exit', (code) => reject(new Error(`worker ${i} exited with ${code} before it was ready (see ${home}/worker.log)`)));
+        }),
+    ),
+  );
   return workers;
 }
 
@@ -106,7 +151,13 @@ function historyFigures(history) {
   let largestPayload = 0;
   for (const event of history.events) {
     if (event.activityTaskScheduledEventAttributes) maxPending = Math.max(maxPending, ++pending);
-    if (event.activityTaskCompletedEventAttributes || event.activityTaskFailedEventAttributes || event.activityTaskTimedOutEventAttributes || event.activityTaskCanceledEventAttributes) pending--;
+    if (
+      event.activityTaskCompletedEventAttributes ||
+      event.activityTaskFailedEventAttributes ||
+      event.activityTaskTimedOutEventAttributes ||
+      event.activityTaskCanceledEventAttributes
+    )
+      pending--;
     for (const size of payloadSizes(event)) largestPayload = Math.max(largestPayload, size);
   }
   return { events: history.events.length, bytes: Buffer.byteLength(historyToJSON(history)), largestPayload, maxPending };
@@ -144,14 +195,29 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
     log(`uploaded ${trail.objects.length} objects in ${seconds(since).toFixed(1)} s`);
 
     const taskQueue = `org-${process.pid}-${Date.now()}`;
-    const workers = await startWorkers({ address, taskQueue, root, env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' } });
+    const workers = await startWorkers({
+      address,
+      taskQueue,
+      root,
+      env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' },
+    });
     stops.push(async () => {
       for (const worker of workers) worker.kill('SIGKILL');
     });
-    const cpuBefore = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? processCpu(serverPid)?.seconds ?? 0 : 0];
-    const motoCpuBefore = motoPid ? processCpu(motoPid)?.seconds ?? 0 : 0;
-    const loaded = parseConfig({ sources: [{ type: 's3', bucket, endpoint, organizationId: ORG_ID }], findings: { directory: join(root, 'findings') }, incidents: { enabled: false } });
-    const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, maxConcurrentPartitions: loaded.maxConcurrentPartitions, incidents: loaded.incidents };
+    const cpuBefore = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? (processCpu(serverPid)?.seconds ?? 0) : 0];
+    const motoCpuBefore = motoPid ? (processCpu(motoPid)?.seconds ?? 0) : 0;
+    const loaded = parseConfig({
+      sources: [{ type: 's3', bucket, endpoint, organizationId: ORG_ID }],
+      findings: { directory: join(root, 'findings') },
+      incidents: { enabled: false },
+    });
+    const config = {
+      sources: loaded.sources,
+      rules: loaded.rules,
+      findingsDirectory: loaded.findingsDirectory,
+      maxConcurrentPartitions: loaded.maxConcurrentPartitions,
+      incidents: loaded.incidents,
+    };
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
     const client = new Client({ connection });
@@ -160,7 +226,7 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
     const summary = await handle.result();
     const wallSeconds = seconds(since);
     log(`scanned ${summary.partitions} partitions in ${wallSeconds.toFixed(1)} s`);
-    const cpuAfter = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? processCpu(serverPid)?.seconds ?? 0 : 0];
+    const cpuAfter = [...workers.map((w) => processCpu(w.pid)?.seconds ?? 0), serverPid ? (processCpu(serverPid)?.seconds ?? 0) : 0];
     const motoCpuSeconds = motoPid ? (processCpu(motoPid)?.seconds ?? 0) - motoCpuBefore : undefined;
 
     const runId = (await handle.describe()).runId;
@@ -175,7 +241,15 @@ async function runOrgScan({ accounts = 500, regions = 17, endpoint, address, log
       regions,
       objects: trail.objects.length,
       planted: trail.planted,
-      summary: { partitions: summary.partitions, objects: summary.objects, records: summary.records, findings: summary.findings, rule1Findings: findings, failedPartitions: summary.failedPartitions.length, skipped: summary.skippedCount },
+      summary: {
+        partitions: summary.partitions,
+        objects: summary.objects,
+        records: summary.records,
+        findings: summary.findings,
+        rule1Findings: findings,
+        failedPartitions: summary.failedPartitions.length,
+        skipped: summary.skippedCount,
+      },
       wallSeconds,
       partitionsPerSecond: summary.partitions / wallSeconds,
       workflows: histories.length,
@@ -217,7 +291,12 @@ function table(r) {
     ['worker peak RSS', r.workerPeakRssBytes.map((b) => `${(b / MB).toFixed(0)} MB`).join(', ')],
     ['Temporal server CPU', r.serverCpuSeconds === undefined ? 'n/a' : `${r.serverCpuSeconds.toFixed(1)} s`],
     ['Temporal server peak RSS', r.serverPeakRssBytes === undefined ? 'n/a' : `${(r.serverPeakRssBytes / MB).toFixed(0)} MB`],
-    ['S3 endpoint (moto) CPU', r.s3EndpointCpuSeconds === undefined ? 'n/a' : `${r.s3EndpointCpuSeconds.toFixed(1)} s, ${(100 * r.s3EndpointCoreShare).toFixed(0)} % of one core over the scan`],
+    [
+      'S3 endpoint (moto) CPU',
+      r.s3EndpointCpuSeconds === undefined
+        ? 'n/a'
+        : `${r.s3EndpointCpuSeconds.toFixed(1)} s, ${(100 * r.s3EndpointCoreShare).toFixed(0)} % of one core over the scan`,
+    ],
     ['CPU per partition: S3 endpoint / Temporal server / workers', perPartition(r)],
   ];
   const checks = [
@@ -226,14 +305,24 @@ function table(r) {
     ['worker peak RSS <= 256 MB', Math.max(...r.workerPeakRssBytes) <= 256 * MB, `${(Math.max(...r.workerPeakRssBytes) / MB).toFixed(0)} MB`],
     ['every planted command found', r.summary.rule1Findings === r.planted, `${r.summary.rule1Findings} of ${r.planted}`],
     // on one machine every component shares the cores: the one that costs the most CPU per partition sets partitions/s
-    ...(r.s3EndpointCpuSeconds === undefined || r.serverCpuSeconds === undefined ? [] : [[
-      'partitions/s limited by the S3 endpoint: it costs more CPU per partition than Temporal (server and workers together)',
-      r.s3EndpointCpuSeconds > r.serverCpuSeconds + r.workerCpuSeconds.reduce((a, b) => a + b, 0), perPartition(r),
-    ]]),
+    ...(r.s3EndpointCpuSeconds === undefined || r.serverCpuSeconds === undefined
+      ? []
+      : [
+          [
+            'partitions/s limited by the S3 endpoint: it costs more CPU per partition than Temporal (server and workers together)',
+            r.s3EndpointCpuSeconds > r.serverCpuSeconds + r.workerCpuSeconds.reduce((a, b) => a + b, 0),
+            perPartition(r),
+          ],
+        ]),
   ];
   return [
-    '| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '',
-    '| check | result | measured |', '|---|---|---|', ...checks.map(([k, ok, v]) => `| ${k} | ${ok ? 'pass' : '**fail**'} | ${v} |`),
+    '| measure | value |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '| check | result | measured |',
+    '|---|---|---|',
+    ...checks.map(([k, ok, v]) => `| ${k} | ${ok ? 'pass' : '**fail**'} | ${v} |`),
   ].join('\n');
 }
 

@@ -40,7 +40,8 @@ function parseArgs(argv) {
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 const mb = (bytes) => bytes / 1e6;
-const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function ensureTrail({ records, seed, date }) {
   const dir = join(OUT, `trail-${date}-${records}-${seed}`);
@@ -100,23 +101,63 @@ async function main() {
     return { ...value, otherCpu: otherCpuShare(before, cpuSnapshot(), cores) };
   };
   const quiet = await timed(() => new Promise((resolve) => setTimeout(() => resolve({}), 1000)));
-  const results = { args, machine: { cpus: cores, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, scanner: require(join(DIST, 'native', 'scanner.js')).nativeScannerStatus(), otherCpuBeforeStart: quiet.otherCpu }, trail: { dir, ...manifest }, startedAt: new Date().toISOString() };
+  const results = {
+    args,
+    machine: {
+      cpus: cores,
+      model: os.cpus()[0]?.model,
+      memoryBytes: os.totalmem(),
+      node: process.version,
+      scanner: require(join(DIST, 'native', 'scanner.js')).nativeScannerStatus(),
+      otherCpuBeforeStart: quiet.otherCpu,
+    },
+    trail: { dir, ...manifest },
+    startedAt: new Date().toISOString(),
+  };
   if (quiet.otherCpu > OTHER_CPU_LIMIT) log(`warning: other processes use ${fmt(100 * quiet.otherCpu, 0)} % of the CPU: the ratios will be off`);
 
   log('(a) gunzip floor');
   const floor = await timed(() => runChild('floor.js', { dir }));
   const row = (stage, seconds, records, bytesRaw, peakRssBytes, floorSeconds, otherCpu, note = '') =>
-    rows.push({ stage, seconds, records, bytesRaw, recordsPerSecond: records / seconds, mbPerSecond: mb(bytesRaw) / seconds, peakRssBytes, vsFloor: floorSeconds ? seconds / floorSeconds : undefined, otherCpu, note });
+    rows.push({
+      stage,
+      seconds,
+      records,
+      bytesRaw,
+      recordsPerSecond: records / seconds,
+      mbPerSecond: mb(bytesRaw) / seconds,
+      peakRssBytes,
+      vsFloor: floorSeconds ? seconds / floorSeconds : undefined,
+      otherCpu,
+      note,
+    });
   row('(a) gunzip floor', floor.seconds, manifest.records, floor.bytesRaw, floor.peakRssBytes, floor.seconds, floor.otherCpu, `${floor.threads} threads`);
 
-  log("(a+) gunzip floor with output-sized buffers");
+  log('(a+) gunzip floor with output-sized buffers');
   const sizedFloor = await timed(() => runChild('floor.js', { dir, sized: true }));
-  row('(a+) gunzip, one output-sized buffer per file', sizedFloor.seconds, manifest.records, sizedFloor.bytesRaw, sizedFloor.peakRssBytes, floor.seconds, sizedFloor.otherCpu,
-    `${sizedFloor.threads} threads; how the scan inflates`);
+  row(
+    '(a+) gunzip, one output-sized buffer per file',
+    sizedFloor.seconds,
+    manifest.records,
+    sizedFloor.bytesRaw,
+    sizedFloor.peakRssBytes,
+    floor.seconds,
+    sizedFloor.otherCpu,
+    `${sizedFloor.threads} threads; how the scan inflates`,
+  );
 
   log('(b) scan activity in-process');
   const inproc = await timed(() => runChild('inproc.js', { dir, date }, { env: workerEnv, nodeArgs }));
-  row('(b) scanPartition in-process', inproc.seconds, inproc.records, inproc.bytesRaw, inproc.peakRssBytes, floor.seconds, inproc.otherCpu, `${inproc.partitions} partitions, ${inproc.threads} scan threads`);
+  row(
+    '(b) scanPartition in-process',
+    inproc.seconds,
+    inproc.records,
+    inproc.bytesRaw,
+    inproc.peakRssBytes,
+    floor.seconds,
+    inproc.otherCpu,
+    `${inproc.partitions} partitions, ${inproc.threads} scan threads`,
+  );
 
   log('(c) starting the Temporal dev server');
   const { server, startupSeconds: serverStartup } = await startServer();
@@ -125,20 +166,49 @@ async function main() {
   let temporal;
   try {
     log(`(c) full scan through Temporal, ${args.workers} worker process(es), ${sources.length} directory source(s)`);
-    temporal = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', 'c'), date, sources, rules, findingsDirectory: join(OUT, 'findings', 'c') }));
+    temporal = await timed(() =>
+      scanWithFreshWorkers({
+        address: server.address,
+        workers: args.workers,
+        env: workerEnv,
+        nodeArgs,
+        logDir: join(OUT, 'logs', 'c'),
+        date,
+        sources,
+        rules,
+        findingsDirectory: join(OUT, 'findings', 'c'),
+      }),
+    );
     results.workerStartupSeconds = temporal.workerStartupSeconds;
     results.workerWarmUpSeconds = temporal.warmUpSeconds;
     results.historyEvents = temporal.historyEvents;
     results.temporalPhases = temporal.phases;
     const p = temporal.phases;
-    row('(c) full scan through Temporal', temporal.seconds, temporal.summary.records, temporal.summary.bytes, temporal.workerPeakRssBytes, floor.seconds, temporal.otherCpu,
-      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker; ${fmt(p.beforeScanSeconds, 2)} s before the partition batches, ${fmt(p.scanSeconds, 2)} s in them, ${fmt(p.afterScanSeconds, 2)} s after`);
+    row(
+      '(c) full scan through Temporal',
+      temporal.seconds,
+      temporal.summary.records,
+      temporal.summary.bytes,
+      temporal.workerPeakRssBytes,
+      floor.seconds,
+      temporal.otherCpu,
+      `${args.workers} worker(s), ${temporal.summary.partitions} partitions; peak RSS of the worker; ${fmt(p.beforeScanSeconds, 2)} s before the partition batches, ${fmt(p.scanSeconds, 2)} s in them, ${fmt(p.afterScanSeconds, 2)} s after`,
+    );
 
     let duck;
     if (!args.skipDuckdb) {
       log('(d) DuckDB');
       duck = await timed(() => runChild('duckdb.js', { dir, date }));
-      row('(d) DuckDB read_json + SQL', duck.seconds, manifest.records, manifest.bytesRaw, duck.peakRssBytes, floor.seconds, duck.otherCpu, `${duck.threads} threads`);
+      row(
+        '(d) DuckDB read_json + SQL',
+        duck.seconds,
+        manifest.records,
+        manifest.bytesRaw,
+        duck.peakRssBytes,
+        floor.seconds,
+        duck.otherCpu,
+        `${duck.threads} threads`,
+      );
     }
 
     if (!args.skipS3) {
@@ -150,9 +220,38 @@ async function main() {
         const objects = await uploadSubset(moto.endpoint, bucket, dir, args.s3Every);
         log(`(e) uploaded ${objects} objects in ${fmt((Date.now() - since) / 1000)} s`);
         const subFloor = await timed(() => runChild('floor.js', { dir, every: args.s3Every }));
-        const s3 = await timed(() => scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', 'e'), date, sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]), rules, findingsDirectory: join(OUT, 'findings', 'e') }));
-        row(`(a') gunzip floor, 1/${args.s3Every} of the objects`, subFloor.seconds, s3.summary.records, subFloor.bytesRaw, subFloor.peakRssBytes, subFloor.seconds, subFloor.otherCpu);
-        row('(e) full scan through Temporal from moto S3', s3.seconds, s3.summary.records, s3.summary.bytes, s3.workerPeakRssBytes, subFloor.seconds, s3.otherCpu, `ratio to (a'); ${s3.summary.partitions} partitions`);
+        const s3 = await timed(() =>
+          scanWithFreshWorkers({
+            address: server.address,
+            workers: args.workers,
+            env: workerEnv,
+            nodeArgs,
+            logDir: join(OUT, 'logs', 'e'),
+            date,
+            sources: complete([{ type: 's3', bucket, endpoint: moto.endpoint }]),
+            rules,
+            findingsDirectory: join(OUT, 'findings', 'e'),
+          }),
+        );
+        row(
+          `(a') gunzip floor, 1/${args.s3Every} of the objects`,
+          subFloor.seconds,
+          s3.summary.records,
+          subFloor.bytesRaw,
+          subFloor.peakRssBytes,
+          subFloor.seconds,
+          subFloor.otherCpu,
+        );
+        row(
+          '(e) full scan through Temporal from moto S3',
+          s3.seconds,
+          s3.summary.records,
+          s3.summary.bytes,
+          s3.workerPeakRssBytes,
+          subFloor.seconds,
+          s3.otherCpu,
+          `ratio to (a'); ${s3.summary.partitions} partitions`,
+        );
         results.s3 = { objects, findingsByRule: s3.summary.findingsByRule };
       } finally {
         moto.stop();
@@ -169,14 +268,32 @@ async function main() {
       warmCache(trail.dir);
       log(`RSS series: ${records} records, (b) and (c)`);
       const b = await runChild('inproc.js', { dir: trail.dir, date }, { env: workerEnv, nodeArgs });
-      const c = await scanWithFreshWorkers({ address: server.address, workers: args.workers, env: workerEnv, nodeArgs, logDir: join(OUT, 'logs', `rss-${records}`), date, sources: complete(directorySources(trail.dir, args.singleSource)), rules, findingsDirectory: join(OUT, 'findings', `rss-${records}`) });
-      results.rssSeries.push({ records, inprocPeakRssBytes: b.peakRssBytes, inprocSeconds: b.seconds, workerPeakRssBytes: c.workerPeakRssBytes, temporalSeconds: c.seconds });
+      const c = await scanWithFreshWorkers({
+        address: server.address,
+        workers: args.workers,
+        env: workerEnv,
+        nodeArgs,
+        logDir: join(OUT, 'logs', `rss-${records}`),
+        date,
+        sources: complete(directorySources(trail.dir, args.singleSource)),
+        rules,
+        findingsDirectory: join(OUT, 'findings', `rss-${records}`),
+      });
+      results.rssSeries.push({
+        records,
+        inprocPeakRssBytes: b.peakRssBytes,
+        inprocSeconds: b.seconds,
+        workerPeakRssBytes: c.workerPeakRssBytes,
+        temporalSeconds: c.seconds,
+      });
     }
     results.rssSeries.sort((x, y) => x.records - y.records);
 
     results.rows = rows;
     results.findings = {
-      inproc: inproc.findingsByRule, temporal: temporal.summary.findingsByRule, duckdb: duck?.findingsByRule,
+      inproc: inproc.findingsByRule,
+      temporal: temporal.summary.findingsByRule,
+      duckdb: duck?.findingsByRule,
       inprocMatchesTemporal: sameKeys(inproc.keys, temporal.keys),
       inprocMatchesDuckdb: duck ? sameKeys(inproc.keys, duck.keys) : undefined,
       ...(duck && !sameKeys(inproc.keys, duck.keys) ? { inprocVsDuckdb: diff(inproc.keys, duck.keys) } : {}),
@@ -209,38 +326,56 @@ function checks(rows, results, temporal, duck, manifest) {
   const series = results.rssSeries;
   if (series.length >= 2) {
     const [first, last] = [series[0], series[series.length - 1]];
-    add(`worker peak RSS not growing with records (${first.records} -> ${last.records}: <= ${TARGETS.rssGrowth}x)`,
+    add(
+      `worker peak RSS not growing with records (${first.records} -> ${last.records}: <= ${TARGETS.rssGrowth}x)`,
       last.workerPeakRssBytes <= first.workerPeakRssBytes * TARGETS.rssGrowth,
-      series.map((s) => `${s.records}: ${fmt(s.workerPeakRssBytes / 2 ** 20, 0)} MB`).join(', '));
+      series.map((s) => `${s.records}: ${fmt(s.workerPeakRssBytes / 2 ** 20, 0)} MB`).join(', '),
+    );
   }
-  add(`history of one daily scan < ${TARGETS.historyEvents} events`, temporal.historyEvents < TARGETS.historyEvents, `${temporal.historyEvents} events for ${manifest.objects} objects`);
+  add(
+    `history of one daily scan < ${TARGETS.historyEvents} events`,
+    temporal.historyEvents < TARGETS.historyEvents,
+    `${temporal.historyEvents} events for ${manifest.objects} objects`,
+  );
   const f = results.findings;
   const total = (byRule) => (byRule ? Object.values(byRule).reduce((a, b) => a + b, 0) : 0);
-  add('same findings in (b), (c)' + (duck ? ', (d)' : ''), f.inprocMatchesTemporal && f.inprocMatchesDuckdb !== false,
-    `(b) ${total(f.inproc)}, (c) ${total(f.temporal)}${duck ? `, (d) ${total(f.duckdb)}` : ''} (rule 1 / rule 2: ${f.inproc[RULE1]} / ${f.inproc[RULE2]})`);
+  add(
+    'same findings in (b), (c)' + (duck ? ', (d)' : ''),
+    f.inprocMatchesTemporal && f.inprocMatchesDuckdb !== false,
+    `(b) ${total(f.inproc)}, (c) ${total(f.temporal)}${duck ? `, (d) ${total(f.duckdb)}` : ''} (rule 1 / rule 2: ${f.inproc[RULE1]} / ${f.inproc[RULE2]})`,
+  );
   return list;
 }
 
 function toMarkdown(results) {
   const lines = [];
   const t = results.trail;
-  lines.push(`Trail: ${t.records.toLocaleString('en-US')} records in ${t.objects.toLocaleString('en-US')} objects (${fmt(mb(t.bytesGz))} MB gzipped, ${fmt(mb(t.bytesRaw))} MB of JSON), one day, seed ${t.seed}.`);
-  lines.push(`Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}. Scanner: ${results.machine.scanner}. ${results.finishedAt}.`);
+  lines.push(
+    `Trail: ${t.records.toLocaleString('en-US')} records in ${t.objects.toLocaleString('en-US')} objects (${fmt(mb(t.bytesGz))} MB gzipped, ${fmt(mb(t.bytesRaw))} MB of JSON), one day, seed ${t.seed}.`,
+  );
+  lines.push(
+    `Machine: ${results.machine.cpus} cores (${results.machine.model}), ${fmt(results.machine.memoryBytes / 2 ** 30, 0)} GiB, Node ${results.machine.node}. Scanner: ${results.machine.scanner}. ${results.finishedAt}.`,
+  );
   lines.push('');
   lines.push('| stage | seconds | records/s | MB/s (JSON) | peak RSS (MB) | × floor | other CPU | notes |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results.rows) {
     const other = `${fmt(100 * r.otherCpu, 0)} %${r.otherCpu > OTHER_CPU_LIMIT ? ' ⚠' : ''}`;
-    lines.push(`| ${r.stage} | ${fmt(r.seconds, 2)} | ${fmt(r.recordsPerSecond, 0)} | ${fmt(r.mbPerSecond, 0)} | ${fmt(r.peakRssBytes / 2 ** 20, 0)} | ${fmt(r.vsFloor, 2)} | ${other} | ${r.note} |`);
+    lines.push(
+      `| ${r.stage} | ${fmt(r.seconds, 2)} | ${fmt(r.recordsPerSecond, 0)} | ${fmt(r.mbPerSecond, 0)} | ${fmt(r.peakRssBytes / 2 ** 20, 0)} | ${fmt(r.vsFloor, 2)} | ${other} | ${r.note} |`,
+    );
   }
   lines.push('', '"other CPU": share of the machine that processes outside the benchmark used during the stage; ⚠ above 10 %: that stage\'s time is inflated.');
   lines.push('');
-  lines.push(`Start-up, not in the times above: Temporal dev server ${fmt(results.devServerStartupSeconds, 2)} s, worker process(es) ${fmt(results.workerStartupSeconds, 2)} s, then ${fmt(results.workerWarmUpSeconds ?? 0, 2)} s for warm-up scans of an empty folder (a fresh worker's first workflow task loads the workflow bundle).`);
+  lines.push(
+    `Start-up, not in the times above: Temporal dev server ${fmt(results.devServerStartupSeconds, 2)} s, worker process(es) ${fmt(results.workerStartupSeconds, 2)} s, then ${fmt(results.workerWarmUpSeconds ?? 0, 2)} s for warm-up scans of an empty folder (a fresh worker's first workflow task loads the workflow bundle).`,
+  );
   if (results.rssSeries.length) {
     lines.push('');
     lines.push('| records | (b) peak RSS (MB) | (c) worker peak RSS (MB) |');
     lines.push('|---:|---:|---:|');
-    for (const s of results.rssSeries) lines.push(`| ${s.records.toLocaleString('en-US')} | ${fmt(s.inprocPeakRssBytes / 2 ** 20, 0)} | ${fmt(s.workerPeakRssBytes / 2 ** 20, 0)} |`);
+    for (const s of results.rssSeries)
+      lines.push(`| ${s.records.toLocaleString('en-US')} | ${fmt(s.inprocPeakRssBytes / 2 ** 20, 0)} | ${fmt(s.workerPeakRssBytes / 2 ** 20, 0)} |`);
   }
   lines.push('');
   lines.push('| check | result | measured |');
@@ -250,7 +385,10 @@ function toMarkdown(results) {
   if (f.inprocVsDuckdb) lines.push('', `(b) vs (d): ${JSON.stringify(f.inprocVsDuckdb)}`);
   if (f.inprocVsTemporal) lines.push('', `(b) vs (c): ${JSON.stringify(f.inprocVsTemporal)}`);
   const a = results.args;
-  lines.push('', `Command: \`npm run bench -- --records ${a.records}${a.workers !== 1 ? ` --workers ${a.workers}` : ''}${a.rssSeries.length ? ` --rss-series ${a.rssSeries.join(',')}` : ''}${a.skipDuckdb ? ' --skip-duckdb' : ''}${a.skipS3 ? ' --skip-s3' : ''}${a.singleSource ? ' --single-source' : ''}\``);
+  lines.push(
+    '',
+    `Command: \`npm run bench -- --records ${a.records}${a.workers !== 1 ? ` --workers ${a.workers}` : ''}${a.rssSeries.length ? ` --rss-series ${a.rssSeries.join(',')}` : ''}${a.skipDuckdb ? ' --skip-duckdb' : ''}${a.skipS3 ? ' --skip-s3' : ''}${a.singleSource ? ' --single-source' : ''}\``,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -263,7 +401,11 @@ if (process.argv.includes('--watch')) {
 
 if (process.argv.includes('--org')) {
   // the organisation benchmark is a run of its own
-  const { status } = require('node:child_process').spawnSync(process.execPath, [join(__dirname, 'org.js'), process.argv[process.argv.indexOf('--org') + 1] ?? '500x17'], { stdio: 'inherit' });
+  const { status } = require('node:child_process').spawnSync(
+    process.execPath,
+    [join(__dirname, 'org.js'), process.argv[process.argv.indexOf('--org') + 1] ?? '500x17'],
+    { stdio: 'inherit' },
+  );
   process.exit(status ?? 1);
 }
 

@@ -23,22 +23,26 @@ async function startWorkers({ address, taskQueue, n, env, logDir, nodeArgs = [] 
   const since = process.hrtime.bigint();
   const children = [];
   const ready = Promise.all(
-    Array.from({ length: n }, (_, i) => new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'trailwarden.js'), 'worker'], {
-        cwd: logDir,
-        env: { ...process.env, ...env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
-      const log = createWriteStream(join(logDir, `worker-${i}.log`));
-      let seen = '';
-      child.stderr.on('data', (chunk) => {
-        log.write(chunk);
-        seen += chunk;
-        if (seen.includes('worker on task queue')) resolve(child);
-      });
-      child.once('exit', (code) => reject(new Error(`worker ${i} exited with ${code} before it was ready (see ${logDir})`)));
-    })),
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'trailwarden.js'), 'worker'], {
+            cwd: logDir,
+            env: { ...process.env, ...env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          children.push(child);
+          const log = createWriteStream(join(logDir, `worker-${i}.log`));
+          let seen = '';
+          child.stderr.on('data', (chunk) => {
+            log.write(chunk);
+            seen += chunk;
+            if (seen.includes('worker on task queue')) resolve(child);
+          });
+          child.once('exit', (code) => reject(new Error(`worker ${i} exited with ${code} before it was ready (see ${logDir})`)));
+        }),
+    ),
   );
   try {
     return { workers: await ready, startupSeconds: seconds(since) };
@@ -49,13 +53,18 @@ async function startWorkers({ address, taskQueue, n, env, logDir, nodeArgs = [] 
 }
 
 async function stopWorkers(workers) {
-  await Promise.all(workers.map((child) => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.once('exit', resolve);
-    child.kill('SIGINT');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-  })));
+  await Promise.all(
+    workers.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.removeAllListeners('exit');
+          child.once('exit', resolve);
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
 }
 
 /**
@@ -125,10 +134,19 @@ async function scanWithFreshWorkers({ address, workers: n, env, logDir, nodeArgs
     const since = process.hrtime.bigint();
     const empty = join(logDir, 'warm-up');
     mkdirSync(join(empty, 'logs'), { recursive: true });
-    await Promise.all(Array.from({ length: 2 * n }, (_, i) => runScan({
-      address, taskQueue, date: scan.date, rules: scan.rules, workflowId: `warm-up-${taskQueue}-${i}`,
-      sources: [{ type: 'directory', path: join(empty, 'logs') }], findingsDirectory: join(empty, `findings-${i}`),
-    })));
+    await Promise.all(
+      Array.from({ length: 2 * n }, (_, i) =>
+        runScan({
+          address,
+          taskQueue,
+          date: scan.date,
+          rules: scan.rules,
+          workflowId: `warm-up-${taskQueue}-${i}`,
+          sources: [{ type: 'directory', path: join(empty, 'logs') }],
+          findingsDirectory: join(empty, `findings-${i}`),
+        }),
+      ),
+    );
     const warmUpSeconds = Number(process.hrtime.bigint() - since) / 1e9;
     const result = await runScan({ address, taskQueue, ...scan });
     const rss = workers.map((w) => peakRss(w.pid));

@@ -69,15 +69,38 @@ async function main() {
     const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1' });
     const queue = await sqs.send(new CreateQueueCommand({ QueueName: bucket }));
     const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes.QueueArn;
-    await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] },
+      }),
+    );
     source = { type: 's3', bucket, endpoint: moto.endpoint, notifications: { sqsQueueUrl: queue.QueueUrl, endpoint: moto.endpoint } };
   }
-  const loaded = parseConfig({ sources: [source], findings: { directory: join(work, 'findings') }, notifications: [{ type: 'file', path: join(work, 'notifications.jsonl') }], watch: { dayEndsAfter: 'P1D' } });
-  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
+  const loaded = parseConfig({
+    sources: [source],
+    findings: { directory: join(work, 'findings') },
+    notifications: [{ type: 'file', path: join(work, 'notifications.jsonl') }],
+    watch: { dayEndsAfter: 'P1D' },
+  });
+  const config = {
+    sources: loaded.sources,
+    rules: loaded.rules,
+    findingsDirectory: loaded.findingsDirectory,
+    findingsStore: loaded.findingsStore,
+    incidents: loaded.incidents,
+  };
   const taskQueue = `bench-watch-${Date.now()}`;
   // --profile: the worker writes a CPU profile into bench-output/watch-run/worker/ when it stops
   const nodeArgs = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', join(work, 'worker')] : [];
-  const { workers } = await startWorkers({ address: server.address, taskQueue, n: 1, env: { ...CREDENTIALS, TRAILWARDEN_WATCH_VISIBILITY_S: '60' }, logDir: join(work, 'worker'), nodeArgs });
+  const { workers } = await startWorkers({
+    address: server.address,
+    taskQueue,
+    n: 1,
+    env: { ...CREDENTIALS, TRAILWARDEN_WATCH_VISIBILITY_S: '60' },
+    logDir: join(work, 'worker'),
+    nodeArgs,
+  });
   const worker = workers[0];
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -89,15 +112,19 @@ async function main() {
     const dayMs = Date.parse(`${date}T00:00:00Z`);
     const scale = (minutes * 60_000) / 86_400_000;
     const started = Date.now();
-    log(`replaying ${files.length} deliveries (${(bytes / 1e6).toFixed(1)} MB) of ${date} in ${minutes} minute(s), ${poll ? `polling every ${poll}` : 'with SQS notifications'}`);
+    log(
+      `replaying ${files.length} deliveries (${(bytes / 1e6).toFixed(1)} MB) of ${date} in ${minutes} minute(s), ${poll ? `polling every ${poll}` : 'with SQS notifications'}`,
+    );
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let i = next++; i < files.length; i = next++) {
-        const due = started + Math.max(0, (files[i].deliveredMs - dayMs) * scale);
-        if (due > Date.now()) await sleep(due - Date.now());
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: files[i].key, Body: readFileSync(files[i].path) }));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = next++; i < files.length; i = next++) {
+          const due = started + Math.max(0, (files[i].deliveredMs - dayMs) * scale);
+          if (due > Date.now()) await sleep(due - Date.now());
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: files[i].key, Body: readFileSync(files[i].path) }));
+        }
+      }),
+    );
     log(`delivered in ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for the watch to finish`);
     let progress;
     for (;;) {
@@ -111,25 +138,51 @@ async function main() {
     await handle.signal('stop');
     await handle.result();
     const latency = await readLatency(watchStore(config), date);
-    const watched = JSON.parse(JSON.stringify(readFileSync(join(work, 'findings', `${date}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))));
+    const watched = JSON.parse(
+      JSON.stringify(
+        readFileSync(join(work, 'findings', `${date}.jsonl`), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      ),
+    );
 
     // the daily scan of the same day, on the same worker: its CPU per byte, and its findings
     const scanCpuBefore = processCpu(worker.pid).seconds;
     const summary = await client.workflow.execute('DailyScanWorkflow', { taskQueue, workflowId: `scan-${date}`, args: [{ date, config }] });
     const scanCpu = processCpu(worker.pid).seconds - scanCpuBefore;
-    const daily = readFileSync(join(work, 'findings', `${date}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    const same = JSON.stringify(daily.map((f) => f.id).sort()) === JSON.stringify(watched.map((f) => f.id).sort()) && summary.store.added === 0 && summary.store.updated === 0;
+    const daily = readFileSync(join(work, 'findings', `${date}.jsonl`), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const same =
+      JSON.stringify(daily.map((f) => f.id).sort()) === JSON.stringify(watched.map((f) => f.id).sort()) &&
+      summary.store.added === 0 &&
+      summary.store.updated === 0;
 
     const entries = Object.values(latency);
     const detection = percentiles(entries.map((l) => Date.parse(l.detectedAt) - Date.parse(l.deliveredAt)));
     const notified = percentiles(entries.filter((l) => l.notificationAcceptedAt).map((l) => Date.parse(l.notificationAcceptedAt) - Date.parse(l.deliveredAt)));
     const hours = wallSeconds / 3600;
     const results = {
-      date, records, objects: files.length, megabytes: bytes / 1e6, minutes, mode: poll ? `polling ${poll}` : 'SQS notifications', wallSeconds,
-      findings: watched.length, detection, notified,
-      rounds: progress.rounds, messages: { received: progress.totals.received, deleted: progress.totals.deleted },
+      date,
+      records,
+      objects: files.length,
+      megabytes: bytes / 1e6,
+      minutes,
+      mode: poll ? `polling ${poll}` : 'SQS notifications',
+      wallSeconds,
+      findings: watched.length,
+      detection,
+      notified,
+      rounds: progress.rounds,
+      messages: { received: progress.totals.received, deleted: progress.totals.deleted },
       // requests of the watch: one GetObject per object, and per round one ReceiveMessage at least (one DeleteMessageBatch per 10 messages)
-      requestsPerHourOfReplay: { getObject: files.length / hours, receiveMessageAtLeast: progress.rounds / hours, deleteMessageBatch: Math.ceil(progress.totals.deleted / 10) / hours },
+      requestsPerHourOfReplay: {
+        getObject: files.length / hours,
+        receiveMessageAtLeast: progress.rounds / hours,
+        deleteMessageBatch: Math.ceil(progress.totals.deleted / 10) / hours,
+      },
       worker: { cpuSeconds: watchCpu, cpuShare: watchCpu / wallSeconds, peakRssMB: peakRss(worker.pid) / 2 ** 20, cpuPerMB: watchCpu / (bytes / 1e6) },
       dailyScan: { cpuSeconds: scanCpu, cpuPerMB: scanCpu / (bytes / 1e6), findings: summary.findings, alreadyRouted: summary.incidents?.alreadyRouted },
       sameFindingsAsDailyScan: same,

@@ -4,7 +4,16 @@ import { findingsStoreOf } from '../store/findings-store';
 import { configuredRules } from '../rules/configured-rules';
 import { scanBlobStore, keySegment } from '../store/blob-store';
 import { blobBytes, blobLines, byteLines, removeScanStore, removeScratch, storedLines } from './scratch';
-import { type CorrelateInput, type GatherInput, type LinesBlob, type ScanStore, type CorrelateResult, MAX_LISTED_FINDING_IDS, type StoreFindingsInput, type StoreFindingsResult } from './types';
+import {
+  type CorrelateInput,
+  type GatherInput,
+  type LinesBlob,
+  type ScanStore,
+  type CorrelateResult,
+  MAX_LISTED_FINDING_IDS,
+  type StoreFindingsInput,
+  type StoreFindingsResult,
+} from './types';
 
 /** What correlating a scan's selected lines gives, before anything is stored. */
 export interface Correlated {

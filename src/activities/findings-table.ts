@@ -7,7 +7,11 @@ import type { LinesBlob } from './types';
 export const FINDINGS_TABLE_ROWS = 20;
 
 function cell(value: unknown): string {
-  return String(value ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ') || '—';
+  return (
+    String(value ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\s+/g, ' ') || '—'
+  );
 }
 
 /**

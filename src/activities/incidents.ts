@@ -56,7 +56,10 @@ function incidentOf(finding: Finding, rules: Record<string, unknown>, scan: { wo
   const key: Record<string, string> = suppression?.enabled
     ? Object.fromEntries(suppression.keyFields.map((field) => [field, str((finding as unknown as Record<string, unknown>)[field])]))
     : { scanWorkflowId: scan.workflowId, scanRunId: scan.runId };
-  const hash = createHash('sha256').update(JSON.stringify([finding.ruleId, key])).digest('hex').slice(0, 20);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([finding.ruleId, key]))
+    .digest('hex')
+    .slice(0, 20);
   return { incidentId: `incident-${finding.ruleId}-${hash}`, key, windowMs: suppression?.enabled ? parseIsoDuration(suppression.duration) : 0 };
 }
 
@@ -137,7 +140,10 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
         staticSummary: `${rule?.name ?? group.ruleId}: ${Object.values(group.key).join(' / ')}`,
       });
     }
-    await ledger.markRouted(input.date, group.findings.map((f) => f.id));
+    await ledger.markRouted(
+      input.date,
+      group.findings.map((f) => f.id),
+    );
     context.heartbeat(incidentId);
   };
   // incidents are independent: signal several at once (each one's batches stay in order)
@@ -147,7 +153,9 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
 
 /** The distinct values of a field over the findings, joined ("a, b"), or undefined when none has it. */
 function distinct(findings: readonly Finding[], field: string): string | undefined {
-  const values = [...new Set(findings.map((f) => (f as unknown as Record<string, unknown>)[field]).filter((v) => v !== undefined && v !== ''))].map(String).sort();
+  const values = [...new Set(findings.map((f) => (f as unknown as Record<string, unknown>)[field]).filter((v) => v !== undefined && v !== ''))]
+    .map(String)
+    .sort();
   return values.length ? values.join(', ') : undefined;
 }
 

@@ -1,13 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type CloudTrailRecord, malformedReason } from '../cloudtrail/record';
 import { lookupQueries, readWindow, recordLine } from '../rules/selection';
-import {
-  LOOKUP_RETENTION_DAYS,
-  createLookupClient,
-  isPermanentLookupError,
-  isThrottling,
-  lookupEventPages,
-} from '../sources/lookup-events';
+import { LOOKUP_RETENTION_DAYS, createLookupClient, isPermanentLookupError, isThrottling, lookupEventPages } from '../sources/lookup-events';
 import { DAY_MS } from '../common/days';
 import { configuredRules } from '../rules/configured-rules';
 import { type ProgressCheckpoint, PartitionProgress } from './partition-progress';

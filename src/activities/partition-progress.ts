@@ -26,7 +26,12 @@ export class PartitionProgress<Position> {
   private readonly file: string;
   private fd: number | undefined;
 
-  constructor(private readonly scanId: string, private readonly partition: Pick<PartitionSpec, 'id' | 'label'>, start: Position, previous: ProgressCheckpoint<Position> | undefined) {
+  constructor(
+    private readonly scanId: string,
+    private readonly partition: Pick<PartitionSpec, 'id' | 'label'>,
+    start: Position,
+    previous: ProgressCheckpoint<Position> | undefined,
+  ) {
     this.file = scratchPath(scanId, `selected-${partition.id}`);
     this.resumed = previous !== undefined && existsSync(this.file) && statSync(this.file).size >= previous.scratchBytes;
     if (this.resumed && previous) {
@@ -50,7 +55,7 @@ export class PartitionProgress<Position> {
     if (!lines.length) return;
     const text = Buffer.from(`${lines.join('\n')}\n`);
     this.fd ??= openSync(this.file, 'a');
-    for (let written = 0; written < text.length; ) written += writeSync(this.fd, text, written);
+    for (let written = 0; written < text.length;) written += writeSync(this.fd, text, written);
     this.state.scratchBytes += text.length;
     this.state.selectedLines += lines.length;
     this.state.stats.selected += selected;

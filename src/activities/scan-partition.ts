@@ -21,14 +21,14 @@ const MAX_WHOLE_OBJECT_BYTES = 8 * 1024 * 1024;
 /** An object is corrupt (reported, skipped) rather than unreachable (retried) when its bytes are bad. */
 export function isCorruptObjectError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return (
-    error instanceof LogFileFormatError ||
-    error instanceof PermanentSourceError ||
-    (typeof code === 'string' && code.startsWith('Z_'))
-  );
+  return error instanceof LogFileFormatError || error instanceof PermanentSourceError || (typeof code === 'string' && code.startsWith('Z_'));
 }
 
-async function listObjects(input: ScanPartitionInput, source: S3Source | DirectorySource, readWindow: ScanPeriod): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
+async function listObjects(
+  input: ScanPartitionInput,
+  source: S3Source | DirectorySource,
+  readWindow: ScanPeriod,
+): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   if (source.type === 'directory') return listDirectoryLogObjects(source);
   const partition = partitionSpec(input.partition);
   if (partition.kind !== 's3') throw new Error(`partition ${partition.id} has no S3 location`);

@@ -138,7 +138,9 @@ export async function watchCorrelate(input: WatchCorrelateInput): Promise<WatchD
     const now = new Date().toISOString();
     for (const finding of fresh) latency[finding.id].routedAt = now;
   }
-  const pending = Object.entries(latency).filter(([, entry]) => entry.routedAt && !entry.notification).slice(0, RESOLVE_PER_ROUND);
+  const pending = Object.entries(latency)
+    .filter(([, entry]) => entry.routedAt && !entry.notification)
+    .slice(0, RESOLVE_PER_ROUND);
   for (const [id, entry] of pending) await resolveNotification(context.client, config, date, id, entry);
   if (changed.length || fresh.length || pending.length) await writeLatency(store, date, latency);
   return {

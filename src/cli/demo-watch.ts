@@ -28,13 +28,30 @@ async function notifiedBucket(endpoint: string): Promise<string> {
   await s3.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET }));
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'trailwarden-demo-deliveries' }));
   const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-  await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: DEMO_BUCKET, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: DEMO_BUCKET,
+      NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] },
+    }),
+  );
   return queue.QueueUrl!;
 }
 
 /** Delivers the day's objects while the watch runs, showing each finding as it is stored; then the daily scan. */
-async function watchThenScan(client: Client, target: TemporalTarget, day: string, files: Map<string, Buffer>, config: LoadedConfig, scanConfig: ScanConfig, endpoint: string): Promise<void> {
-  const handle = await client.workflow.start('WatchWorkflow', { taskQueue: target.taskQueue, workflowId: WATCH_WORKFLOW_ID, args: [watchInputOf(config, scanConfig, true)] });
+async function watchThenScan(
+  client: Client,
+  target: TemporalTarget,
+  day: string,
+  files: Map<string, Buffer>,
+  config: LoadedConfig,
+  scanConfig: ScanConfig,
+  endpoint: string,
+): Promise<void> {
+  const handle = await client.workflow.start('WatchWorkflow', {
+    taskQueue: target.taskQueue,
+    workflowId: WATCH_WORKFLOW_ID,
+    args: [watchInputOf(config, scanConfig, true)],
+  });
   process.stderr.write(`demo: watching s3://${DEMO_BUCKET} through its notification queue; delivering ${day}'s ${files.size} objects over about 20 s\n`);
   const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
   const order = [...files.keys()].sort((a, b) => (parseTrailKey(a)?.deliveredMs ?? 0) - (parseTrailKey(b)?.deliveredMs ?? 0));
@@ -98,7 +115,9 @@ export async function runWatchDemo(options: { uiPort?: number }): Promise<number
   try {
     const { worker, connection } = await createWorker(target);
     cleanup.push(() => connection.close());
-    await worker.runUntil(connectClient(target).then(({ client, close }) => watchThenScan(client, target, day, files, config, scanConfig, moto.endpoint).finally(close)));
+    await worker.runUntil(
+      connectClient(target).then(({ client, close }) => watchThenScan(client, target, day, files, config, scanConfig, moto.endpoint).finally(close)),
+    );
     process.stdout.write(`\nWeb UI: ${server.uiUrl}/namespaces/default/workflows/${WATCH_WORKFLOW_ID}\n`);
   } finally {
     for (const step of cleanup.reverse()) await step();

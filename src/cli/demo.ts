@@ -107,9 +107,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         const { client, close } = await connectClient(target);
         try {
           process.stderr.write(`demo: scanning ${DEMO_DATE} through Temporal at ${server.address}\n`);
-          const outcome = await runDailyScan(client, target, DEMO_DATE, { ...config, incidents: { ...config.incidents!, webUiUrl: server.uiUrl! } }, {
-            embedded: true,
-          });
+          const outcome = await runDailyScan(
+            client,
+            target,
+            DEMO_DATE,
+            { ...config, incidents: { ...config.incidents!, webUiUrl: server.uiUrl! } },
+            {
+              embedded: true,
+            },
+          );
           for (const finding of outcome.findings) process.stdout.write(`${formatFinding(finding)}\n`);
           process.stdout.write(`\n${formatSummary(outcome.summary)}\n`);
           const expected = outcome.summary.incidents?.incidents ?? 0;
@@ -120,11 +126,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
             process.stdout.write(`${held} finding(s) in Security Hub on moto at ${moto.endpoint} (region ${DEMO_HUB_REGION}; GetFindings lists them)\n`);
           }
           for (const incident of await listIncidents(client, false)) {
-            process.stdout.write(`  ${incident.incidentId}: [${incident.severity}] ${incident.ruleName}, ${incident.findings} finding(s), ${Object.values(incident.key).join(' / ')}\n`);
+            process.stdout.write(
+              `  ${incident.incidentId}: [${incident.severity}] ${incident.ruleName}, ${incident.findings} finding(s), ${Object.values(incident.key).join(' / ')}\n`,
+            );
           }
-          process.stdout.write(
-            `\nWeb UI: ${server.uiUrl}/namespaces/default/workflows/${outcome.workflowId}/${outcome.runId}/history\n`,
-          );
+          process.stdout.write(`\nWeb UI: ${server.uiUrl}/namespaces/default/workflows/${outcome.workflowId}/${outcome.runId}/history\n`);
           if (options.keepOpen) {
             process.stdout.write('demo: the dev server and Web UI stay up; press Ctrl-C to stop\n');
             await new Promise<void>((r) => {

@@ -46,10 +46,11 @@ export function flat(text: string): string {
 
 function ownMessage(failure: unknown): string {
   if (failure instanceof TimeoutFailure) {
-    const kind = String(failure.timeoutType ?? '').replace(/^TIMEOUT_TYPE_/, '').toLowerCase().replace(/_/g, '-');
-    return kind === 'heartbeat'
-      ? 'heartbeat timeout: the worker running it stopped answering (was it stopped or killed?)'
-      : `${kind || 'a'} timeout`;
+    const kind = String(failure.timeoutType ?? '')
+      .replace(/^TIMEOUT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/_/g, '-');
+    return kind === 'heartbeat' ? 'heartbeat timeout: the worker running it stopped answering (was it stopped or killed?)' : `${kind || 'a'} timeout`;
   }
   if (failure instanceof CancelledFailure) return 'cancelled';
   if (failure instanceof TerminatedFailure) return `terminated${failure.message && failure.message !== 'Terminated' ? ` (${failure.message})` : ''}`;

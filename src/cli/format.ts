@@ -6,20 +6,28 @@ import type { CommonFinding } from '../rules/types';
 /** One line per finding: severity, rule, its rule's title and fields, id. */
 export function formatFinding(f: CommonFinding): string {
   const view = viewOf(f);
-  const fields = Object.entries(view.fields).map(([label, value]) => `${label}: ${value}`).join('; ');
+  const fields = Object.entries(view.fields)
+    .map(([label, value]) => `${label}: ${value}`)
+    .join('; ');
   return `[${f.severity}] ${f.ruleName}  ${view.title}  (${fields})  id=${f.id}`;
 }
 
 export function formatSummary(summary: ScanSummary): string {
   const lines = [
     `scan ${summary.date}: ${summary.findings} finding(s) ` +
-      `(${Object.entries(summary.findingsByRule).map(([rule, n]) => `${rule}: ${n}`).join(', ') || 'no rules enabled'})`,
+      `(${
+        Object.entries(summary.findingsByRule)
+          .map(([rule, n]) => `${rule}: ${n}`)
+          .join(', ') || 'no rules enabled'
+      })`,
     `  read ${summary.objects} object(s), ${summary.records} record(s), ${(summary.bytes / 1e6).toFixed(1)} MB ` +
       `from ${summary.partitions} partition(s); ${summary.selectedEvents} selected event(s), ${summary.duplicateEvents} duplicate(s)`,
     ...summary.sources.map(
       (s) =>
         `  ${s.source}: ${s.partitions} partition(s), ${s.records} record(s), ${s.selected} selected` +
-        (s.requests !== undefined ? `, ${s.requests} request(s), ${s.pages ?? 0} page(s), ${s.retriedAttempts ?? 0} retried attempt(s)` : `, ${s.objects} object(s)`),
+        (s.requests !== undefined
+          ? `, ${s.requests} request(s), ${s.pages ?? 0} page(s), ${s.retriedAttempts ?? 0} retried attempt(s)`
+          : `, ${s.objects} object(s)`),
     ),
     `  findings stored in ${summary.store.file} (${summary.store.added} new, ${summary.store.updated} updated, ${summary.store.stored} in file)`,
   ];

@@ -2,10 +2,7 @@ import { RULES } from '../rules';
 
 /** The "Examples" and "Environment" sections every command's --help ends with. */
 export function example(commands: string[], env: string[]): string {
-  return (
-    `\nExamples:\n${commands.map((c) => `  $ ${c}`).join('\n')}\n` +
-    `\nEnvironment:\n${env.map((e) => `  ${e}`).join('\n')}\n`
-  );
+  return `\nExamples:\n${commands.map((c) => `  $ ${c}`).join('\n')}\n` + `\nEnvironment:\n${env.map((e) => `  ${e}`).join('\n')}\n`;
 }
 
 /** The variables every command that reaches Temporal reads. */

@@ -33,8 +33,9 @@ export function formatIncident(i: IncidentState, configuredChannels: number): st
       ? `closed ${i.closedAt ?? ''}${i.closeReason ? ` (${i.closeReason})` : ''}${i.acknowledgedBy ? `, acknowledged by ${i.acknowledgedBy}` : ''}`
       : `${i.status === 'acknowledged' ? `acknowledged by ${i.acknowledgedBy ?? 'someone'}, ` : ''}window ends ${i.closesAt}`;
   return (
-    `${i.incidentId}  ${i.status}  [${i.severity}] ${i.ruleName}  ${Object.entries(i.key).map(([k, v]) => `${k}=${v}`).join(' ')}` +
-    `  findings=${i.findings} events=${i.events}  opened ${i.openedAt}, ${state}  notifications ${notificationsText(i, configuredChannels)}`
+    `${i.incidentId}  ${i.status}  [${i.severity}] ${i.ruleName}  ${Object.entries(i.key)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}` + `  findings=${i.findings} events=${i.events}  opened ${i.openedAt}, ${state}  notifications ${notificationsText(i, configuredChannels)}`
   );
 }
 
@@ -53,10 +54,16 @@ export async function resolveIncidentId(client: Client, idOrPrefix: string): Pro
   if (matches.size === 1) return [...matches][0];
   if (matches.size === 0) throw new UsageError(`no incident ${idOrPrefix} (list them with: trailwarden incidents)`);
   const sorted = [...matches].sort();
-  throw new UsageError(`"${idOrPrefix}" names ${matches.size} incidents (${sorted.slice(0, 3).join(', ')}${sorted.length > 3 ? ', …' : ''}): give more of the id`);
+  throw new UsageError(
+    `"${idOrPrefix}" names ${matches.size} incidents (${sorted.slice(0, 3).join(', ')}${sorted.length > 3 ? ', …' : ''}): give more of the id`,
+  );
 }
 
-async function signalIncident(client: Client, idOrPrefix: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>): Promise<string> {
+async function signalIncident(
+  client: Client,
+  idOrPrefix: string,
+  send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>,
+): Promise<string> {
   const id = await resolveIncidentId(client, idOrPrefix);
   const handle = client.workflow.getHandle(id);
   try {

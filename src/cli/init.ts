@@ -33,7 +33,10 @@ export function starterConfig(logs: string): object {
       ...Object.fromEntries(RULES.map((rule) => [rule.id, { enabled: true }])),
     },
     findings: { '//': 'one <date>.jsonl file per scanned day', directory: '.trailwarden/findings' },
-    '//notifications': [{ type: 'file', path: '.trailwarden/notifications.jsonl' }, { type: 'slack', urlEnv: 'SLACK_WEBHOOK_URL' }],
+    '//notifications': [
+      { type: 'file', path: '.trailwarden/notifications.jsonl' },
+      { type: 'slack', urlEnv: 'SLACK_WEBHOOK_URL' },
+    ],
   };
 }
 
@@ -46,7 +49,10 @@ export function registerInitCommand(program: Command): void {
     .option('--force', 'overwrite an existing configuration file')
     .addHelpText(
       'after',
-      example(['trailwarden init --sample && trailwarden scan --embedded --date ' + DEMO_DATE, 'trailwarden init --config ./conf/trailwarden.config.json'], ['TRAILWARDEN_CONFIG (the file to write)']),
+      example(
+        ['trailwarden init --sample && trailwarden scan --embedded --date ' + DEMO_DATE, 'trailwarden init --config ./conf/trailwarden.config.json'],
+        ['TRAILWARDEN_CONFIG (the file to write)'],
+      ),
     )
     .action((opts: { sample?: boolean; force?: boolean }, command: Command) => {
       const file = resolve((command.optsWithGlobals().config as string | undefined) ?? process.env.TRAILWARDEN_CONFIG ?? DEFAULT_CONFIG_FILE);
@@ -64,7 +70,9 @@ export function registerInitCommand(program: Command): void {
         process.stdout.write(`wrote the sample trail (${files.size} files of ${DEMO_DATE}) into ${dir}\n`);
         process.stdout.write(`next: trailwarden scan --embedded --date ${DEMO_DATE}\n`);
       } else {
-        process.stdout.write(`next: put exported CloudTrail logs in ./exported-logs (or edit "sources"), then: trailwarden scan --embedded --date YYYY-MM-DD\n`);
+        process.stdout.write(
+          `next: put exported CloudTrail logs in ./exported-logs (or edit "sources"), then: trailwarden scan --embedded --date YYYY-MM-DD\n`,
+        );
       }
     });
 }

@@ -21,8 +21,7 @@ export function currentLogFile(): string | undefined {
 /** Where this command's logs go: $TRAILWARDEN_LOG_FILE, else a new file under the OS temp folder. */
 function logFileFor(command: string): string {
   const file =
-    process.env.TRAILWARDEN_LOG_FILE ??
-    join(tmpdir(), 'trailwarden-logs', `${command}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    process.env.TRAILWARDEN_LOG_FILE ?? join(tmpdir(), 'trailwarden-logs', `${command}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
   mkdirSync(dirname(file), { recursive: true });
   return file;
 }
@@ -82,7 +81,9 @@ export function installLogging(mode: LogMode, command: string): void {
     seen.set(key, count);
     if (count === 1) {
       const detail = errorText(meta);
-      process.stderr.write(`trailwarden: worker ${entry.level.toLowerCase()}: ${what}${detail ? `: ${detail}` : ''} (repeats are not shown; log: ${logFile})\n`);
+      process.stderr.write(
+        `trailwarden: worker ${entry.level.toLowerCase()}: ${what}${detail ? `: ${detail}` : ''} (repeats are not shown; log: ${logFile})\n`,
+      );
     } else if (count === 10 || count === 100 || count % 1000 === 0) {
       process.stderr.write(`trailwarden: worker ${entry.level.toLowerCase()}: ${what}: the same error ${count} times so far\n`);
     }

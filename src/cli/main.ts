@@ -73,7 +73,10 @@ function printFindings(findings: readonly Finding[], format: Format, channels: r
 }
 
 const formatOption = () =>
-  new Option('--format <format>', 'how findings print: text, jsonl (one finding per line, as --json), ocsf (OCSF Detection Findings), asff (Security Hub findings)').choices(FORMATS);
+  new Option(
+    '--format <format>',
+    'how findings print: text, jsonl (one finding per line, as --json), ocsf (OCSF Detection Findings), asff (Security Hub findings)',
+  ).choices(FORMATS);
 
 /** Repeatable options: each use adds a value. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -127,8 +130,21 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       example(
-        ['trailwarden scan --embedded --date 2026-11-25', 'trailwarden scan --date 2026-11-25 --json > findings.jsonl', 'trailwarden scan --from 2026-11-18 --to 2026-11-24'],
-        ['TRAILWARDEN_CONFIG', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_TASK_QUEUE', 'TRAILWARDEN_WORKER_WAIT_MS', 'TRAILWARDEN_STATUS_INTERVAL_MS', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (--embedded)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+        [
+          'trailwarden scan --embedded --date 2026-11-25',
+          'trailwarden scan --date 2026-11-25 --json > findings.jsonl',
+          'trailwarden scan --from 2026-11-18 --to 2026-11-24',
+        ],
+        [
+          'TRAILWARDEN_CONFIG',
+          'TEMPORAL_ADDRESS',
+          'TEMPORAL_NAMESPACE',
+          'TRAILWARDEN_TASK_QUEUE',
+          'TRAILWARDEN_WORKER_WAIT_MS',
+          'TRAILWARDEN_STATUS_INTERVAL_MS',
+          'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (--embedded)',
+          'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL',
+        ],
       ),
     )
     .action(async (opts: ScanOptions, command: Command) => {
@@ -192,28 +208,37 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       example(
-        ['trailwarden findings --date 2026-11-25', 'trailwarden findings --date 2026-11-25 --json | jq .user', 'trailwarden findings --from 2026-11-01 --to 2026-11-30 --severity high --format ocsf > findings.ocsf.jsonl'],
+        [
+          'trailwarden findings --date 2026-11-25',
+          'trailwarden findings --date 2026-11-25 --json | jq .user',
+          'trailwarden findings --from 2026-11-01 --to 2026-11-30 --severity high --format ocsf > findings.ocsf.jsonl',
+        ],
         ['TRAILWARDEN_CONFIG', 'AWS_REGION (--format asff without a securityhub channel)'],
       ),
     )
-    .action(async (opts: { date?: string; from?: string; to?: string; rule?: string[]; severity?: string[]; account?: string[]; json?: boolean; format?: Format }, command: Command) => {
-      const range = scanRange(opts, 'findings');
-      const format = formatOf(opts);
-      const filter = parseFilter(opts);
-      const config = configOf(command);
-      const store = storeOf(config);
-      const findings: Finding[] = [];
-      // findings the watch found first also say, in text, how soon after delivery
-      const latency: Record<string, FindingLatency> = {};
-      for (const date of daysBetween(range.from, range.to)) {
-        findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
-        if (format === 'text') Object.assign(latency, await latencyOf(config, date));
-      }
-      const asff = asffTargetOf(config.incidents?.channels ?? []);
-      for (const f of findings) process.stdout.write(`${findingLine(f, format, asff)}${format === 'text' ? latencyText(latency[f.id]) : ''}\n`);
-      const dates = range.from === range.to ? range.from : `${range.from} .. ${range.to}`;
-      if (format === 'text') process.stderr.write(`${findings.length} finding(s) stored for ${dates} in ${store.location}\n`);
-    });
+    .action(
+      async (
+        opts: { date?: string; from?: string; to?: string; rule?: string[]; severity?: string[]; account?: string[]; json?: boolean; format?: Format },
+        command: Command,
+      ) => {
+        const range = scanRange(opts, 'findings');
+        const format = formatOf(opts);
+        const filter = parseFilter(opts);
+        const config = configOf(command);
+        const store = storeOf(config);
+        const findings: Finding[] = [];
+        // findings the watch found first also say, in text, how soon after delivery
+        const latency: Record<string, FindingLatency> = {};
+        for (const date of daysBetween(range.from, range.to)) {
+          findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
+          if (format === 'text') Object.assign(latency, await latencyOf(config, date));
+        }
+        const asff = asffTargetOf(config.incidents?.channels ?? []);
+        for (const f of findings) process.stdout.write(`${findingLine(f, format, asff)}${format === 'text' ? latencyText(latency[f.id]) : ''}\n`);
+        const dates = range.from === range.to ? range.from : `${range.from} .. ${range.to}`;
+        if (format === 'text') process.stderr.write(`${findings.length} finding(s) stored for ${dates} in ${store.location}\n`);
+      },
+    );
 
   program
     .command('worker')
@@ -223,7 +248,15 @@ function buildProgram(setExit: (code: number) => void): Command {
       'after',
       example(
         ['TEMPORAL_ADDRESS=temporal.internal:7233 trailwarden worker', 'trailwarden worker --verbose'],
-        ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_TASK_QUEUE', 'TEMPORAL_TLS_*, TEMPORAL_API_KEY', 'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+        [
+          'TEMPORAL_ADDRESS',
+          'TEMPORAL_NAMESPACE',
+          'TRAILWARDEN_TASK_QUEUE',
+          'TEMPORAL_TLS_*, TEMPORAL_API_KEY',
+          'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE',
+          'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)',
+          'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL',
+        ],
       ),
     )
     .action(async (opts: { maxActivities?: number }, command: Command) => {
@@ -249,13 +282,22 @@ function buildProgram(setExit: (code: number) => void): Command {
       'after',
       example(
         ['trailwarden dev', 'trailwarden dev --port 7300 --ui-port 8300   # beside another dev server'],
-        ['TRAILWARDEN_TASK_QUEUE', 'TEMPORAL_NAMESPACE', 'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE', 'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)', 'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL'],
+        [
+          'TRAILWARDEN_TASK_QUEUE',
+          'TEMPORAL_NAMESPACE',
+          'TRAILWARDEN_SCAN_THREADS, TRAILWARDEN_HEARTBEAT_MS, TRAILWARDEN_NATIVE',
+          'AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID (the credentials scans use)',
+          'TRAILWARDEN_LOG_FILE, TRAILWARDEN_LOG_LEVEL',
+        ],
       ),
     )
     .action(async (opts: { port: number; uiPort: number; db: string }, command: Command) => {
       const target = temporalTarget(configOf(command));
       // a second dev server on a busy port would die, and its worker would silently serve the first one
-      for (const [port, what] of [[opts.port, '--port'], [opts.uiPort, '--ui-port']] as const) {
+      for (const [port, what] of [
+        [opts.port, '--port'],
+        [opts.uiPort, '--ui-port'],
+      ] as const) {
         try {
           await checkPortFree(port, '127.0.0.1', `${what}`);
         } catch (error) {
@@ -313,7 +355,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--source <kind>', 'where the sample trail is served from').choices(['s3', 'directory']).default('s3'))
     .option('--keep-open', 'keep the dev server and Web UI running after the scan, until Ctrl-C')
     .option('--securityhub', "also send the incidents' findings to Security Hub on the demo's local moto (a securityhub channel)")
-    .option('--watch', 'continuous detection instead: the sample trail lands in moto S3 over ~20 s, `watch` finds each finding, then the daily scan confirms it')
+    .option(
+      '--watch',
+      'continuous detection instead: the sample trail lands in moto S3 over ~20 s, `watch` finds each finding, then the daily scan confirms it',
+    )
     .addOption(new Option('--ui-port <n>', 'Web UI port (default: a free port)').argParser(port))
     .addHelpText(
       'after',
@@ -325,7 +370,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { source: 's3' | 'directory'; keepOpen?: boolean; uiPort?: number; securityhub?: boolean; watch?: boolean }, command: Command) => {
       logsFor(command);
       if (opts.watch) {
-        if (opts.source !== 's3' || opts.keepOpen || opts.securityhub) throw new UsageError('demo --watch uses moto S3 and SQS and stops when it is done: it takes neither --source, --keep-open nor --securityhub');
+        if (opts.source !== 's3' || opts.keepOpen || opts.securityhub)
+          throw new UsageError('demo --watch uses moto S3 and SQS and stops when it is done: it takes neither --source, --keep-open nor --securityhub');
         setExit(await runWatchDemo({ uiPort: opts.uiPort }));
         return;
       }

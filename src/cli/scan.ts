@@ -56,13 +56,19 @@ export interface ScanOutcome {
 export function scanConfigOf(config: LoadedConfig): ScanConfig {
   if (config.sources.length === 0) {
     throw new UsageError(
-      `no sources configured${config.file ? ` in ${config.file}` : ''}: add an s3 or directory source to "sources" ` +
-        '(see README), or pass --config FILE',
+      `no sources configured${config.file ? ` in ${config.file}` : ''}: add an s3 or directory source to "sources" ` + '(see README), or pass --config FILE',
     );
   }
   checkChannelEnvironment(config.incidents?.channels ?? []);
   checkDirectorySources(config.sources);
-  return { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory, findingsStore: config.findingsStore, maxConcurrentPartitions: config.maxConcurrentPartitions, incidents: config.incidents };
+  return {
+    sources: config.sources,
+    rules: config.rules,
+    findingsDirectory: config.findingsDirectory,
+    findingsStore: config.findingsStore,
+    maxConcurrentPartitions: config.maxConcurrentPartitions,
+    incidents: config.incidents,
+  };
 }
 
 /** Findings come from the store the config names (never this machine's disk unless it is a folder). */
@@ -117,7 +123,9 @@ export function checkDirectorySources(sources: readonly Source[]): void {
 async function whilePolling<P, T>(query: () => Promise<P>, onProgress: (progress: P) => void, done: Promise<T>): Promise<T> {
   let inFlight: Promise<void> | undefined;
   const timer = setInterval(() => {
-    inFlight ??= query().then(onProgress, () => undefined).finally(() => (inFlight = undefined));
+    inFlight ??= query()
+      .then(onProgress, () => undefined)
+      .finally(() => (inFlight = undefined));
   }, 500);
   try {
     return await done;
@@ -127,7 +135,10 @@ async function whilePolling<P, T>(query: () => Promise<P>, onProgress: (progress
   }
 }
 
-async function showProgress<T>(handle: { query: (q: typeof progressQuery) => Promise<{ partitions: number; partitionsDone: number; objects: number }> }, done: Promise<T>): Promise<T> {
+async function showProgress<T>(
+  handle: { query: (q: typeof progressQuery) => Promise<{ partitions: number; partitionsDone: number; objects: number }> },
+  done: Promise<T>,
+): Promise<T> {
   if (!process.stderr.isTTY) return done;
   const bar = new SingleBar({
     format: 'scanning |{bar}| {value}/{total} partitions | {objects} objects | {duration_formatted} {status}',
@@ -173,12 +184,16 @@ export async function runDailyScan(client: Client, target: TemporalTarget, date:
   const summary = await explained(`scan of ${date} (workflow ${workflowId})`, options, () =>
     showProgress(
       handle,
-      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), {
-        ...options,
-        abort,
-        phase: async () => (await handle.query(progressQuery)).phase,
-        onStatus: process.stderr.isTTY ? (status) => statusSink?.(status) : undefined,
-      }),
+      waitForRun(
+        handle,
+        client.withAbortSignal(abort.signal, () => handle.result()),
+        {
+          ...options,
+          abort,
+          phase: async () => (await handle.query(progressQuery)).phase,
+          onStatus: process.stderr.isTTY ? (status) => statusSink?.(status) : undefined,
+        },
+      ),
     ),
   );
   const wanted = summary.findingIds ? new Set(summary.findingIds) : undefined;
@@ -211,7 +226,11 @@ async function showRangeProgress(
   const remaining = (daysDone: number) => {
     if (daysDone === 0) return 'estimating…';
     const seconds = Math.round((((Date.now() - started) / daysDone) * (total - daysDone)) / 1000);
-    return seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : `${seconds}s`;
+    return seconds >= 3600
+      ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m`
+      : seconds >= 60
+        ? `${Math.floor(seconds / 60)}m${seconds % 60}s`
+        : `${seconds}s`;
   };
   bar.start(total, 0, { findings: 0, remaining: remaining(0) });
   try {
@@ -254,7 +273,11 @@ export async function runRangeScan(
     showRangeProgress(
       handle,
       days.length,
-      waitForRun(handle, client.withAbortSignal(abort.signal, () => handle.result()), { ...options, abort, onStatus: process.stderr.isTTY ? () => undefined : undefined }),
+      waitForRun(
+        handle,
+        client.withAbortSignal(abort.signal, () => handle.result()),
+        { ...options, abort, onStatus: process.stderr.isTTY ? () => undefined : undefined },
+      ),
     ),
   );
   const store = storeOf(config);
@@ -263,11 +286,7 @@ export async function runRangeScan(
 }
 
 /** Runs `work` against a Temporal service: a private dev server and worker with --embedded, else $TEMPORAL_ADDRESS. */
-export async function withTemporal<T>(
-  target: TemporalTarget,
-  embedded: boolean,
-  work: (client: Client, target: TemporalTarget) => Promise<T>,
-): Promise<T> {
+export async function withTemporal<T>(target: TemporalTarget, embedded: boolean, work: (client: Client, target: TemporalTarget) => Promise<T>): Promise<T> {
   if (!embedded) {
     const { client, close } = await connectClient(target);
     try {

@@ -53,32 +53,43 @@ export function registerScheduleCommands(program: Command, configOf: (command: C
     .option('--at <HH:MM>', 'UTC time of day', '02:00')
     .addOption(new Option('--rescan-days <n>', 'days before the scanned day to scan again, for late files').default(1).argParser(wholeNumber))
     .addOption(new Option('--catchup-window <duration>', 'how late a missed run may still start (ISO-8601)').default('P1D'))
-    .addOption(new Option('--overlap <policy>', 'when a run is still going at the next time').choices(['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL']).default('BUFFER_ONE'))
+    .addOption(
+      new Option('--overlap <policy>', 'when a run is still going at the next time')
+        .choices(['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'])
+        .default('BUFFER_ONE'),
+    )
     .option('--no-pause-on-failure', 'keep running after a failed scan')
     .option('--paused', 'create it paused')
-    .action(async (opts: { id: string; at: string; rescanDays: number; catchupWindow: string; overlap: 'BUFFER_ONE'; pauseOnFailure: boolean; paused?: boolean }, command: Command) => {
-      parseTimeOfDay(opts.at);
-      const catchupWindowMs = isoDuration('--catchup-window', opts.catchupWindow);
-      await withClient(command, async (client, config) => {
-        const scanConfig = scanConfigOf(config);
-        const target = temporalTarget(config);
-        // the schedule's runs happen on the workers, later: paths relative to this machine mean nothing there
-        checkPathsForRemote(config, target.address);
-        const id = await createSchedule(client, target, scanConfig, {
-          id: opts.id,
-          at: opts.at,
-          rescanDays: opts.rescanDays,
-          catchupWindowMs,
-          overlap: opts.overlap,
-          pauseOnFailure: opts.pauseOnFailure,
-          paused: Boolean(opts.paused),
+    .action(
+      async (
+        opts: { id: string; at: string; rescanDays: number; catchupWindow: string; overlap: 'BUFFER_ONE'; pauseOnFailure: boolean; paused?: boolean },
+        command: Command,
+      ) => {
+        parseTimeOfDay(opts.at);
+        const catchupWindowMs = isoDuration('--catchup-window', opts.catchupWindow);
+        await withClient(command, async (client, config) => {
+          const scanConfig = scanConfigOf(config);
+          const target = temporalTarget(config);
+          // the schedule's runs happen on the workers, later: paths relative to this machine mean nothing there
+          checkPathsForRemote(config, target.address);
+          const id = await createSchedule(client, target, scanConfig, {
+            id: opts.id,
+            at: opts.at,
+            rescanDays: opts.rescanDays,
+            catchupWindowMs,
+            overlap: opts.overlap,
+            pauseOnFailure: opts.pauseOnFailure,
+            paused: Boolean(opts.paused),
+          });
+          process.stdout.write(
+            `created schedule ${id}: daily at ${opts.at} UTC, scanning the previous day and re-scanning ${opts.rescanDays} day(s) before it\n`,
+          );
+        }).catch((error: unknown) => {
+          if (error instanceof ScheduleAlreadyRunning) throw new UsageError(`schedule "${opts.id}" already exists (describe it, or delete it first)`);
+          throw error;
         });
-        process.stdout.write(`created schedule ${id}: daily at ${opts.at} UTC, scanning the previous day and re-scanning ${opts.rescanDays} day(s) before it\n`);
-      }).catch((error: unknown) => {
-        if (error instanceof ScheduleAlreadyRunning) throw new UsageError(`schedule "${opts.id}" already exists (describe it, or delete it first)`);
-        throw error;
-      });
-    });
+      },
+    );
 
   schedule
     .command('describe')

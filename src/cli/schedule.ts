@@ -102,7 +102,10 @@ async function outcomeOf(client: Client, workflowId: string, runId: string): Pro
       // a run that failed as a whole: its root cause, as the CLI's failure line gives it
       const cause = await handle.result().then(
         () => '',
-        (error: unknown) => describeFailure('run', error).replace(/^run failed/, '').replace(/^: /, ''),
+        (error: unknown) =>
+          describeFailure('run', error)
+            .replace(/^run failed/, '')
+            .replace(/^: /, ''),
       );
       return { status: cause ? `Failed: ${cause.replace(/^ in /, 'in ')}` : pretty };
     }

@@ -150,9 +150,12 @@ export async function waitForRun<T>(handle: WorkflowHandle, result: Promise<T>, 
       lastAt = Date.now();
     }
   };
-  const timer = setInterval(() => {
-    inFlight ??= report().finally(() => (inFlight = undefined));
-  }, options.onStatus ? Math.min(2000, statusIntervalMs()) : statusIntervalMs());
+  const timer = setInterval(
+    () => {
+      inFlight ??= report().finally(() => (inFlight = undefined));
+    },
+    options.onStatus ? Math.min(2000, statusIntervalMs()) : statusIntervalMs(),
+  );
   try {
     const outcome = await Promise.race([result.then((value) => ({ value })), signal.then((s) => ({ interrupted: s }))]);
     if ('value' in outcome) return outcome.value;

@@ -6,7 +6,15 @@ import { parseIsoDuration } from '../config/duration';
 import type { Finding } from '../rules/types';
 import { latencySummary } from '../watch/correlate-day';
 import { type FindingLatency, readLatency, watchStore } from '../watch/day-store';
-import { type WatchInput, type WatchProgress, type WatchState, type WatchWorkflow, WATCH_WORKFLOW_ID, stopWatchSignal, watchProgressQuery } from '../workflows/watch';
+import {
+  type WatchInput,
+  type WatchProgress,
+  type WatchState,
+  type WatchWorkflow,
+  WATCH_WORKFLOW_ID,
+  stopWatchSignal,
+  watchProgressQuery,
+} from '../workflows/watch';
 import { CliFailure } from './failure';
 import { formatFinding } from './format';
 import { example } from './help';
@@ -32,7 +40,12 @@ export function watchInputOf(config: LoadedConfig, scanConfig: ScanConfig, index
 export function latencyText(latency: FindingLatency | undefined): string {
   if (!latency) return '';
   const after = (to?: string) => (to ? `${((Date.parse(to) - Date.parse(latency.deliveredAt)) / 1000).toFixed(1)} s` : undefined);
-  const notified = latency.notification === 'joined' ? 'joined an open incident' : after(latency.notificationAcceptedAt) ? `notified ${after(latency.notificationAcceptedAt)} after delivery` : undefined;
+  const notified =
+    latency.notification === 'joined'
+      ? 'joined an open incident'
+      : after(latency.notificationAcceptedAt)
+        ? `notified ${after(latency.notificationAcceptedAt)} after delivery`
+        : undefined;
   return `  (watch: detected ${after(latency.detectedAt)} after delivery${notified ? `, ${notified}` : ''})`;
 }
 
@@ -51,7 +64,8 @@ export function watchedLine(latency: Record<string, FindingLatency>, findingIds:
   const count = Object.keys(seen).length;
   if (!count) return undefined;
   const { detection, notification } = latencySummary(seen);
-  const figures = (p: typeof detection) => (p ? `p50 ${(p.p50Ms / 1000).toFixed(1)} s, p95 ${(p.p95Ms / 1000).toFixed(1)} s, max ${(p.maxMs / 1000).toFixed(1)} s` : 'none yet');
+  const figures = (p: typeof detection) =>
+    p ? `p50 ${(p.p50Ms / 1000).toFixed(1)} s, p95 ${(p.p95Ms / 1000).toFixed(1)} s, max ${(p.maxMs / 1000).toFixed(1)} s` : 'none yet';
   return `  watch: ${count} of ${ids.length} finding(s) found first by trailwarden watch; delivery -> detection ${figures(detection)}; -> notification accepted ${figures(notification)}`;
 }
 
@@ -63,7 +77,9 @@ function summaryLine(progress: WatchProgress | WatchState, openDays: string[]): 
       return `${date}: ${day?.findings ?? 0} finding(s)${p95}`;
     })
     .join('; ');
-  const dropped = Object.entries(progress.dropped).map(([why, n]) => `${n} ${why}`).join(', ');
+  const dropped = Object.entries(progress.dropped)
+    .map(([why, n]) => `${n} ${why}`)
+    .join(', ');
   return `watch: ${progress.rounds} round(s), ${progress.totals.objects} object(s) scanned${dropped ? ` (dropped: ${dropped})` : ''}; ${days}${progress.lastError ? `; last error: ${progress.lastError}` : ''}`;
 }
 
@@ -91,7 +107,9 @@ async function follow(handle: WorkflowHandle<typeof WatchWorkflow>, config: Scan
       const [findings, latency] = await Promise.all([store.read(date), latencyOf(config, date)]);
       for (const finding of findings.filter((f: Finding) => latency[f.id] && printed.get(f.id) !== f.count)) {
         printed.set(finding.id, finding.count);
-        process.stdout.write(json ? `${JSON.stringify({ ...finding, watch: latency[finding.id] })}\n` : `${formatFinding(finding)}${latencyText(latency[finding.id])}\n`);
+        process.stdout.write(
+          json ? `${JSON.stringify({ ...finding, watch: latency[finding.id] })}\n` : `${formatFinding(finding)}${latencyText(latency[finding.id])}\n`,
+        );
       }
     }
     // a line when something other than the round count changed, and at least once a minute
@@ -106,14 +124,23 @@ async function follow(handle: WorkflowHandle<typeof WatchWorkflow>, config: Scan
   }
 }
 
-async function startWatch(client: Client, target: TemporalTarget, config: LoadedConfig, scanConfig: ScanConfig, options: { embedded: boolean; json: boolean }): Promise<number> {
+async function startWatch(
+  client: Client,
+  target: TemporalTarget,
+  config: LoadedConfig,
+  scanConfig: ScanConfig,
+  options: { embedded: boolean; json: boolean },
+): Promise<number> {
   await checkNamespace(client, target);
   if (!options.embedded) await requireWorker(client, target);
   const input = watchInputOf(config, scanConfig, await searchAttributesRegistered(client, target.namespace));
   const running = await client.workflow
     .getHandle(WATCH_WORKFLOW_ID)
     .describe()
-    .then((d) => d.status.name === 'RUNNING', () => false);
+    .then(
+      (d) => d.status.name === 'RUNNING',
+      () => false,
+    );
   const handle = await client.workflow.start<typeof WatchWorkflow>('WatchWorkflow', {
     taskQueue: target.taskQueue,
     workflowId: WATCH_WORKFLOW_ID,
@@ -127,7 +154,11 @@ async function startWatch(client: Client, target: TemporalTarget, config: Loaded
       ? `trailwarden: joined the running watch (workflow ${WATCH_WORKFLOW_ID}); it keeps the configuration it was started with (trailwarden watch --stop, then start it again, to change it)\n`
       : `trailwarden: watching ${scanConfig.sources.length} source(s) as workflow ${WATCH_WORKFLOW_ID}: ` +
           scanConfig.sources
-            .map((s, i) => (s.type === 's3' && s.notifications ? `s3://${s.bucket} from ${s.notifications.sqsQueueUrl}` : `${s.type === 's3' ? `s3://${s.bucket}` : s.type === 'directory' ? s.path : 'LookupEvents'} every ${input.pollIntervalsMs[i] / 1000} s`))
+            .map((s, i) =>
+              s.type === 's3' && s.notifications
+                ? `s3://${s.bucket} from ${s.notifications.sqsQueueUrl}`
+                : `${s.type === 's3' ? `s3://${s.bucket}` : s.type === 'directory' ? s.path : 'LookupEvents'} every ${input.pollIntervalsMs[i] / 1000} s`,
+            )
             .join(', ') +
           '\n',
   );
@@ -136,7 +167,10 @@ async function startWatch(client: Client, target: TemporalTarget, config: Loaded
   const abort = new AbortController();
   const result = client.withAbortSignal(abort.signal, () => handle.result());
   let ended = false;
-  result.then(() => (ended = true), () => (ended = true));
+  result.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   try {
     await client.withAbortSignal(abort.signal, () => follow(handle, scanConfig, options.json, Promise.race([signal, result.catch(() => undefined)])));
   } finally {
@@ -149,7 +183,11 @@ async function startWatch(client: Client, target: TemporalTarget, config: Loaded
     process.stderr.write('trailwarden: the embedded watch stops with its server\n');
     return 0;
   }
-  process.stderr.write(ended ? 'trailwarden: the watch has stopped\n' : `trailwarden: stopped following; the watch keeps running as workflow ${WATCH_WORKFLOW_ID} (trailwarden watch --stop ends it)\n`);
+  process.stderr.write(
+    ended
+      ? 'trailwarden: the watch has stopped\n'
+      : `trailwarden: stopped following; the watch keeps running as workflow ${WATCH_WORKFLOW_ID} (trailwarden watch --stop ends it)\n`,
+  );
   return 0;
 }
 
@@ -195,6 +233,10 @@ export function registerWatchCommand(program: Command, configOf: (command: Comma
       const scanConfig = scanConfigOf(config);
       // bad intervals and sources are reported before anything starts
       watchInputOf(config, scanConfig, false);
-      setExit(await withTemporal(target, Boolean(opts.embedded), (client, t) => startWatch(client, t, config, scanConfig, { embedded: Boolean(opts.embedded), json: Boolean(opts.json) })));
+      setExit(
+        await withTemporal(target, Boolean(opts.embedded), (client, t) =>
+          startWatch(client, t, config, scanConfig, { embedded: Boolean(opts.embedded), json: Boolean(opts.json) }),
+        ),
+      );
     });
 }

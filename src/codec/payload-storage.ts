@@ -44,7 +44,7 @@ export class LocalFolderStorageDriver implements StorageDriver {
         const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
         const fd = openSync(temp, 'w');
         try {
-          for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+          for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
         } finally {
           closeSync(fd);
         }
@@ -62,8 +62,10 @@ export class LocalFolderStorageDriver implements StorageDriver {
       try {
         bytes = readFileSync(file);
       } catch (error) {
-        throw new Error(`payload ${hash} is not in the payload folder ${this.folder} (${(error as NodeJS.ErrnoException).code}): ` +
-          'every client and worker must use the same payloadStorage');
+        throw new Error(
+          `payload ${hash} is not in the payload folder ${this.folder} (${(error as NodeJS.ErrnoException).code}): ` +
+            'every client and worker must use the same payloadStorage',
+        );
       }
       if (createHash('sha256').update(bytes).digest('hex') !== hash) throw new Error(`payload ${hash} in ${this.folder} is corrupt`);
       return PayloadProto.decode(bytes);

@@ -22,7 +22,13 @@ export function failureRoot(error: unknown): FailureRoot {
     if (current instanceof ChildWorkflowFailure) steps.push(`child ${current.execution?.workflowId ?? current.workflowType}`);
     else if (current instanceof ActivityFailure) steps.push(`activity ${current.activityType}`);
     // an application failure, timeout, cancellation or termination is the root: its cause is only detail
-    else if (current instanceof ApplicationFailure || current instanceof TimeoutFailure || current instanceof CancelledFailure || current instanceof TerminatedFailure) break;
+    else if (
+      current instanceof ApplicationFailure ||
+      current instanceof TimeoutFailure ||
+      current instanceof CancelledFailure ||
+      current instanceof TerminatedFailure
+    )
+      break;
     const next = (current as Error | undefined)?.cause;
     if (!(next instanceof Error)) break;
     current = next;

@@ -118,7 +118,10 @@ function describeIssue(issue: z.core.$ZodIssue, root: string, schema?: AnySchema
   if (issue.code === 'unrecognized_keys') {
     const known = schema ? keysAt(schema, issue.path, input) : [];
     const keys = issue.keys.map((k) => {
-      const close = closestKey(k, known.filter((c) => !issue.keys.includes(c)));
+      const close = closestKey(
+        k,
+        known.filter((c) => !issue.keys.includes(c)),
+      );
       return `"${k}"${close ? ` (did you mean "${close}"?)` : ''}`;
     });
     return `${where ? `${where}: ` : ''}unknown key ${keys.join(', ')}`;
@@ -148,7 +151,11 @@ function firstUnionKeyIssue(error: z.ZodError): z.core.$ZodIssue | undefined {
 export function withoutComments(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutComments);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('//')).map(([key, v]) => [key, withoutComments(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => !key.startsWith('//'))
+        .map(([key, v]) => [key, withoutComments(v)]),
+    );
   }
   return value;
 }
@@ -207,7 +214,9 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
     maxConcurrentPartitions: raw.maxConcurrentPartitions,
     findingsStore: raw.findings.s3 ? { s3: raw.findings.s3 } : { directory: findingsDirectory },
     payloadStorage:
-      raw.payloadStorage?.type === 'directory' ? { ...raw.payloadStorage, path: resolveAt('payloadStorage.path', raw.payloadStorage.path) } : raw.payloadStorage,
+      raw.payloadStorage?.type === 'directory'
+        ? { ...raw.payloadStorage, path: resolveAt('payloadStorage.path', raw.payloadStorage.path) }
+        : raw.payloadStorage,
     relativePaths,
     incidents: { enabled: raw.incidents.enabled, channels, evidenceLimit: raw.incidents.evidenceLimit, webUiUrl: raw.webUiUrl },
     temporal: raw.temporal,

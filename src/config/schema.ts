@@ -9,7 +9,10 @@ export const s3SourceSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'must be an S3 bucket name'),
   prefix: z.string().default(''),
-  organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-abc123defg').optional(),
+  organizationId: z
+    .string()
+    .regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-abc123defg')
+    .optional(),
   accounts: z.array(accountId).min(1).optional(),
   regions: z.array(region).min(1).optional(),
   /** endpoint override for S3-compatible services and local tests (path-style addressing) */
@@ -34,7 +37,10 @@ export const directorySourceSchema = z.strictObject({
 export const lookupAccountSchema = z.strictObject({
   accountId,
   /** role to assume in that account; without it the default credential chain is used */
-  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+    .optional(),
   externalId: z.string().min(2).optional(),
 });
 
@@ -71,13 +77,15 @@ export const webhookChannelSchema = z.strictObject({
   ...channelCommon,
 });
 
-export const slackChannelSchema = z.strictObject({
-  type: z.literal('slack'),
-  /** an incoming-webhook URL, or urlEnv naming an environment variable that holds it */
-  url: httpUrl.optional(),
-  urlEnv: envName.optional(),
-  ...channelCommon,
-}).refine((c) => Boolean(c.url) !== Boolean(c.urlEnv), { message: 'a slack channel needs exactly one of url and urlEnv' });
+export const slackChannelSchema = z
+  .strictObject({
+    type: z.literal('slack'),
+    /** an incoming-webhook URL, or urlEnv naming an environment variable that holds it */
+    url: httpUrl.optional(),
+    urlEnv: envName.optional(),
+    ...channelCommon,
+  })
+  .refine((c) => Boolean(c.url) !== Boolean(c.urlEnv), { message: 'a slack channel needs exactly one of url and urlEnv' });
 
 export const snsChannelSchema = z.strictObject({
   type: z.literal('sns'),

@@ -19,7 +19,9 @@ let day = DEMO_DATE;
 
 /** A stable UUID per seed and day, so every day of a generated trail has its own event ids. */
 function uuid(seed: string): string {
-  const h = createHash('sha256').update(day === DEMO_DATE ? seed : `${day}/${seed}`).digest('hex');
+  const h = createHash('sha256')
+    .update(day === DEMO_DATE ? seed : `${day}/${seed}`)
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -61,7 +63,13 @@ function ssoUser(account: string, email: string) {
     accountId: account,
     accessKeyId: 'ASIAEXAMPLEKEY',
     sessionContext: {
-      sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLEROLEID', arn: `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/${role}`, accountId: account, userName: role },
+      sessionIssuer: {
+        type: 'Role',
+        principalId: 'AROAEXAMPLEROLEID',
+        arn: `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/${role}`,
+        accountId: account,
+        userName: role,
+      },
       attributes: { creationDate: at('08:00:00'), mfaAuthenticated: 'false' },
     },
   };
@@ -75,13 +83,25 @@ function instanceRole(account: string, instanceId: string) {
     accountId: account,
     accessKeyId: 'ASIAINSTANCEKEY',
     sessionContext: {
-      sessionIssuer: { type: 'Role', principalId: 'AROAINSTANCEROLE', arn: `arn:aws:iam::${account}:role/EC2-SSM-Role`, accountId: account, userName: 'EC2-SSM-Role' },
+      sessionIssuer: {
+        type: 'Role',
+        principalId: 'AROAINSTANCEROLE',
+        arn: `arn:aws:iam::${account}:role/EC2-SSM-Role`,
+        accountId: account,
+        userName: 'EC2-SSM-Role',
+      },
       ec2RoleDelivery: '2.0',
     },
   };
 }
 
-function sendCommand(seed: string, time: string, account: string, identity: UserIdentity, opts: { bucket?: string; error?: string; ip?: string; date?: string } = {}): CloudTrailRecord {
+function sendCommand(
+  seed: string,
+  time: string,
+  account: string,
+  identity: UserIdentity,
+  opts: { bucket?: string; error?: string; ip?: string; date?: string } = {},
+): CloudTrailRecord {
   const commandId = uuid(`${seed}-command`);
   return {
     ...base(seed, at(time, opts.date), account, 'us-east-1'),
@@ -139,12 +159,24 @@ function noise(seed: string, time: string, account: string, region: string, i: n
   const kinds = [
     { eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', requestParameters: { maxResults: 1000 } },
     { eventSource: 'sts.amazonaws.com', eventName: 'GetCallerIdentity', requestParameters: null },
-    { eventSource: 'ssm.amazonaws.com', eventName: 'GetCommandInvocation', requestParameters: { commandId: uuid(`${seed}-c`), instanceId: 'i-0abc1234def567890' } },
+    {
+      eventSource: 'ssm.amazonaws.com',
+      eventName: 'GetCommandInvocation',
+      requestParameters: { commandId: uuid(`${seed}-c`), instanceId: 'i-0abc1234def567890' },
+    },
     { eventSource: 's3.amazonaws.com', eventName: 'ListBuckets', requestParameters: { Host: 's3.amazonaws.com' } },
     { eventSource: 'ssm.amazonaws.com', eventName: 'DescribeInstanceInformation', requestParameters: { maxResults: 50 } },
   ];
   const kind = kinds[i % kinds.length];
-  return { ...base(seed, at(time), account, region), userIdentity: iamUser(account, 'ci-deployer'), sourceIPAddress: '192.0.2.44', userAgent: 'aws-sdk-js/3.600.0', readOnly: true, ...kind, responseElements: null };
+  return {
+    ...base(seed, at(time), account, region),
+    userIdentity: iamUser(account, 'ci-deployer'),
+    sourceIPAddress: '192.0.2.44',
+    userAgent: 'aws-sdk-js/3.600.0',
+    readOnly: true,
+    ...kind,
+    responseElements: null,
+  };
 }
 
 function ownBucketPut(seed: string, time: string, account: string): CloudTrailRecord {
@@ -183,8 +215,22 @@ export function buildSampleTrail(date = DEMO_DATE): Map<string, Buffer> {
     '14:25': [sendCommand('bob-1', '14:20:17', PROD_ACCOUNT, bob, { ip: '203.0.113.50' })],
     '21:20': [
       exfilCommand,
-      agentPut('exfil-put-1', '21:15:09', PROD_ACCOUNT, 'exfil-drop-7781', FOREIGN_ACCOUNT, `out/${exfilCommandId}/i-0abc1234def567890/awsrunShellScript/0.awsrunShellScript/stdout`),
-      agentPut('exfil-put-2', '21:15:10', PROD_ACCOUNT, 'exfil-drop-7781', FOREIGN_ACCOUNT, `out/${exfilCommandId}/i-0abc1234def567890/awsrunShellScript/0.awsrunShellScript/stderr`),
+      agentPut(
+        'exfil-put-1',
+        '21:15:09',
+        PROD_ACCOUNT,
+        'exfil-drop-7781',
+        FOREIGN_ACCOUNT,
+        `out/${exfilCommandId}/i-0abc1234def567890/awsrunShellScript/0.awsrunShellScript/stdout`,
+      ),
+      agentPut(
+        'exfil-put-2',
+        '21:15:10',
+        PROD_ACCOUNT,
+        'exfil-drop-7781',
+        FOREIGN_ACCOUNT,
+        `out/${exfilCommandId}/i-0abc1234def567890/awsrunShellScript/0.awsrunShellScript/stderr`,
+      ),
       agentPut('own-output', '21:16:00', PROD_ACCOUNT, `ssm-output-${PROD_ACCOUNT}`, PROD_ACCOUNT, 'out/x/i-0abc1234def567890/stdout'),
     ],
   };
@@ -212,7 +258,10 @@ export function buildSampleTrail(date = DEMO_DATE): Map<string, Buffer> {
       { ...sendCommand('carol-next-day', '00:01:02', DEV_ACCOUNT, carol, { date: tomorrow }), awsRegion: 'eu-west-1' },
     ]),
   );
-  files.set(keyFor(DEV_ACCOUNT, 'eu-west-1', `${day}T12:00`, 'CORRUPTOBJECT001'), logFile([noise('c', '11:59:00', DEV_ACCOUNT, 'eu-west-1', 1)]).subarray(0, 60));
+  files.set(
+    keyFor(DEV_ACCOUNT, 'eu-west-1', `${day}T12:00`, 'CORRUPTOBJECT001'),
+    logFile([noise('c', '11:59:00', DEV_ACCOUNT, 'eu-west-1', 1)]).subarray(0, 60),
+  );
   const [y, m, d] = day.split('-');
   files.set(
     `AWSLogs/${PROD_ACCOUNT}/CloudTrail-Digest/us-east-1/${y}/${m}/${d}/${PROD_ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_${y}${m}${d}T110000Z.json.gz`,

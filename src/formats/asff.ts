@@ -53,7 +53,11 @@ export function asffFinding(brief: FindingBrief, target: AsffTarget): AwsSecurit
     ProductFields: {
       'trailwarden/RuleName': rule.name,
       'trailwarden/Events': String(brief.count),
-      ...Object.fromEntries(Object.entries(fields).slice(0, 40).map(([label, value]) => [`trailwarden/${label}`, clip(value, 2048)])),
+      ...Object.fromEntries(
+        Object.entries(fields)
+          .slice(0, 40)
+          .map(([label, value]) => [`trailwarden/${label}`, clip(value, 2048)]),
+      ),
     },
     Resources: [
       { Type: 'AwsAccount', Id: `AWS::::Account:${accountId}`, Partition: 'aws', Region: region },

@@ -23,10 +23,7 @@ export function ocsfDetectionFinding(finding: CommonFinding): Record<string, unk
   const view = rule.view(finding);
   const firstMs = Date.parse(finding.firstSeen);
   const lastMs = Date.parse(finding.lastSeen);
-  const evidences = [
-    ...view.users.map((name) => ({ user: { name } })),
-    ...view.buckets.map((name) => ({ databucket: { name, type_id: 1, type: 'S3' } })),
-  ];
+  const evidences = [...view.users.map((name) => ({ user: { name } })), ...view.buckets.map((name) => ({ databucket: { name, type_id: 1, type: 'S3' } }))];
   const observables = [
     ...view.users.map((value) => ({ name: 'evidences.user.name', type_id: OBSERVABLE.user, type: 'User Name', value })),
     ...view.ips.map((value) => ({ name: 'ip', type_id: OBSERVABLE.ip, type: 'IP Address', value })),

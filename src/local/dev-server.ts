@@ -3,7 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES, FindingCount, NotificationStatus, RuleIds, ScanDate, ScanMode, ScanStatus, SkippedObjects, Sources } from '../workflows/search-attributes';
+import {
+  CUSTOM_SEARCH_ATTRIBUTES,
+  FindingCount,
+  NotificationStatus,
+  RuleIds,
+  ScanDate,
+  ScanMode,
+  ScanStatus,
+  SkippedObjects,
+  Sources,
+} from '../workflows/search-attributes';
 import { installError, temporalCliPath } from './tools';
 
 export interface DevServer {

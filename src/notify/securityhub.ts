@@ -7,7 +7,13 @@ import type { IncidentNotice } from './notice';
 /** BatchImportFindings takes at most 100 findings a call. */
 export const SECURITY_HUB_BATCH = 100;
 
-const PERMANENT_ERRORS = new Set(['AccessDeniedException', 'InvalidAccessException', 'InvalidInputException', 'UnrecognizedClientException', 'ResourceNotFoundException']);
+const PERMANENT_ERRORS = new Set([
+  'AccessDeniedException',
+  'InvalidAccessException',
+  'InvalidInputException',
+  'UnrecognizedClientException',
+  'ResourceNotFoundException',
+]);
 
 export interface SecurityHubTarget {
   region?: string;

@@ -1,7 +1,16 @@
 import { PermanentDeliveryError } from './errors';
 import type { IncidentNotice } from './notice';
 
-const PERMANENT_SNS_ERRORS = new Set(['AuthorizationErrorException', 'InvalidParameterException', 'InvalidParameterValueException', 'NotFoundException', 'KMSAccessDeniedException', 'InvalidSecurityException', 'AccessDenied', 'AccessDeniedException']);
+const PERMANENT_SNS_ERRORS = new Set([
+  'AuthorizationErrorException',
+  'InvalidParameterException',
+  'InvalidParameterValueException',
+  'NotFoundException',
+  'KMSAccessDeniedException',
+  'InvalidSecurityException',
+  'AccessDenied',
+  'AccessDeniedException',
+]);
 
 /** Publishes the notice to an SNS topic; FIFO topics deduplicate on the idempotency key themselves. */
 export async function sendSns(topicArn: string, endpoint: string | undefined, notice: IncidentNotice, idempotencyKey: string): Promise<void> {

@@ -5,12 +5,7 @@ import type { CommonFinding, FindingOf, FindingView, Rule, SelectedEvent } from 
 export { ssmCommandExecution } from './ssm-command-execution';
 export { ssmOutputToForeignBucket } from './ssm-output-to-foreign-bucket';
 export type { SsmCommandExecutionOptions, SsmCommandExecutionSelected } from './ssm-command-execution';
-export type {
-  SsmOutputToForeignBucketOptions,
-  SsmOutputToForeignBucketSelected,
-  SsmCommandSelected,
-  ForeignPutSelected,
-} from './ssm-output-to-foreign-bucket';
+export type { SsmOutputToForeignBucketOptions, SsmOutputToForeignBucketSelected, SsmCommandSelected, ForeignPutSelected } from './ssm-output-to-foreign-bucket';
 
 /** The built-in detections, rule 1 first: the one place that lists them. Adding a rule is one line here. */
 const BUILT_IN = [ssmCommandExecution, ssmOutputToForeignBucket] as const;

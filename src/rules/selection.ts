@@ -64,11 +64,7 @@ export function lookupQueries(rules: readonly ConfiguredRule[], period: ScanPeri
 }
 
 /** Runs every rule's select on one record that lies in the read window (and in that rule's own). */
-export function selectRecord(
-  rules: readonly ConfiguredRule[],
-  record: CloudTrailRecord,
-  readWindow: ReadWindow,
-): SelectedLine[] {
+export function selectRecord(rules: readonly ConfiguredRule[], record: CloudTrailRecord, readWindow: ReadWindow): SelectedLine[] {
   const ms = eventTimeMs(record);
   if (ms === undefined || ms < readWindow.startMs || ms >= readWindow.endMs) return [];
   const lines: SelectedLine[] = [];

@@ -8,17 +8,7 @@
  * Semantics: docs/rules.md, "Rule 1".
  */
 import { z } from 'zod';
-import {
-  accountOf,
-  eventTimeMs,
-  fortiEventType,
-  isEmpty,
-  isoUtc,
-  malformedReason,
-  str,
-  userOf,
-  type CloudTrailRecord,
-} from '../cloudtrail/record';
+import { accountOf, eventTimeMs, fortiEventType, isEmpty, isoUtc, malformedReason, str, userOf, type CloudTrailRecord } from '../cloudtrail/record';
 import { defineRule, findingHeader, present } from './define';
 import { excludeEntry, isExcluded, suppressionOptions } from './options';
 import type { CommonFinding, ScanPeriod, SelectedEvent } from './types';
@@ -64,10 +54,7 @@ function select(record: CloudTrailRecord, options: SsmCommandExecutionOptions): 
   if (!fortiEventType(record)?.includes(EVENT_TYPE)) return undefined;
   const failed = !isEmpty(record.errorCode);
   if (options.successOnly && failed) return undefined;
-  if (
-    options.excludeAwsServiceCallers &&
-    (AWS_SERVICE_SOURCE_IPS.has(str(record.sourceIPAddress)) || record.userIdentity?.type === 'AWSService')
-  ) {
+  if (options.excludeAwsServiceCallers && (AWS_SERVICE_SOURCE_IPS.has(str(record.sourceIPAddress)) || record.userIdentity?.type === 'AWSService')) {
     return undefined;
   }
   const accountId = accountOf(record);
@@ -92,11 +79,7 @@ function uniqueByEventId<T extends SelectedEvent>(events: readonly T[]): T[] {
   return [...byId.values()];
 }
 
-function correlate(
-  selected: SsmCommandExecutionSelected[],
-  period: ScanPeriod,
-  options: SsmCommandExecutionOptions,
-): SsmCommandExecutionFinding[] {
+function correlate(selected: SsmCommandExecutionSelected[], period: ScanPeriod, options: SsmCommandExecutionOptions): SsmCommandExecutionFinding[] {
   if (!options.enabled) return [];
   const groups = new Map<string, { accountId: string; user: string; windowStart: number; events: SsmCommandExecutionSelected[] }>();
   for (const event of uniqueByEventId(selected)) {
@@ -127,12 +110,7 @@ function correlate(
       eventIds: events.map((e) => e.eventID).sort(),
     });
   }
-  return findings.sort(
-    (a, b) =>
-      Date.parse(a.windowStart) - Date.parse(b.windowStart) ||
-      compareText(a.accountId, b.accountId) ||
-      compareText(a.user, b.user),
-  );
+  return findings.sort((a, b) => Date.parse(a.windowStart) - Date.parse(b.windowStart) || compareText(a.accountId, b.accountId) || compareText(a.user, b.user));
 }
 
 function compareText(a: string, b: string): number {
@@ -183,8 +161,8 @@ export const ssmCommandExecution = defineRule<SsmCommandExecutionOptions, SsmCom
   runbook: [
     'Confirm with the user (or the owner of the role) that they sent these commands.',
     'Look the events up in CloudTrail by eventId: the document, its parameters and the targeted instances (aws ssm list-commands --command-id).',
-    'Read the commands\' output (S3 or CloudWatch Logs) for what ran.',
-    'If unexpected: revoke the principal\'s sessions and keys, and isolate the targeted instances.',
+    "Read the commands' output (S3 or CloudWatch Logs) for what ran.",
+    "If unexpected: revoke the principal's sessions and keys, and isolate the targeted instances.",
   ],
   optionsSchema,
   // the FortiSIEM event type contains "AWS-CloudTrail-SSM-SendCommand" only when eventName contains "SendCommand"

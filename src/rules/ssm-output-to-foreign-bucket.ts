@@ -9,17 +9,7 @@
  * Semantics, deviations and options: docs/rules.md, "Rule 2".
  */
 import { z } from 'zod';
-import {
-  accountOf,
-  eventTimeMs,
-  isEmpty,
-  isoUtc,
-  lastSegment,
-  malformedReason,
-  str,
-  userOf,
-  type CloudTrailRecord,
-} from '../cloudtrail/record';
+import { accountOf, eventTimeMs, isEmpty, isoUtc, lastSegment, malformedReason, str, userOf, type CloudTrailRecord } from '../cloudtrail/record';
 import { parseIsoDuration } from '../config/duration';
 import { defineRule, findingHeader, present } from './define';
 import { excludeEntry, isExcluded, isoDuration, suppressionOptions } from './options';
@@ -125,9 +115,7 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
     eventID: record.eventID as string,
     eventTimeMs: eventTimeMs(record) as number,
     bucket,
-    executionId:
-      str(field(record.responseElements, 'command', 'commandId')) ||
-      str(field(record.responseElements, 'associationDescription', 'associationId')),
+    executionId: str(field(record.responseElements, 'command', 'commandId')) || str(field(record.responseElements, 'associationDescription', 'associationId')),
     commandEventName: eventName,
     commandUser,
     commandUserArn,
@@ -145,22 +133,14 @@ function selectCommand(record: CloudTrailRecord, options: SsmOutputToForeignBuck
 /** The Sentinel entity: "Anonymous", else userName, else the arn's last segment; split at the first "@". */
 function accountEntity(record: CloudTrailRecord): { accountName: string; accountUpnSuffix: string } {
   const identity = record.userIdentity ?? {};
-  const name =
-    str(identity.principalId) === 'Anonymous'
-      ? 'Anonymous'
-      : !isEmpty(identity.userName)
-        ? str(identity.userName)
-        : lastSegment(str(identity.arn));
+  const name = str(identity.principalId) === 'Anonymous' ? 'Anonymous' : !isEmpty(identity.userName) ? str(identity.userName) : lastSegment(str(identity.arn));
   const at = name.indexOf('@');
-  return at < 0
-    ? { accountName: name, accountUpnSuffix: '' }
-    : { accountName: name.slice(0, at), accountUpnSuffix: name.slice(at + 1) };
+  return at < 0 ? { accountName: name, accountUpnSuffix: '' } : { accountName: name.slice(0, at), accountUpnSuffix: name.slice(at + 1) };
 }
 
 function selectPut(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): ForeignPutSelected | undefined {
   const eventName = record.eventName;
-  const isPut =
-    eventName === 'PutObject' || (options.includeMultipartUploads && typeof eventName === 'string' && MULTIPART_EVENT_NAMES.includes(eventName));
+  const isPut = eventName === 'PutObject' || (options.includeMultipartUploads && typeof eventName === 'string' && MULTIPART_EVENT_NAMES.includes(eventName));
   if (!isPut || !succeeded(record)) return undefined;
   const bucket = field(record.requestParameters, 'bucketName');
   if (typeof bucket !== 'string' || bucket === '') return undefined;
@@ -193,10 +173,7 @@ function rawSkip(options: SsmOutputToForeignBucketOptions): RawSkipTest | undefi
   return { eventNames: puts, everyValueOf: 'accountId', topLevelValueOf: 'recipientAccountId' };
 }
 
-function select(
-  record: CloudTrailRecord,
-  options: SsmOutputToForeignBucketOptions,
-): SsmOutputToForeignBucketSelected | undefined {
+function select(record: CloudTrailRecord, options: SsmOutputToForeignBucketOptions): SsmOutputToForeignBucketSelected | undefined {
   if (!options.enabled || malformedReason(record) !== undefined) return undefined;
   return selectCommand(record, options) ?? selectPut(record, options);
 }
@@ -246,9 +223,7 @@ function correlate(
   for (const command of commands) {
     if (command.bucket === '') continue;
     const bucketPuts = putsByBucket.get(command.bucket) ?? [];
-    const puts = options.matchExecutionIdInKey
-      ? bucketPuts.filter((put) => command.executionId !== '' && put.key.includes(command.executionId))
-      : bucketPuts;
+    const puts = options.matchExecutionIdInKey ? bucketPuts.filter((put) => command.executionId !== '' && put.key.includes(command.executionId)) : bucketPuts;
     if (puts.length === 0) continue;
     // puts are in (eventTimeMs, eventID) order: the first is the representative, first and last bound the span
     const representative = puts[0];
@@ -283,9 +258,7 @@ function correlate(
     findings.push(finding);
   }
   return findings.sort(
-    (a, b) =>
-      Date.parse(a.firstSeen) - Date.parse(b.firstSeen) ||
-      (a.commandEventId < b.commandEventId ? -1 : a.commandEventId > b.commandEventId ? 1 : 0),
+    (a, b) => Date.parse(a.firstSeen) - Date.parse(b.firstSeen) || (a.commandEventId < b.commandEventId ? -1 : a.commandEventId > b.commandEventId ? 1 : 0),
   );
 }
 
@@ -334,14 +307,12 @@ export const ssmOutputToForeignBucket = defineRule<SsmOutputToForeignBucketOptio
     'https://github.com/Azure/Azure-Sentinel/blob/master/Solutions/Amazon%20Web%20Services/Analytic%20Rules/AWS_SuspiciousCommandEC2.yaml',
     'https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cmdsec.html',
   ],
-  falsePositives: [
-    'A central logging or operations account that collects SSM command output from member accounts in its own bucket: see the exclude option.',
-  ],
+  falsePositives: ['A central logging or operations account that collects SSM command output from member accounts in its own bucket: see the exclude option.'],
   runbook: [
     'Verify the command with its sender (the command user): who asked for it, and why its output goes to another account.',
     'Check who owns the bucket (bucketOwnerAccountId) and whether that account belongs to your organisation.',
     'Read the command (document and parameters) and the objects put (putObjectEventIds) for what left the account.',
-    'If unexpected: revoke the sender\'s sessions and keys, block the bucket in the instances\' VPC endpoint policy, and isolate the instances.',
+    "If unexpected: revoke the sender's sessions and keys, block the bucket in the instances' VPC endpoint policy, and isolate the instances.",
   ],
   optionsSchema,
   candidates: (options) => ({ equals: eventNames(options), contains: [] }),

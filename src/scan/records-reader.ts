@@ -649,7 +649,12 @@ export class RecordsReader {
     const start = this.recordStart;
     const end = this.offset + endInChunk;
     this.wellFormed = this.idPlain && this.timeSure;
-    const eventName = this.nameKind === Kind.Plain ? this.nameBytes.subarray(this.nameStart, this.nameStart + this.nameLength) : this.nameKind === Kind.Other ? null : undefined;
+    const eventName =
+      this.nameKind === Kind.Plain
+        ? this.nameBytes.subarray(this.nameStart, this.nameStart + this.nameLength)
+        : this.nameKind === Kind.Other
+          ? null
+          : undefined;
     const name = this.matcher.decide(eventName, this.verify, this.passes);
     if (name !== undefined) {
       const tail = chunk.subarray(this.recordOpenInChunk, endInChunk);
@@ -666,7 +671,10 @@ export class RecordsReader {
     const every = this.everyKind[test];
     if (every === Kind.Other || own === Kind.Other) return false;
     if (every === Kind.Absent) return true;
-    return own === Kind.Plain && equalSpans(this.topBytes[test], this.topStart[test], this.topLength[test], this.everyBytes[test], this.everyStart[test], this.everyLength[test]);
+    return (
+      own === Kind.Plain &&
+      equalSpans(this.topBytes[test], this.topStart[test], this.topLength[test], this.everyBytes[test], this.everyStart[test], this.everyLength[test])
+    );
   }
 }
 
@@ -755,9 +763,17 @@ function twoDigits(b: Buffer, p: number, low: number, high: number): boolean {
  * know): YYYY-MM-DDTHH:MM:SS[.fraction]Z.
  */
 function isSurelyEventTime(b: Buffer, p: number, length: number): boolean {
-  if (length < 20 || b[p + 4] !== 0x2d || b[p + 7] !== 0x2d || b[p + 10] !== 0x54 || b[p + 13] !== 0x3a || b[p + 16] !== 0x3a || b[p + length - 1] !== 0x5a) return false;
+  if (length < 20 || b[p + 4] !== 0x2d || b[p + 7] !== 0x2d || b[p + 10] !== 0x54 || b[p + 13] !== 0x3a || b[p + 16] !== 0x3a || b[p + length - 1] !== 0x5a)
+    return false;
   for (let k = 0; k < 4; k++) if (!isDigit(b[p + k])) return false;
-  if (!twoDigits(b, p + 5, 1, 12) || !twoDigits(b, p + 8, 1, 28) || !twoDigits(b, p + 11, 0, 23) || !twoDigits(b, p + 14, 0, 59) || !twoDigits(b, p + 17, 0, 59)) return false;
+  if (
+    !twoDigits(b, p + 5, 1, 12) ||
+    !twoDigits(b, p + 8, 1, 28) ||
+    !twoDigits(b, p + 11, 0, 23) ||
+    !twoDigits(b, p + 14, 0, 59) ||
+    !twoDigits(b, p + 17, 0, 59)
+  )
+    return false;
   if (length === 20) return true;
   if (b[p + 19] !== 0x2e || length < 22) return false;
   for (let k = 20; k < length - 1; k++) if (!isDigit(b[p + k])) return false;

@@ -81,7 +81,13 @@ function collect(result: ReadResult, bytes: number, reader: ObjectScan['reader']
 
 /** The native reader's answer as a ReadResult, or a LogFileFormatError; undefined: read it in JavaScript. */
 function readNatively(document: Buffer, native: NativeScanner, matcher: CandidateMatcher): ReadResult | undefined {
-  const found = native.findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((tests) => Int32Array.from(tests)));
+  const found = native.findRecords(
+    document,
+    matcher.nameBuffers,
+    matcher.containsBuffers,
+    matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]),
+    matcher.skipsByName.map((tests) => Int32Array.from(tests)),
+  );
   const [status, records, offset] = found;
   if (status === NATIVE_NEEDS_JS) return undefined;
   if (status !== 0) throw new LogFileFormatError(corruptMessage(status, offset));

@@ -34,9 +34,7 @@ export class JobCache<T> {
 }
 
 export type ThreadReply =
-  | { ready: true }
-  | { id: number; scan: ObjectScan }
-  | { id: number; error: { name: string; message: string; code?: string; formatError: boolean } };
+  { ready: true } | { id: number; scan: ObjectScan } | { id: number; error: { name: string; message: string; code?: string; formatError: boolean } };
 
 /**
  * A scan thread's garbage is short-lived (strings of the few records it parses): a small young

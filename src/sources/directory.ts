@@ -12,9 +12,7 @@ const SKIPPED_FOLDERS = new Set(['CloudTrail-Digest', 'CloudTrail-Insight']);
  * Every *.json and *.json.gz below the folder, in the S3 key layout or not, sorted by path.
  * Files are not pruned by name: exported logs need not carry delivery times, so eventTime decides.
  */
-export async function listDirectoryLogObjects(
-  source: DirectorySource,
-): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
+export async function listDirectoryLogObjects(source: DirectorySource): Promise<{ objects: LogObject[]; skipped: SkippedItem[] }> {
   try {
     const info = await stat(source.path);
     if (!info.isDirectory()) throw new PermanentSourceError(`directory source ${source.path} is not a directory`);

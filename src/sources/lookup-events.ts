@@ -75,7 +75,10 @@ async function enabledRegions(source: LookupEventsSource, account: { accountId: 
   });
   try {
     const result = await ec2.send(new DescribeRegionsCommand({ AllRegions: false }));
-    return (result.Regions ?? []).map((r) => r.RegionName ?? '').filter(Boolean).sort();
+    return (result.Regions ?? [])
+      .map((r) => r.RegionName ?? '')
+      .filter(Boolean)
+      .sort();
   } catch (error) {
     throw classifyAwsError(error, `lookupEvents source: listing the enabled regions of ${account.accountId} (ec2:DescribeRegions)`);
   } finally {

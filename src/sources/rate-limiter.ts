@@ -11,7 +11,10 @@ export class RateLimiter {
   private queue: Promise<void> = Promise.resolve();
   readonly spacingMs: number;
 
-  constructor(perSecond: number, private readonly now: () => number = Date.now) {
+  constructor(
+    perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {
     // a little over 1000/perSecond, so requests exactly one window apart never meet in one window
     this.spacingMs = Math.ceil(1000 / perSecond) + 10;
   }

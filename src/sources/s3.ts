@@ -29,8 +29,7 @@ export function createS3Client(source: S3Source): Promise<S3Client> {
   let client = clients.get(key);
   if (!client) {
     client = s3Sdk().then(
-      ({ S3Client }) =>
-        new S3Client({ region, ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}), followRegionRedirects: true }),
+      ({ S3Client }) => new S3Client({ region, ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}), followRegionRedirects: true }),
     );
     clients.set(key, client);
   }
@@ -80,12 +79,7 @@ export async function discoverS3Partitions(client: S3Client, source: S3Source): 
  * the window's first day to the day its late-delivery margin ends, filtered by the delivery time in the name.
  * Digests, Insight files and other keys are never listed under CloudTrail/<region>/.
  */
-export async function listS3LogObjects(
-  client: S3Client,
-  source: S3Source,
-  partition: S3TrailPartition,
-  readWindow: ScanPeriod,
-): Promise<LogObject[]> {
+export async function listS3LogObjects(client: S3Client, source: S3Source, partition: S3TrailPartition, readWindow: ScanPeriod): Promise<LogObject[]> {
   const { paginateListObjectsV2 } = await s3Sdk();
   const lastDeliveryMs = readWindow.endMs + parseIsoDuration(source.lateDelivery);
   const firstDeliveryMs = readWindow.startMs - EARLY_SLACK_MS;

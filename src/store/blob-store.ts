@@ -67,7 +67,7 @@ export class DirectoryBlobStore implements BlobStore {
     const fd = openSync(temp, 'w');
     try {
       const bytes = Buffer.from(body);
-      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+      for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
     } finally {
       closeSync(fd);
     }
@@ -114,7 +114,7 @@ export class DirectoryBlobStore implements BlobStore {
     const fd = openSync(temp, 'wx');
     try {
       const bytes = Buffer.from(body);
-      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+      for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
     } finally {
       closeSync(fd);
     }

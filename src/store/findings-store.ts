@@ -147,7 +147,13 @@ export class PartsFindingsStore implements FindingsStore {
     const changed = findings.filter((f) => JSON.stringify(before.get(f.id)) !== JSON.stringify(f));
     if (changed.length) {
       const key = `${date}/part-${String(Date.now()).padStart(15, '0')}-${randomUUID()}.jsonl`;
-      await this.blobs.put(key, [...changed].sort(order).map((f) => `${JSON.stringify(f)}\n`).join(''));
+      await this.blobs.put(
+        key,
+        [...changed]
+          .sort(order)
+          .map((f) => `${JSON.stringify(f)}\n`)
+          .join(''),
+      );
     }
     return { file: `${this.location}${date}/`, stored: byId.size, added, updated };
   }

@@ -75,7 +75,19 @@ function dropReason(source: S3Source, bucket: string, key: string): string | und
 }
 
 class Collector {
-  readonly result: CollectResult = { touched: [], objectsByDay: {}, objects: 0, records: 0, bytes: 0, selected: 0, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
+  readonly result: CollectResult = {
+    touched: [],
+    objectsByDay: {},
+    objects: 0,
+    records: 0,
+    bytes: 0,
+    selected: 0,
+    received: 0,
+    deleted: 0,
+    dropped: {},
+    skipped: [],
+    skippedCount: 0,
+  };
   readonly candidates = new Map<string, Candidate>();
   readonly receipts = new Map<number, string[]>();
   readonly lookbackMs: number;
@@ -120,7 +132,14 @@ class Collector {
           }
           const { key } = notice;
           // a notification does not say the size: read it whole, or stream it when it turns out too large
-          this.offer(index, { key, size: 0, open: () => openS3Object(client, source.bucket, key) }, notice.notifiedMs, parseTrailKey(key)!.deliveredMs, lateMs(source), true);
+          this.offer(
+            index,
+            { key, size: 0, open: () => openS3Object(client, source.bucket, key) },
+            notice.notifiedMs,
+            parseTrailKey(key)!.deliveredMs,
+            lateMs(source),
+            true,
+          );
         }
       }
       if (messages.length < 10) break;
@@ -135,14 +154,21 @@ class Collector {
     const dayStarts = new Set<number>();
     for (const day of this.input.days) {
       const start = dayStartMs(day);
-      for (let d = Math.floor((start - this.lookbackMs - EARLY_SLACK_MS) / DAY_MS) * DAY_MS; d < start + DAY_MS + late && d <= nowMs; d += DAY_MS) dayStarts.add(d);
+      for (let d = Math.floor((start - this.lookbackMs - EARLY_SLACK_MS) / DAY_MS) * DAY_MS; d < start + DAY_MS + late && d <= nowMs; d += DAY_MS)
+        dayStarts.add(d);
     }
     for (const partition of await discoverS3Partitions(client, source)) {
       for (const d of [...dayStarts].sort()) {
         for (const item of await listS3Folder(client, source, dayFolder(partition.base, partition.accountId, partition.region, d))) {
           if (classifyKey(item.key) !== 'trail') continue;
           const { key } = item;
-          this.offer(index, { key, size: item.size, open: () => openS3Object(client, source.bucket, key) }, item.lastModifiedMs, parseTrailKey(key)!.deliveredMs, late);
+          this.offer(
+            index,
+            { key, size: item.size, open: () => openS3Object(client, source.bucket, key) },
+            item.lastModifiedMs,
+            parseTrailKey(key)!.deliveredMs,
+            late,
+          );
         }
       }
     }
@@ -193,7 +219,15 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
     Array.from({ length: Math.min(width, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const { job, scanner } = scannerFor(periodOfDays(next.days));
-        const watched: WatchedObject = { source: next.source, key: next.object.key, deliveredMs: next.deliveredMs, scannedMs: Date.now(), records: 0, bytes: 0, selected: 0 };
+        const watched: WatchedObject = {
+          source: next.source,
+          key: next.object.key,
+          deliveredMs: next.deliveredMs,
+          scannedMs: Date.now(),
+          records: 0,
+          bytes: 0,
+          selected: 0,
+        };
         let lines: string[] = [];
         try {
           const scan = await scanObject(next.object, job, scanner);
@@ -234,7 +268,15 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
  * lookupEventsPartition makes it), as one object of every open day: correlate keeps each day's own
  * events, and dedup by eventID drops what overlapping windows read twice.
  */
-export async function addLookupLines(config: ScanConfig, days: readonly string[], source: number, key: string, deliveredMs: number, lines: readonly string[], records: number): Promise<string[]> {
+export async function addLookupLines(
+  config: ScanConfig,
+  days: readonly string[],
+  source: number,
+  key: string,
+  deliveredMs: number,
+  lines: readonly string[],
+  records: number,
+): Promise<string[]> {
   const store = watchStore(config);
   const watched: WatchedObject = { source, key, deliveredMs, scannedMs: Date.now(), records, bytes: 0, selected: lines.length };
   for (const day of days) await writeObject(store, day, watched, lines);

@@ -46,7 +46,11 @@ export async function correlateDay(config: ScanConfig, date: string): Promise<Co
  * The latency records after a correlation at `nowMs`: a new finding, or one whose count changed, is
  * detected now; one that did not change keeps its record.
  */
-export function updatedLatency(before: Record<string, FindingLatency>, day: CorrelatedDay, nowMs: number): { latency: Record<string, FindingLatency>; changed: Finding[] } {
+export function updatedLatency(
+  before: Record<string, FindingLatency>,
+  day: CorrelatedDay,
+  nowMs: number,
+): { latency: Record<string, FindingLatency>; changed: Finding[] } {
   const latency = { ...before };
   const changed: Finding[] = [];
   const now = new Date(nowMs).toISOString();

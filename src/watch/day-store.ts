@@ -34,7 +34,10 @@ export function watchStore(config: ScanStore & { rules: Record<string, unknown> 
 
 /** An object's id in the day's store: its source and key, hashed (keys are longer than file names may be). */
 export function objectId(source: number, key: string): string {
-  return createHash('sha256').update(JSON.stringify([source, key])).digest('hex').slice(0, 40);
+  return createHash('sha256')
+    .update(JSON.stringify([source, key]))
+    .digest('hex')
+    .slice(0, 40);
 }
 
 const objectsPrefix = (date: string) => `days/${date}/objects/`;

@@ -12,7 +12,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { BatchPlan, DailyScanInput, FailedPartition, PartitionBatchResult, RecordedPartitionSpec, ScanStore, ScanSummary, SourceStats } from '../activities/types';
+import type {
+  BatchPlan,
+  DailyScanInput,
+  FailedPartition,
+  PartitionBatchResult,
+  RecordedPartitionSpec,
+  ScanStore,
+  ScanSummary,
+  SourceStats,
+} from '../activities/types';
 import type { Source } from '../config/schema';
 import { DAY_MS } from '../common/days';
 import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
@@ -131,7 +140,13 @@ const PLAN_IN_STORE = 'plan-in-store';
 const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30, nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR] },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 30,
+    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
+  },
 });
 
 /**
@@ -165,7 +180,16 @@ async function scanBeforeBatches(
   const scanned = inPlanOrder.flatMap((result, index): PartitionBatchResult[] => {
     if (!result) return [];
     const { sourceIndex } = partitions[index];
-    return [{ partitions: 1, sources: { [sourceIndex]: { partitions: 1, ...result.stats } }, failedPartitions: [], skipped: result.skipped, skippedCount: result.skippedCount, selected: result.selected }];
+    return [
+      {
+        partitions: 1,
+        sources: { [sourceIndex]: { partitions: 1, ...result.stats } },
+        failedPartitions: [],
+        skipped: result.skipped,
+        skippedCount: result.skippedCount,
+        selected: result.selected,
+      },
+    ];
   });
   return { scanned, failedPartitions };
 }
@@ -184,7 +208,14 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   if (patched(PLAN_IN_STORE)) batches = batchesOfPlan(await planScan({ config: input.config, scanId, store: scanStoreOf(input) }));
   else {
     const groups = await planPartitions(input.config);
-    if (!patched(SCAN_IN_BATCHES)) return finishScan(input, period, progress, await scanBeforeBatches(scanId, input, period, groups as unknown as RecordedPartitionSpec[], progress), groups.length);
+    if (!patched(SCAN_IN_BATCHES))
+      return finishScan(
+        input,
+        period,
+        progress,
+        await scanBeforeBatches(scanId, input, period, groups as unknown as RecordedPartitionSpec[], progress),
+        groups.length,
+      );
     batches = batchesOf(groups);
   }
   const partitions = batches.reduce((n, batch) => n + batch.partitions, 0);
@@ -193,7 +224,15 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
   setCurrentDetails(`scanning ${partitions} partition(s)`);
 
   // at most maxConcurrentPartitions partitions in flight: whole batches, each with its share
-  const run = { scanId, date: input.date, sources: input.config.sources, rules: input.config.rules, period, maxConcurrentPartitions: input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS, store: scanStoreOf(input) };
+  const run = {
+    scanId,
+    date: input.date,
+    sources: input.config.sources,
+    rules: input.config.rules,
+    period,
+    maxConcurrentPartitions: input.config.maxConcurrentPartitions ?? DEFAULT_MAX_CONCURRENT_PARTITIONS,
+    store: scanStoreOf(input),
+  };
   const done = (counted: number, result: PartitionBatchResult | undefined) => {
     for (const totals of Object.values(result?.sources ?? {})) {
       progress.objects += totals.objects;
@@ -223,7 +262,10 @@ async function scanDay(input: DailyScanInput, period: { startMs: number; endMs: 
         done(count, result);
         return result;
       } catch (error) {
-        failedPartitions.push({ label: `partitions ${shardBatches[0].firstPartition + 1}-${shardBatches[0].firstPartition + count}`, error: failureMessage(error) });
+        failedPartitions.push({
+          label: `partitions ${shardBatches[0].firstPartition + 1}-${shardBatches[0].firstPartition + count}`,
+          error: failureMessage(error),
+        });
         done(count, undefined);
         return undefined;
       }

@@ -2,7 +2,18 @@ import type { RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { BatchPlan, PlanGroup, FailedPartition, PartitionBatchInput, PartitionBatchResult, PartitionResult, PartitionSpec, ScanPartitionInput, ScanPlan, ShardInput } from '../activities/types';
+import type {
+  BatchPlan,
+  PlanGroup,
+  FailedPartition,
+  PartitionBatchInput,
+  PartitionBatchResult,
+  PartitionResult,
+  PartitionSpec,
+  ScanPartitionInput,
+  ScanPlan,
+  ShardInput,
+} from '../activities/types';
 import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
 import { inLanes } from '../common/lanes';
 import { addStats, partitionCount, partitionSpec, partitionsOf } from './partitions';
@@ -72,10 +83,24 @@ export async function ScanBatchWorkflow(input: PartitionBatchInput): Promise<Par
   // a batch of a large plan reads its own groups from the scan's store (none of them is in its input)
   const groups = input.slice && input.store ? await planGroups({ scanId: input.scanId, store: input.store, ...input.slice }) : input.groups;
   const partitions = partitionsOf(groups, input.sources, input.firstPartition);
-  const result: PartitionBatchResult = { partitions: partitions.length, sources: {}, failedPartitions: [], skipped: [], skippedCount: 0, selected: { lines: 0, inline: '' } };
+  const result: PartitionBatchResult = {
+    partitions: partitions.length,
+    sources: {},
+    failedPartitions: [],
+    skipped: [],
+    skippedCount: 0,
+    selected: { lines: 0, inline: '' },
+  };
   const failed: FailedPartition[] = [];
   const scanned = await inLanes(partitions, input.concurrency, async (partition: PartitionSpec) => {
-    const scan: ScanPartitionInput = { scanId: input.scanId, partition, source: input.sources[partition.sourceIndex], rules: input.rules, period: input.period, store: input.store };
+    const scan: ScanPartitionInput = {
+      scanId: input.scanId,
+      partition,
+      source: input.sources[partition.sourceIndex],
+      rules: input.rules,
+      period: input.period,
+      store: input.store,
+    };
     try {
       return await (partition.kind === 'lookup' ? lookupLocked(scan) : scanPartition(scan));
     } catch (error) {
@@ -128,7 +153,13 @@ export function batchesOf(groups: readonly PlanGroup[]): BatchPlan[] {
  * groups when the plan is inline, else the slice of the stored plan it reads them from.
  */
 export function batchesOfPlan(plan: ScanPlan): BatchPlan[] {
-  const inline = plan.groups.key === undefined ? (plan.groups.inline ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line) as PlanGroup) : undefined;
+  const inline =
+    plan.groups.key === undefined
+      ? (plan.groups.inline ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as PlanGroup)
+      : undefined;
   const batches: (BatchPlan & { firstGroup: number; groupCount: number })[] = [];
   let first = 0;
   for (const [index, count] of plan.counts.entries()) {

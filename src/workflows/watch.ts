@@ -123,7 +123,11 @@ function describe(state: WatchState, openDays: string[]): string {
       `p95 ${seconds(day.detection?.p95Ms)}, max ${seconds(day.detection?.maxMs)}; -> notification p95 ${seconds(day.notification?.p95Ms)}`
     );
   });
-  return [`**Watching**: ${state.rounds} round(s), ${state.totals.objects} object(s) scanned`, ...days, ...(state.lastError ? [`last error: ${state.lastError}`] : [])].join('\n');
+  return [
+    `**Watching**: ${state.rounds} round(s), ${state.totals.objects} object(s) scanned`,
+    ...days,
+    ...(state.lastError ? [`last error: ${state.lastError}`] : []),
+  ].join('\n');
 }
 
 type LookupPlan = Awaited<ReturnType<typeof watchLookupPartitions>>;
@@ -133,7 +137,15 @@ type LookupPlan = Awaited<ReturnType<typeof watchLookupPartitions>>;
  * the same cross-scan lock as the daily scan (one `lookup-events-<account>-<region>` at a time, so the
  * 2 requests/s budget holds), and adds them to the open days.
  */
-async function pollLookups(input: WatchInput, state: WatchState, plan: { lookups?: LookupPlan }, due: number[], openDays: string[], now: number, scanId: string): Promise<void> {
+async function pollLookups(
+  input: WatchInput,
+  state: WatchState,
+  plan: { lookups?: LookupPlan },
+  due: number[],
+  openDays: string[],
+  now: number,
+  scanId: string,
+): Promise<void> {
   const lookupPlan = (plan.lookups ??= await watchLookupPartitions(input.config));
   const cursors = (state.lookupCursors ??= {});
   const store = { findingsStore: input.config.findingsStore, findingsDirectory: input.config.findingsDirectory };
@@ -144,7 +156,16 @@ async function pollLookups(input: WatchInput, state: WatchState, plan: { lookups
     const period = { startMs: fromMs + lookupPlan.lookbackMs, endMs: now };
     const source = input.config.sources[partition.sourceIndex];
     const result = await lookupLocked({ scanId, partition, source, rules: input.config.rules, period, store });
-    const touched = await watchAddLookup({ config: input.config, days: openDays, partition, fromMs, toMs: now, scanId, selected: result.selected, records: result.stats.records });
+    const touched = await watchAddLookup({
+      config: input.config,
+      days: openDays,
+      partition,
+      fromMs,
+      toMs: now,
+      scanId,
+      selected: result.selected,
+      records: result.stats.records,
+    });
     cursors[partition.id] = now;
     state.totals.records += result.stats.records;
     state.dirty = [...new Set([...state.dirty, ...touched])].sort();
@@ -227,11 +248,28 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
         state.lastError = `correlating ${date}: ${failureMessage(error)}`;
       }
     }
-    for (const date of Object.keys(state.days).sort().slice(0, -(openDays.length + KEPT_DAYS))) delete state.days[date];
-    for (const date of Object.keys(state.objectsByDay ?? {}).sort().slice(0, -(openDays.length + KEPT_DAYS))) delete state.objectsByDay![date];
+    for (const date of Object.keys(state.days)
+      .sort()
+      .slice(0, -(openDays.length + KEPT_DAYS)))
+      delete state.days[date];
+    for (const date of Object.keys(state.objectsByDay ?? {})
+      .sort()
+      .slice(0, -(openDays.length + KEPT_DAYS)))
+      delete state.objectsByDay![date];
     state.rounds++;
     setCurrentDetails(describe(state, openDays));
-    upsertMemo({ watch: { rounds: state.rounds, objects: state.totals.objects, days: openDays.map((date) => ({ date, findings: state.days[date]?.findings ?? 0, detection: state.days[date]?.detection, notification: state.days[date]?.notification })) } });
+    upsertMemo({
+      watch: {
+        rounds: state.rounds,
+        objects: state.totals.objects,
+        days: openDays.map((date) => ({
+          date,
+          findings: state.days[date]?.findings ?? 0,
+          detection: state.days[date]?.detection,
+          notification: state.days[date]?.notification,
+        })),
+      },
+    });
     index('Running');
     if (stopping) break;
     // a notification queue's long poll is the wait; a watch that only lists sleeps until the next listing is due

@@ -62,7 +62,9 @@ function problems(seed: number, trail: Trail, expected: ReferenceResult, actual:
     const got = actual.corrupt.get(file.key);
     if ((want === undefined) !== (got === undefined)) {
       const name = file.key.slice(file.key.lastIndexOf('_') + 1);
-      lines.push(want ? `${name} is corrupt (${want}) but was read [${file.notes.join('; ')}]` : `${name} threw ${got} but is valid JSON [${file.notes.join('; ')}]`);
+      lines.push(
+        want ? `${name} is corrupt (${want}) but was read [${file.notes.join('; ')}]` : `${name} threw ${got} but is valid JSON [${file.notes.join('; ')}]`,
+      );
     }
   }
   // the finding lines name what differs; the comparison itself is on whole findings
@@ -73,7 +75,10 @@ function problems(seed: number, trail: Trail, expected: ReferenceResult, actual:
 /** Expects no problems over the seeds, and says which seeds failed and how (a few of them in full). */
 function expectAgreement(all: { seed: number; lines: string[] }[]): void {
   const failing = all.filter((seed) => seed.lines.length);
-  expect({ failingSeeds: failing.map((f) => f.seed), firstProblems: failing.slice(0, DESCRIBED).flatMap((f) => f.lines) }).toEqual({ failingSeeds: [], firstProblems: [] });
+  expect({ failingSeeds: failing.map((f) => f.seed), firstProblems: failing.slice(0, DESCRIBED).flatMap((f) => f.lines) }).toEqual({
+    failingSeeds: [],
+    firstProblems: [],
+  });
 }
 
 function seedRange(first: number): number[] {
@@ -102,7 +107,7 @@ describe.each([
 
 /** The bytes as a body of chunks of random sizes (1 byte to 64 KB), as a network stream delivers them. */
 async function* chunked(bytes: Buffer, dice: Dice): AsyncGenerator<Buffer> {
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const size = dice.pick([1, 2, 3, 7, 64, 1000, 4096, 65536]);
     yield Buffer.from(bytes.subarray(at, at + size));
     at += size;
@@ -149,7 +154,10 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
   });
 
   afterAll(() => {
-    for (const [name, value] of [['TRAILWARDEN_SCAN_THREADS', saved.threads], ['TRAILWARDEN_SCRATCH_DIR', saved.scratch]] as const) {
+    for (const [name, value] of [
+      ['TRAILWARDEN_SCAN_THREADS', saved.threads],
+      ['TRAILWARDEN_SCRATCH_DIR', saved.scratch],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -172,7 +180,12 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
   function largeFile(key: string): LogFile {
     const command = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../fixtures/cloudtrail-samples/stratus_ssm_send_command.json'), 'utf8')).Records[0];
     const records = [
-      { ...command, eventID: 'large-1', eventTime: '2026-11-25T11:00:00Z', requestParameters: { ...command.requestParameters, script: 'echo },{"eventVersion":\n'.repeat(400_000) } },
+      {
+        ...command,
+        eventID: 'large-1',
+        eventTime: '2026-11-25T11:00:00Z',
+        requestParameters: { ...command.requestParameters, script: 'echo },{"eventVersion":\n'.repeat(400_000) },
+      },
       { ...command, eventID: 'large-2', eventTime: '2026-11-25T11:00:01Z', eventName: 'SendCommandViaProxy' },
     ];
     return { key, bytes: Buffer.from(JSON.stringify({ Records: records }, null, 1)) };
@@ -188,7 +201,12 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
     expect(partitions.length).toBe(1);
     const results: PartitionResult[] = [];
     for (const [i, s3] of partitions.entries()) {
-      const partition = { id: `0-${s3.accountId}-${s3.region}-${i}`, sourceIndex: 0, label: `s3://${bucket}/${s3.base}${s3.accountId}/CloudTrail/${s3.region}`, s3 };
+      const partition = {
+        id: `0-${s3.accountId}-${s3.region}-${i}`,
+        sourceIndex: 0,
+        label: `s3://${bucket}/${s3.base}${s3.accountId}/CloudTrail/${s3.region}`,
+        s3,
+      };
       const input = { scanId, partition, source, rules: DEFAULT_RULES, period: PERIOD };
       results.push(await new MockActivityEnvironment({}, { logger: quietLogger }).run(scanPartition, input));
     }
@@ -224,7 +242,9 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
 
 test('the generated trails exercise what they are meant to', () => {
   // over the default-rule seeds: findings of both rules, corrupt files, huge records, and trails of several files
-  const cases = BATCHES.flatMap(({ first }) => seedRange(first)).filter((seed) => seed % 4 !== 3).map(seedCase);
+  const cases = BATCHES.flatMap(({ first }) => seedRange(first))
+    .filter((seed) => seed % 4 !== 3)
+    .map(seedCase);
   const findings = cases.flatMap((c) => c.expected.findings);
   expect(findings.filter((f) => f.ruleId === RULE1).length).toBeGreaterThan(200);
   expect(findings.filter((f) => f.ruleId === RULE2).length).toBeGreaterThan(30);

@@ -59,18 +59,14 @@ describe('classifyKey', () => {
 
   it('classifies a digest file', () => {
     expect(
-      classifyKey(
-        `AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/2026/11/25/${ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_20261125T100000Z.json.gz`,
-      ),
+      classifyKey(`AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/2026/11/25/${ACCOUNT}_CloudTrail-Digest_us-east-1_trail_us-east-1_20261125T100000Z.json.gz`),
     ).toBe('digest');
     expect(classifyKey(`p/AWSLogs/o-aa11bb22cc/${ACCOUNT}/CloudTrail-Digest/us-east-1/2026/11/25/x.json.gz`)).toBe('digest');
   });
 
   it('classifies an Insights file', () => {
     expect(
-      classifyKey(
-        `AWSLogs/${ACCOUNT}/CloudTrail-Insight/us-east-1/2026/11/25/${ACCOUNT}_CloudTrail-Insight_us-east-1_20261125T1005Z_AbCdEf0123456789.json.gz`,
-      ),
+      classifyKey(`AWSLogs/${ACCOUNT}/CloudTrail-Insight/us-east-1/2026/11/25/${ACCOUNT}_CloudTrail-Insight_us-east-1_20261125T1005Z_AbCdEf0123456789.json.gz`),
     ).toBe('insight');
   });
 

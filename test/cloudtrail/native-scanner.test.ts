@@ -20,7 +20,9 @@ function native() {
 }
 
 describe('native gunzip', () => {
-  const samples = readdirSync(SAMPLES).filter((name) => name.endsWith('.json')).map((name) => readFileSync(join(SAMPLES, name)));
+  const samples = readdirSync(SAMPLES)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => readFileSync(join(SAMPLES, name)));
   const gzipped = samples.flatMap((bytes) => [gzipSync(bytes, { level: 1 }), gzipSync(bytes, { level: 9 })]);
 
   test('inflates the sample log files exactly as zlib does', () => {
@@ -58,11 +60,12 @@ function jsAnswer(document: Buffer, matcher: CandidateMatcher, random?: () => nu
   const reader = new RecordsReader(matcher);
   try {
     if (!random) reader.push(document);
-    else for (let at = 0; at < document.length; ) {
-      const size = 1 + Math.floor(random() * 40);
-      reader.push(document.subarray(at, at + size));
-      at += size;
-    }
+    else
+      for (let at = 0; at < document.length;) {
+        const size = 1 + Math.floor(random() * 40);
+        reader.push(document.subarray(at, at + size));
+        at += size;
+      }
     const { records, candidates } = reader.end();
     return { records, candidates };
   } catch (error) {
@@ -73,7 +76,13 @@ function jsAnswer(document: Buffer, matcher: CandidateMatcher, random?: () => nu
 
 /** The native reader's answer in the same form; 'js' when it hands the document to the JavaScript reader. */
 function nativeAnswer(document: Buffer, matcher: CandidateMatcher): unknown {
-  const found = native().findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((t) => Int32Array.from(t)));
+  const found = native().findRecords(
+    document,
+    matcher.nameBuffers,
+    matcher.containsBuffers,
+    matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]),
+    matcher.skipsByName.map((t) => Int32Array.from(t)),
+  );
   const [status, records, offset] = found;
   if (status === -1) return 'js';
   if (status !== 0) return { error: corruptMessage(status, offset) };
@@ -87,7 +96,25 @@ function randomDocument(random: () => number): string {
   const PLAIN_KEYS = ['eventName', 'eventName', 'eventName', 'recipientAccountId', 'accountId', 'accountId', 'Records', 'eventID', 'x', 'eventNam', 'é'];
   const ESCAPED_KEYS = ['event\\u004eame', 'acc\\u006funtId', 'Rec\\u006frds', 'a\\"b'];
   const key = () => (random() < 0.05 ? pick(ESCAPED_KEYS) : pick(PLAIN_KEYS));
-  const STRINGS = ['SendCommand', 'PutObject', 'PutObject', 'CreateAssociation', 'xSendCommandY', 'SendCommandZ', 'S\\u0065ndCommand', '111122223333', '444455556666', '', '},{\\"eventVersion\\":', '\\\\', '\\/', 'é☃', '\\ud83d\\ude00', 'Send', '"eventName":'.replace(/"/g, '\\"')];
+  const STRINGS = [
+    'SendCommand',
+    'PutObject',
+    'PutObject',
+    'CreateAssociation',
+    'xSendCommandY',
+    'SendCommandZ',
+    'S\\u0065ndCommand',
+    '111122223333',
+    '444455556666',
+    '',
+    '},{\\"eventVersion\\":',
+    '\\\\',
+    '\\/',
+    'é☃',
+    '\\ud83d\\ude00',
+    'Send',
+    '"eventName":'.replace(/"/g, '\\"'),
+  ];
   const SCALARS = ['0', '-0', '1.5e+3', '12345678901234567890', 'true', 'false', 'null', '-1E-7'];
   const value = (depth: number): string => {
     const roll = random();
@@ -102,7 +129,11 @@ function randomDocument(random: () => number): string {
   const records = () => `[${space()}${Array.from({ length: Math.floor(random() * 8) }, record).join(`${space()},${space()}`)}${space()}]`;
   const top: string[] = [];
   for (let i = 0, n = 1 + Math.floor(random() * 3); i < n; i++) {
-    top.push(random() < 0.6 ? `"${pick(['Records', 'Records', 'Rec\\u006frds', 'Other'])}"${space()}:${space()}${random() < 0.9 ? records() : value(1)}` : `"${key()}"${space()}:${space()}${value(1)}`);
+    top.push(
+      random() < 0.6
+        ? `"${pick(['Records', 'Records', 'Rec\\u006frds', 'Other'])}"${space()}:${space()}${random() < 0.9 ? records() : value(1)}`
+        : `"${key()}"${space()}:${space()}${value(1)}`,
+    );
   }
   return `${random() < 0.1 ? '\ufeff' : ''}${space()}{${space()}${top.join(`${space()},${space()}`)}${space()}}${space()}`;
 }
@@ -158,7 +189,14 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
       if (answer.error) count(answer.error.replace(/\d+/g, 'N'));
       for (let i = 2; i < (answer.candidates?.length ?? 0); i += 3) count(`candidate ${answer.candidates![i]}`);
     }
-    for (const kind of ['not valid JSON (unexpected byte at offset N)', 'the JSON document is truncated', '"Records" is not an array', 'no "Records" array (not a CloudTrail log file)', 'candidate -2', 'candidate -1']) {
+    for (const kind of [
+      'not valid JSON (unexpected byte at offset N)',
+      'the JSON document is truncated',
+      '"Records" is not an array',
+      'no "Records" array (not a CloudTrail log file)',
+      'candidate -2',
+      'candidate -1',
+    ]) {
       expect({ kind, seenOften: (kinds.get(kind) ?? 0) > 3 }).toEqual({ kind, seenOften: true });
     }
     const named = MATCHER.names.filter((name) => (kinds.get(`candidate ${MATCHER.names.indexOf(name)}`) ?? 0) > 3);

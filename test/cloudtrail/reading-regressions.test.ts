@@ -53,7 +53,10 @@ function describeInstances(eventID: string, requestParameters: Record<string, un
 
 const rule1 = (findings: Finding[]) => findings.filter((f): f is SsmCommandExecutionFinding => f.ruleId === RULE1);
 const rule2 = (findings: Finding[]) => findings.filter((f): f is SsmOutputToForeignBucketFinding => f.ruleId === RULE2);
-const users = (findings: Finding[]) => rule1(findings).map((f) => f.user).sort();
+const users = (findings: Finding[]) =>
+  rule1(findings)
+    .map((f) => f.user)
+    .sort();
 
 describe.each([
   ['native', () => nativeScanner() ?? null],
@@ -147,7 +150,7 @@ describe.each([
     expect(users(findings)).toEqual(['alice']);
   });
 
-  test('keys and strings mean their decoded value; of a repeated key, the last counts; only the record\'s own eventName', () => {
+  test("keys and strings mean their decoded value; of a repeated key, the last counts; only the record's own eventName", () => {
     const command = sendCommand({ eventID: 'cmd-1', userIdentity: iamUser('alice') });
     const text = compact([command]);
     const spelled = [
@@ -275,7 +278,10 @@ describe('gzip by content through a directory source', () => {
   });
 
   afterAll(() => {
-    for (const [name, value] of [['TRAILWARDEN_SCAN_THREADS', saved.threads], ['TRAILWARDEN_SCRATCH_DIR', saved.scratch]] as const) {
+    for (const [name, value] of [
+      ['TRAILWARDEN_SCAN_THREADS', saved.threads],
+      ['TRAILWARDEN_SCRATCH_DIR', saved.scratch],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -286,8 +292,17 @@ describe('gzip by content through a directory source', () => {
     const logs = path.join(root, 'logs');
     fs.mkdirSync(logs, { recursive: true });
     fs.writeFileSync(path.join(logs, 'a.json'), gzipSync(compact([sendCommand({ eventID: 'cmd-1', userIdentity: iamUser('alice') })])));
-    fs.writeFileSync(path.join(logs, 'b.json.gz'), compact([sendCommand({ eventID: 'cmd-2', eventTime: '2026-11-25T11:00:00Z', userIdentity: iamUser('bob') })]));
-    const input = { scanId: 'regressions-gzip', partition: { id: '0-dir', sourceIndex: 0, label: `directory ${logs}` }, source: { type: 'directory' as const, path: logs }, rules: RULES, period: PERIOD };
+    fs.writeFileSync(
+      path.join(logs, 'b.json.gz'),
+      compact([sendCommand({ eventID: 'cmd-2', eventTime: '2026-11-25T11:00:00Z', userIdentity: iamUser('bob') })]),
+    );
+    const input = {
+      scanId: 'regressions-gzip',
+      partition: { id: '0-dir', sourceIndex: 0, label: `directory ${logs}` },
+      source: { type: 'directory' as const, path: logs },
+      rules: RULES,
+      period: PERIOD,
+    };
     const result: PartitionResult = await new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(scanPartition, input);
     expect(result.stats.objects).toBe(2);
     expect(result.skipped).toEqual([]);

@@ -27,7 +27,10 @@ function record(i: number, random: () => number, odd: Oddities = { malformed: tr
   const eventName = pick(['DescribeInstances', 'SendCommand', 'PutObject', 'PutObject', 'CreateAssociation', 'GetObject', 'AssumeRole']);
   const r: CloudTrailRecord = {
     eventVersion: '1.09',
-    userIdentity: pick([{ type: 'IAMUser', userName: 'alice', accountId: pick([OWN, FOREIGN]) }, { type: 'AWSService', invokedBy: 'ssm.amazonaws.com' }]),
+    userIdentity: pick([
+      { type: 'IAMUser', userName: 'alice', accountId: pick([OWN, FOREIGN]) },
+      { type: 'AWSService', invokedBy: 'ssm.amazonaws.com' },
+    ]),
     eventTime: `2026-11-25T10:${String(i % 60).padStart(2, '0')}:00Z`,
     eventSource: eventName.endsWith('Object') ? 's3.amazonaws.com' : 'ssm.amazonaws.com',
     eventName,
@@ -45,8 +48,18 @@ function record(i: number, random: () => number, odd: Oddities = { malformed: tr
   };
   // a nested array of objects that begin with "eventVersion" (a false record separator), before resources:
   // the piece of the record before it holds its eventName and recipientAccountId, the piece after it the owner
-  if (odd.nested && random() < 0.04) r.serviceEventDetails = { items: [{ eventVersion: 'x', n: 1 }, { eventVersion: 'y', eventName: 'PutObject', n: 2 }] };
-  if (random() < 0.7) r.resources = [{ type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::b/k' }, { accountId: pick([OWN, FOREIGN, '', null]), type: 'AWS::S3::Bucket' }];
+  if (odd.nested && random() < 0.04)
+    r.serviceEventDetails = {
+      items: [
+        { eventVersion: 'x', n: 1 },
+        { eventVersion: 'y', eventName: 'PutObject', n: 2 },
+      ],
+    };
+  if (random() < 0.7)
+    r.resources = [
+      { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::b/k' },
+      { accountId: pick([OWN, FOREIGN, '', null]), type: 'AWS::S3::Bucket' },
+    ];
   if (random() < 0.1) delete r.recipientAccountId;
   if (random() < 0.05) delete r.userIdentity;
   if (odd.malformed && random() < 0.05) delete r.eventID; // malformed
@@ -62,7 +75,8 @@ function render(r: CloudTrailRecord, random: () => number): string {
   const text = JSON.stringify(r);
   const roll = random();
   if (roll < 0.05) return text.replace('"eventName":"', '"eventName" : "');
-  if (roll < 0.1) return text.replace(`"eventName":"${r.eventName}"`, `"eventName":"${String(r.eventName).replace(/^./, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}"`);
+  if (roll < 0.1)
+    return text.replace(`"eventName":"${r.eventName}"`, `"eventName":"${String(r.eventName).replace(/^./, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}"`);
   if (roll < 0.12) return text.replace('"eventName":', '"event\\u004eame":');
   return text;
 }
@@ -116,9 +130,18 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
 
   test('a document of many own puts parses none of them', () => {
     const records = Array.from({ length: 100 }, (_, i) => ({
-      eventVersion: '1.09', userIdentity: { type: 'IAMUser', accountId: OWN, userName: 'app' }, eventTime: '2026-11-25T10:00:00Z',
-      eventSource: 's3.amazonaws.com', eventName: 'PutObject', requestParameters: { bucketName: 'own-bucket', key: `k/${i}` },
-      eventID: `id-${i}`, resources: [{ type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::own-bucket/k' }, { accountId: OWN, type: 'AWS::S3::Bucket' }], recipientAccountId: OWN,
+      eventVersion: '1.09',
+      userIdentity: { type: 'IAMUser', accountId: OWN, userName: 'app' },
+      eventTime: '2026-11-25T10:00:00Z',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutObject',
+      requestParameters: { bucketName: 'own-bucket', key: `k/${i}` },
+      eventID: `id-${i}`,
+      resources: [
+        { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::own-bucket/k' },
+        { accountId: OWN, type: 'AWS::S3::Bucket' },
+      ],
+      recipientAccountId: OWN,
     }));
     const scan = bothRoutes(gzipSync(JSON.stringify({ Records: records })));
     expect(scan).toMatchObject({ records: 100, parsed: 0, lines: [] });
@@ -126,13 +149,22 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
 
   test('a foreign put cut in two by a nested array of record-like objects is still found', () => {
     const put = {
-      eventVersion: '1.09', userIdentity: { type: 'IAMUser', accountId: OWN, userName: 'app' }, eventTime: '2026-11-25T10:00:00Z',
-      eventSource: 's3.amazonaws.com', eventName: 'PutObject', recipientAccountId: OWN, requestParameters: { bucketName: 'out-bucket', key: 'k' },
-      eventID: 'foreign-put', details: [{ eventVersion: 'a' }, { eventVersion: 'b' }], resources: [{ accountId: FOREIGN, type: 'AWS::S3::Bucket' }],
+      eventVersion: '1.09',
+      userIdentity: { type: 'IAMUser', accountId: OWN, userName: 'app' },
+      eventTime: '2026-11-25T10:00:00Z',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutObject',
+      recipientAccountId: OWN,
+      requestParameters: { bucketName: 'out-bucket', key: 'k' },
+      eventID: 'foreign-put',
+      details: [{ eventVersion: 'a' }, { eventVersion: 'b' }],
+      resources: [{ accountId: FOREIGN, type: 'AWS::S3::Bucket' }],
     };
     const other = { eventVersion: '1.09', eventTime: '2026-11-25T10:00:00Z', eventName: 'GetObject', eventID: 'other' };
     const scan = bothRoutes(Buffer.from(JSON.stringify({ Records: [other, put, other] })));
-    expect(selectionsOf(scan).map((line) => JSON.parse(line).event)).toEqual([expect.objectContaining({ kind: 'put', eventID: 'foreign-put', bucketOwnerAccountId: FOREIGN })]);
+    expect(selectionsOf(scan).map((line) => JSON.parse(line).event)).toEqual([
+      expect.objectContaining({ kind: 'put', eventID: 'foreign-put', bucketOwnerAccountId: FOREIGN }),
+    ]);
   });
 
   test('reports a selected record without userIdentity and keeps it', () => {
@@ -162,12 +194,14 @@ describe('scanObjectBytes keeps exactly what parsing every record would keep', (
   });
 
   test('the reader hands on each candidate once, in file order: the record’s own eventName decides, never a nested one', () => {
-    const text = JSON.stringify({ Records: [
-      { eventVersion: '1', eventName: 'PutObject', eventID: 'a', a: { eventName: 'SendCommand' } },
-      { eventVersion: '1', eventName: 'GetObject', eventID: 'b', a: [{ eventName: 'SendCommand' }] },
-      { eventVersion: '1', eventName: 'SendCommand', eventID: 'c', a: { eventName: 'PutObject' } },
-      { eventVersion: '1', eventName: 'Other', eventID: 'd', note: 'caf\\u00e9' },
-    ] });
+    const text = JSON.stringify({
+      Records: [
+        { eventVersion: '1', eventName: 'PutObject', eventID: 'a', a: { eventName: 'SendCommand' } },
+        { eventVersion: '1', eventName: 'GetObject', eventID: 'b', a: [{ eventName: 'SendCommand' }] },
+        { eventVersion: '1', eventName: 'SendCommand', eventID: 'c', a: { eventName: 'PutObject' } },
+        { eventVersion: '1', eventName: 'Other', eventID: 'd', note: 'caf\\u00e9' },
+      ],
+    });
     const reader = new RecordsReader(scanner.matcher);
     reader.push(Buffer.from(text.replace('caf\\\\u00e9', 'caf\\u00e9')));
     const { records, raws } = reader.end();

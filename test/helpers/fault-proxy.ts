@@ -48,24 +48,21 @@ export async function startFaultProxy(target: string, decide: (getObjectIndex: n
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${error.code}</Code><Message>${error.message}</Message></Error>`);
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers },
-      (answer) => {
-        if (fault !== 'reset-mid-body') {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => {
-          const body = Buffer.concat(chunks);
-          res.writeHead(answer.statusCode ?? 200, answer.headers);
-          res.write(body.subarray(0, Math.floor(body.length / 2)));
-          setTimeout(() => res.socket?.destroy(), 20);
-        });
-      },
-    );
+    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers }, (answer) => {
+      if (fault !== 'reset-mid-body') {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(answer.statusCode ?? 200, answer.headers);
+        res.write(body.subarray(0, Math.floor(body.length / 2)));
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+    });
     forward.on('error', () => res.destroy());
     req.pipe(forward);
     req.resume();

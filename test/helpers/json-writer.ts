@@ -91,7 +91,16 @@ export interface Style {
   numberRate: number;
 }
 
-export const compact: Style = { name: 'compact', gap: () => '', escapeRate: 0, slashRate: 0, spellKeyRate: 0, spellValueRate: 0, shuffleRate: 0, numberRate: 0 };
+export const compact: Style = {
+  name: 'compact',
+  gap: () => '',
+  escapeRate: 0,
+  slashRate: 0,
+  spellKeyRate: 0,
+  spellValueRate: 0,
+  shuffleRate: 0,
+  numberRate: 0,
+};
 
 /** Compact, as CloudTrail writes, but some of the strings the reader compares are spelled with escapes. */
 export const compactSpelled: Style = { ...compact, name: 'compact-spelled', slashRate: 0.2, spellKeyRate: 0.05, spellValueRate: 0.3 };
@@ -100,8 +109,7 @@ export function pretty(indent: string): Style {
   return {
     ...compact,
     name: `pretty(${JSON.stringify(indent)})`,
-    gap: (at, depth) =>
-      at === 'inner' ? `\n${indent.repeat(depth + 1)}` : at === 'end' ? `\n${indent.repeat(depth)}` : at === 'afterColon' ? ' ' : '',
+    gap: (at, depth) => (at === 'inner' ? `\n${indent.repeat(depth + 1)}` : at === 'end' ? `\n${indent.repeat(depth)}` : at === 'afterColon' ? ' ' : ''),
   };
 }
 
@@ -154,20 +162,29 @@ export class JsonWriter {
     if (typeof value === 'boolean') return value ? 'true' : 'false';
     if (typeof value === 'number') return this.number(value, style);
     if (typeof value === 'string') return this.string(value, style);
-    if (Array.isArray(value)) return this.container('[', ']', value.map((item) => (gap: string) => gap + this.value(item, style, depth + 1)), style, depth);
+    if (Array.isArray(value))
+      return this.container(
+        '[',
+        ']',
+        value.map((item) => (gap: string) => gap + this.value(item, style, depth + 1)),
+        style,
+        depth,
+      );
     let entries: ReadonlyArray<readonly [string | Raw, unknown]>;
     if (value instanceof Members) entries = value.entries;
     else if (isPlainObject(value)) {
       const own = Object.entries(value).filter(([, v]) => v !== undefined);
       entries = this.dice.chance(style.shuffleRate) ? this.dice.shuffle(own) : own;
     } else throw new Error(`cannot write ${String(value)} as JSON`);
-    const members = entries.map(([key, v]) => (gap: string) =>
-      gap +
-      (key instanceof Raw ? key.text : this.string(key, style, true)) +
-      style.gap('beforeColon', depth, this.dice) +
-      ':' +
-      style.gap('afterColon', depth, this.dice) +
-      this.value(v, style, depth + 1),
+    const members = entries.map(
+      ([key, v]) =>
+        (gap: string) =>
+          gap +
+          (key instanceof Raw ? key.text : this.string(key, style, true)) +
+          style.gap('beforeColon', depth, this.dice) +
+          ':' +
+          style.gap('afterColon', depth, this.dice) +
+          this.value(v, style, depth + 1),
     );
     return this.container('{', '}', members, style, depth);
   }

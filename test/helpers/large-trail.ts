@@ -31,7 +31,11 @@ export function largeTrail(date: string): Map<string, Buffer> {
       commandId: 'mallory-cmd',
       outputS3BucketName: 'exfil-bucket',
     }),
-    s3Put({ eventTime: `${date}T15:00:31Z`, eventID: 'mh-mallory-put-0000-4000-8000-000000000000', key: 'out/mallory-cmd/i-0abc1234def567890/awsrunShellScript/0/stdout' }),
+    s3Put({
+      eventTime: `${date}T15:00:31Z`,
+      eventID: 'mh-mallory-put-0000-4000-8000-000000000000',
+      key: 'out/mallory-cmd/i-0abc1234def567890/awsrunShellScript/0/stdout',
+    }),
   );
   const objects = new Map<string, Buffer>();
   const [y, m, d] = date.split('-');
@@ -42,4 +46,3 @@ export function largeTrail(date: string): Map<string, Buffer> {
   }
   return objects;
 }
-

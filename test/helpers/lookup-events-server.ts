@@ -303,11 +303,21 @@ export async function startLookupEventsServer(options: LookupServerOptions): Pro
 
   const paramsDigest = (scope: Scope, input: LookupInput): string =>
     createHash('sha256')
-      .update(JSON.stringify([scope.accessKeyId, scope.region, input.attribute?.key, input.attribute?.value, input.startTime, input.endTime, input.maxResults, input.eventCategory]))
+      .update(
+        JSON.stringify([
+          scope.accessKeyId,
+          scope.region,
+          input.attribute?.key,
+          input.attribute?.value,
+          input.startTime,
+          input.endTime,
+          input.maxResults,
+          input.eventCategory,
+        ]),
+      )
       .digest('base64url');
   const sign = (digest: string, offset: number): string => createHmac('sha256', secret).update(`${digest}:${offset}`).digest('base64url');
-  const makeToken = (digest: string, offset: number): string =>
-    Buffer.from(JSON.stringify({ o: offset, s: sign(digest, offset) })).toString('base64url');
+  const makeToken = (digest: string, offset: number): string => Buffer.from(JSON.stringify({ o: offset, s: sign(digest, offset) })).toString('base64url');
   const readToken = (token: string, digest: string): number => {
     let parsed: Record<string, unknown> | undefined;
     try {

@@ -138,7 +138,7 @@ export function ocsfProblems(event: Record<string, unknown>, classPath: string, 
 export function ocsfClassUid(classPath: string): number {
   const eventClass = load<Definition>(classPath);
   let category = eventClass.category;
-  for (let parent = eventClass.extends; !category && parent; ) {
+  for (let parent = eventClass.extends; !category && parent;) {
     const definition = load<Definition>(parent === 'finding' ? 'events/findings/finding.json' : 'events/base_event.json');
     category = definition.category;
     parent = definition.extends;

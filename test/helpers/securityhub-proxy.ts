@@ -13,7 +13,10 @@ export interface SecurityHubProxy {
 function body(stream: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+    stream
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject);
   });
 }
 
@@ -28,24 +31,25 @@ export async function startSecurityHubProxy(target: string): Promise<SecurityHub
     const sent = await body(req);
     const isImport = req.method === 'POST' && req.url === '/findings/import';
     if (isImport) proxy.imports.push((JSON.parse(sent.toString()) as { Findings: unknown[] }).Findings.length);
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      async (answer) => {
-        let received = await body(answer);
-        const headers = { ...answer.headers };
-        if (isImport && proxy.failNext > 0 && answer.statusCode === 200) {
-          proxy.failNext--;
-          const result = JSON.parse(received.toString()) as { SuccessCount: number; FailedCount: number; FailedFindings: unknown[] };
-          const first = (JSON.parse(sent.toString()) as { Findings: { Id: string }[] }).Findings[0];
-          received = Buffer.from(
-            JSON.stringify({ SuccessCount: result.SuccessCount - 1, FailedCount: result.FailedCount + 1, FailedFindings: [{ Id: first.Id, ErrorCode: 'InternalException', ErrorMessage: 'injected by the test' }] }),
-          );
-          headers['content-length'] = String(received.length);
-        }
-        res.writeHead(answer.statusCode ?? 502, headers);
-        res.end(received);
-      },
-    );
+    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (answer) => {
+      let received = await body(answer);
+      const headers = { ...answer.headers };
+      if (isImport && proxy.failNext > 0 && answer.statusCode === 200) {
+        proxy.failNext--;
+        const result = JSON.parse(received.toString()) as { SuccessCount: number; FailedCount: number; FailedFindings: unknown[] };
+        const first = (JSON.parse(sent.toString()) as { Findings: { Id: string }[] }).Findings[0];
+        received = Buffer.from(
+          JSON.stringify({
+            SuccessCount: result.SuccessCount - 1,
+            FailedCount: result.FailedCount + 1,
+            FailedFindings: [{ Id: first.Id, ErrorCode: 'InternalException', ErrorMessage: 'injected by the test' }],
+          }),
+        );
+        headers['content-length'] = String(received.length);
+      }
+      res.writeHead(answer.statusCode ?? 502, headers);
+      res.end(received);
+    });
     forward.on('error', (error) => {
       res.writeHead(502);
       res.end(error.message);

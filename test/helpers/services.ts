@@ -12,4 +12,19 @@ export function s3Endpoint(): string {
 }
 
 /** Namespaces globalSetup creates on the dev server, for tests whose incidents must not meet others'. */
-export const TEST_NAMESPACES = ['tw-inc-webhook', 'tw-inc-reject', 'tw-inc-kill', 'tw-inc-thrice', 'tw-inc-window', 'tw-inc-slack', 'tw-readable', 'tw-multi-host', 'tw-route-repair', 'tw-extra-rule', 'tw-securityhub', 'tw-watch-sqs', 'tw-watch-poll', 'tw-watch-lookup'] as const;
+export const TEST_NAMESPACES = [
+  'tw-inc-webhook',
+  'tw-inc-reject',
+  'tw-inc-kill',
+  'tw-inc-thrice',
+  'tw-inc-window',
+  'tw-inc-slack',
+  'tw-readable',
+  'tw-multi-host',
+  'tw-route-repair',
+  'tw-extra-rule',
+  'tw-securityhub',
+  'tw-watch-sqs',
+  'tw-watch-poll',
+  'tw-watch-lookup',
+] as const;

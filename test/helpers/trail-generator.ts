@@ -48,11 +48,32 @@ const COMMAND_ODD_BUCKETS = [new Raw('12345678901234567890123'), new Raw('1e400'
 const PUT_ODD_BUCKETS = [{ name: 'exfil-bucket' }, ['exfil-bucket'], true, new Raw('-0'), null];
 
 /** Names every rule 1 match needs (eventName contains SendCommand) or rule 2 selects. */
-const COMMAND_NAMES = ['SendCommand', 'SendCommand', 'SendCommand', 'CreateAssociation', 'SendCommandX', 'xSendCommand', 'SendCommandViaProxy', 'SendCommand\u00e9', '☃SendCommand'];
+const COMMAND_NAMES = [
+  'SendCommand',
+  'SendCommand',
+  'SendCommand',
+  'CreateAssociation',
+  'SendCommandX',
+  'xSendCommand',
+  'SendCommandViaProxy',
+  'SendCommand\u00e9',
+  '☃SendCommand',
+];
 /** Names that look like selected ones but are not (case, spacing, a Cyrillic "е", a NUL). */
 const NEAR_MISS_NAMES = [
-  'sendCommand', 'Send Command', 'SendComman', 'S\u0435ndCommand', 'CreateAssociationBatch', 'createAssociation',
-  'PutObjectAcl', 'PutObjectTagging', 'putObject', ' PutObject', 'PutObject ', 'PutObject\u0000', 'CreateAssociation\n',
+  'sendCommand',
+  'Send Command',
+  'SendComman',
+  'S\u0435ndCommand',
+  'CreateAssociationBatch',
+  'createAssociation',
+  'PutObjectAcl',
+  'PutObjectTagging',
+  'putObject',
+  ' PutObject',
+  'PutObject ',
+  'PutObject\u0000',
+  'CreateAssociation\n',
 ];
 const NOISE_NAMES = ['DescribeInstances', 'GetObject', 'ListBuckets', 'AssumeRole', 'GetCommandInvocation', 'ListCommands', 'DescribeInstanceInformation', ''];
 /** eventName values that are not strings: never selected, whatever str() of them holds. */
@@ -86,19 +107,67 @@ const NUMBERS = ['-0', '1e400', '-1e400', '1E-7', '12345678901234567890123', '0.
 
 /** Event times that make a record malformed: not YYYY-MM-DDTHH:MM:SS[.fraction]Z, or no such instant. */
 const BAD_TIMES: unknown[] = [
-  '2026-11-25 10:00:00Z', '2026-11-25T10:00:00', '2026-11-25T10:00:00+00:00', '2026-11-25t10:00:00z', '2026-11-25T10:00Z',
-  '2026-11-25T10:00:00.Z', '20261125T100000Z', 'Nov 25, 2026, 10:00:00 AM', '', ' 2026-11-25T10:00:00Z', '2026-11-25T10:00:00Z ',
-  '2026-13-25T10:00:00Z', '2026-11-25T25:00:00Z', 1795600800000, null, true, {}, ['2026-11-25T10:00:00Z'], new Raw('1e400'),
+  '2026-11-25 10:00:00Z',
+  '2026-11-25T10:00:00',
+  '2026-11-25T10:00:00+00:00',
+  '2026-11-25t10:00:00z',
+  '2026-11-25T10:00Z',
+  '2026-11-25T10:00:00.Z',
+  '20261125T100000Z',
+  'Nov 25, 2026, 10:00:00 AM',
+  '',
+  ' 2026-11-25T10:00:00Z',
+  '2026-11-25T10:00:00Z ',
+  '2026-13-25T10:00:00Z',
+  '2026-11-25T25:00:00Z',
+  1795600800000,
+  null,
+  true,
+  {},
+  ['2026-11-25T10:00:00Z'],
+  new Raw('1e400'),
 ];
 const BAD_IDS: unknown[] = ['', null, 123, ['id'], { id: 'x' }, true];
 
 /** The strings the reader compares: the writer spells them with escapes now and then. */
 const SPELLED = new Set([
-  'Records', 'eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'recipientAccountId', 'accountId', 'resources',
-  'requestParameters', 'responseElements', 'additionalEventData', 'userIdentity', 'userName', 'arn', 'principalId', 'bucketName',
-  'outputS3BucketName', 'outputLocation', 's3Location', 'parameters', 'errorCode', 'errorMessage', 'commandId', 'command',
-  'SendCommand', 'CreateAssociation', 'PutObject', 'SendCommandViaProxy', 'ssm.amazonaws.com', 's3.amazonaws.com',
-  OWN, FOREIGN, THIRD, 'alice', 'bob', ...BUCKETS,
+  'Records',
+  'eventVersion',
+  'eventID',
+  'eventTime',
+  'eventName',
+  'eventSource',
+  'recipientAccountId',
+  'accountId',
+  'resources',
+  'requestParameters',
+  'responseElements',
+  'additionalEventData',
+  'userIdentity',
+  'userName',
+  'arn',
+  'principalId',
+  'bucketName',
+  'outputS3BucketName',
+  'outputLocation',
+  's3Location',
+  'parameters',
+  'errorCode',
+  'errorMessage',
+  'commandId',
+  'command',
+  'SendCommand',
+  'CreateAssociation',
+  'PutObject',
+  'SendCommandViaProxy',
+  'ssm.amazonaws.com',
+  's3.amazonaws.com',
+  OWN,
+  FOREIGN,
+  THIRD,
+  'alice',
+  'bob',
+  ...BUCKETS,
 ]);
 
 const SAMPLE_FILES = [
@@ -142,12 +211,27 @@ function inDayTime(d: Dice): string {
   if (roll < 0.6) return `2026-11-25T10:${pad(d.int(0, 19))}:${pad(d.int(0, 59))}Z`;
   if (roll < 0.8) return `2026-11-25T${pad(d.int(0, 23))}:${pad(d.int(0, 59))}:${pad(d.int(0, 59))}Z`;
   if (roll < 0.9) return `2026-11-25T10:${pad(d.int(0, 19))}:${pad(d.int(0, 59))}.${d.text(d.int(1, 9), '0123456789')}Z`;
-  return d.pick(['2026-11-25T00:00:00Z', '2026-11-25T00:00:00.000Z', '2026-11-25T23:59:59Z', '2026-11-25T23:59:59.999Z', '2026-11-25T10:04:59.999Z', '2026-11-25T10:05:00Z']);
+  return d.pick([
+    '2026-11-25T00:00:00Z',
+    '2026-11-25T00:00:00.000Z',
+    '2026-11-25T23:59:59Z',
+    '2026-11-25T23:59:59.999Z',
+    '2026-11-25T10:04:59.999Z',
+    '2026-11-25T10:05:00Z',
+  ]);
 }
 
 /** Just outside the scan day (2026-11-24T23:30 is inside a one-hour command look-back). */
 function outsideTime(d: Dice): string {
-  return d.pick(['2026-11-24T23:59:59Z', '2026-11-24T23:59:59.999999Z', '2026-11-26T00:00:00Z', '2026-11-26T00:00:00.000Z', '2026-11-24T10:00:00Z', '2026-11-26T10:00:00Z', '2026-11-24T23:30:00Z']);
+  return d.pick([
+    '2026-11-24T23:59:59Z',
+    '2026-11-24T23:59:59.999999Z',
+    '2026-11-26T00:00:00Z',
+    '2026-11-26T00:00:00.000Z',
+    '2026-11-24T10:00:00Z',
+    '2026-11-26T10:00:00Z',
+    '2026-11-24T23:30:00Z',
+  ]);
 }
 
 function eventTime(d: Dice): string {
@@ -202,13 +286,39 @@ function command(d: Dice, bucket?: unknown): CloudTrailRecord {
     if (bucket === undefined) delete (record.requestParameters as Record<string, unknown>).outputLocation;
     else location.s3Location.outputS3BucketName = bucket;
   } else {
-    const parameters = d.pick<unknown>(['HIDDEN_DUE_TO_SECURITY_REASONS', 'HIDDEN_DUE_TO_SECURITY_REASONS', { commands: ['whoami'] }, '', {}, [], undefined, null]);
-    record = sendCommand({ eventID, eventTime: time, userIdentity: user as never, eventName, commandId: d.uuid(), parameters, documentName: d.pick(['AWS-RunShellScript', 'AWS-RunPowerShellScript']) });
+    const parameters = d.pick<unknown>([
+      'HIDDEN_DUE_TO_SECURITY_REASONS',
+      'HIDDEN_DUE_TO_SECURITY_REASONS',
+      { commands: ['whoami'] },
+      '',
+      {},
+      [],
+      undefined,
+      null,
+    ]);
+    record = sendCommand({
+      eventID,
+      eventTime: time,
+      userIdentity: user as never,
+      eventName,
+      commandId: d.uuid(),
+      parameters,
+      documentName: d.pick(['AWS-RunShellScript', 'AWS-RunPowerShellScript']),
+    });
     const request = record.requestParameters as Record<string, unknown>;
     if (bucket !== undefined && d.chance(0.2)) request.outputLocation = { s3Location: { outputS3BucketName: bucket } };
     else if (bucket !== undefined) request.outputS3BucketName = bucket;
     if (d.chance(0.2)) request.targets = [{ key: 'tag:Role', values: ['web'] }];
-    record.eventSource = d.pick(['ssm.amazonaws.com', 'ssm.amazonaws.com', 'ssm.amazonaws.com', 'ssm.amazonaws.com', 'ssm', 'ec2.amazonaws.com', 'SSM.AMAZONAWS.COM', 'ssm.amazonaws.com.cn']);
+    record.eventSource = d.pick([
+      'ssm.amazonaws.com',
+      'ssm.amazonaws.com',
+      'ssm.amazonaws.com',
+      'ssm.amazonaws.com',
+      'ssm',
+      'ec2.amazonaws.com',
+      'SSM.AMAZONAWS.COM',
+      'ssm.amazonaws.com.cn',
+    ]);
   }
   recipient(d, record);
   failure(d, record);
@@ -221,7 +331,13 @@ function put(d: Dice, bucket: unknown, foreign: boolean): CloudTrailRecord {
     eventID: d.uuid(),
     eventTime: eventTime(d),
     eventName: d.chance(0.92) ? 'PutObject' : d.pick(['CreateMultipartUpload', 'CompleteMultipartUpload']),
-    userIdentity: d.pick([instanceRole(), instanceRole(), iamUser('alice'), ssoSession('frank@corp.example'), { type: 'AWSAccount', principalId: 'Anonymous' }]),
+    userIdentity: d.pick([
+      instanceRole(),
+      instanceRole(),
+      iamUser('alice'),
+      ssoSession('frank@corp.example'),
+      { type: 'AWSAccount', principalId: 'Anonymous' },
+    ]),
     bucket: typeof bucket === 'string' ? bucket : 'odd-bucket',
     bucketOwner: owner,
     key: `out/${d.uuid()}/i-0abc1234def567890/awsrunShellScript/0.awsrunShellScript/stdout`,
@@ -263,7 +379,12 @@ function noise(d: Dice): CloudTrailRecord {
     awsRegion: REGION,
     sourceIPAddress: '198.51.100.8',
     userAgent: 'aws-cli/2.15.30',
-    requestParameters: d.pick<unknown>([{ maxResults: 100 }, null, { bucketName: d.pick(BUCKETS), key: 'x' }, { outputS3BucketName: d.pick(BUCKETS), parameters: 'x' }]) as never,
+    requestParameters: d.pick<unknown>([
+      { maxResults: 100 },
+      null,
+      { bucketName: d.pick(BUCKETS), key: 'x' },
+      { outputS3BucketName: d.pick(BUCKETS), parameters: 'x' },
+    ]) as never,
     responseElements: null,
     requestID: d.uuid(),
     eventID: d.uuid(),
@@ -313,7 +434,13 @@ function nestLookalikes(d: Dice, record: CloudTrailRecord, lookalikes: CloudTrai
     () => (record.additionalEventData = lookalikes[0]),
     () => (record.responseElements = { history: lookalikes }),
     // only the keys the reader looks for, after the record's own
-    () => (request.filter = { eventName: d.pick(['DescribeInstances', 'SendCommand', 'PutObject']), eventID: d.uuid(), eventTime: '2026-11-25 10:00:00Z', recipientAccountId: FOREIGN }),
+    () =>
+      (request.filter = {
+        eventName: d.pick(['DescribeInstances', 'SendCommand', 'PutObject']),
+        eventID: d.uuid(),
+        eventTime: '2026-11-25 10:00:00Z',
+        recipientAccountId: FOREIGN,
+      }),
   ])();
 }
 
@@ -368,7 +495,15 @@ function decoys(d: Dice, record: CloudTrailRecord, ids: readonly string[]): [str
 function withDecoys(d: Dice, record: CloudTrailRecord, extra: [string, unknown][], shuffle: boolean): Members {
   const entries: [string | Raw, unknown][] = Object.entries(record).filter(([, v]) => v !== undefined);
   if (shuffle) d.shuffle(entries);
-  for (const [key, value] of extra) entries.splice(d.int(0, entries.findIndex(([k]) => k === key)), 0, [key, value]);
+  for (const [key, value] of extra)
+    entries.splice(
+      d.int(
+        0,
+        entries.findIndex(([k]) => k === key),
+      ),
+      0,
+      [key, value],
+    );
   return new Members(entries);
 }
 
@@ -411,11 +546,19 @@ function entries(d: Dice, fileCount: number): Entry[] {
     if (d.chance(0.12)) {
       // half of them reuse the eventID of a real command, which may lie in a later file
       const reuse = () => (commandIds.length && d.chance(0.5) ? d.pick(commandIds) : d.uuid());
-      nestLookalikes(d, record, Array.from({ length: d.int(1, 3) }, () => lookalike(d, reuse())));
+      nestLookalikes(
+        d,
+        record,
+        Array.from({ length: d.int(1, 3) }, () => lookalike(d, reuse())),
+      );
     }
     if (d.chance(0.1)) record.userAgent = d.pick(TRAPS);
     if (d.chance(0.1) && isObject(record.requestParameters)) record.requestParameters.comment = d.pick(TRAPS) + d.pick(TRAPS);
-    if (d.chance(0.1)) record.additionalEventData = { ...(isObject(record.additionalEventData) ? record.additionalEventData : {}), bytesTransferredIn: new Raw(d.pick(NUMBERS)) };
+    if (d.chance(0.1))
+      record.additionalEventData = {
+        ...(isObject(record.additionalEventData) ? record.additionalEventData : {}),
+        bytesTransferredIn: new Raw(d.pick(NUMBERS)),
+      };
   }
 
   const place = (record: unknown): Entry => ({ record, file: d.int(0, fileCount - 1), order: d.float(), decoys: [] });
@@ -432,20 +575,81 @@ function entries(d: Dice, fileCount: number): Entry[] {
 }
 
 type Corruption =
-  | 'deep-invalid' | 'between-records' | 'no-records' | 'records-not-array' | 'last-records-not-array'
-  | 'not-an-object' | 'trailing-data' | 'truncated-text' | 'empty' | 'bad-gzip' | 'truncated-gzip';
+  | 'deep-invalid'
+  | 'between-records'
+  | 'no-records'
+  | 'records-not-array'
+  | 'last-records-not-array'
+  | 'not-an-object'
+  | 'trailing-data'
+  | 'truncated-text'
+  | 'empty'
+  | 'bad-gzip'
+  | 'truncated-gzip';
 
 const CORRUPTIONS: Corruption[] = [
-  'deep-invalid', 'deep-invalid', 'deep-invalid', 'deep-invalid', 'deep-invalid', 'deep-invalid', 'between-records', 'no-records', 'records-not-array', 'last-records-not-array',
-  'not-an-object', 'trailing-data', 'truncated-text', 'empty', 'bad-gzip', 'truncated-gzip',
+  'deep-invalid',
+  'deep-invalid',
+  'deep-invalid',
+  'deep-invalid',
+  'deep-invalid',
+  'deep-invalid',
+  'between-records',
+  'no-records',
+  'records-not-array',
+  'last-records-not-array',
+  'not-an-object',
+  'trailing-data',
+  'truncated-text',
+  'empty',
+  'bad-gzip',
+  'truncated-gzip',
 ];
 
 /** Text that is not JSON, to write as a value deep inside a record no rule selects. */
 const INVALID_VALUES = [
-  'tru', 'nul', 'True', 'NaN', 'Infinity', 'undefined', "'single'", '01', '1.', '.5', '+1', '0x1F', '-', '1e', '1e+',
-  '"\\x41"', '"\\u12G4"', '"\\u00"', '"a\u0001b"', '"tab\there"', '"line\nbreak"', '{"a":1,}', '[1,2,]', '[,1]', '{"a" 1}',
-  '{"a":1 "b":2}', '{a:1}', '{"a":1}}', '[1]]', '/*c*/1', '\f1', '\u00a01', '\v1', '{"a":}', '"\\"',
-  '{"a":{"b":1},}', '{"name":"x","values":[],}', '[{"a":1},]', '{"a":1,,"b":2}', '{"a"}', '{"a":1:2}', '["a":1]',
+  'tru',
+  'nul',
+  'True',
+  'NaN',
+  'Infinity',
+  'undefined',
+  "'single'",
+  '01',
+  '1.',
+  '.5',
+  '+1',
+  '0x1F',
+  '-',
+  '1e',
+  '1e+',
+  '"\\x41"',
+  '"\\u12G4"',
+  '"\\u00"',
+  '"a\u0001b"',
+  '"tab\there"',
+  '"line\nbreak"',
+  '{"a":1,}',
+  '[1,2,]',
+  '[,1]',
+  '{"a" 1}',
+  '{"a":1 "b":2}',
+  '{a:1}',
+  '{"a":1}}',
+  '[1]]',
+  '/*c*/1',
+  '\f1',
+  '\u00a01',
+  '\v1',
+  '{"a":}',
+  '"\\"',
+  '{"a":{"b":1},}',
+  '{"name":"x","values":[],}',
+  '[{"a":1},]',
+  '{"a":1,,"b":2}',
+  '{"a"}',
+  '{"a":1:2}',
+  '["a":1]',
 ];
 const INVALID_ELEMENTS = ['', '}', ']', '{"a":1}{"b":2}', ',', '{', '"x":1'];
 const NOT_RECORDS_KEYS = ['records', 'Record', 'RECORDS', 'Records ', ' Records', 'Recordss', new Raw('"Rec\\u006frds2"'), new Raw('"Records\\u0000"')];
@@ -540,7 +744,10 @@ function writeFile(d: Dice, index: number, records: Entry[], ids: readonly strin
     elements.splice(d.int(0, elements.length), 0, host);
   } else if (corruption === 'between-records') elements.splice(d.int(0, elements.length), 0, new Raw(d.pick(INVALID_ELEMENTS)));
   else if (corruption === 'no-records') members.forEach((member) => member[0] === recordsKey && (member[0] = d.pick(NOT_RECORDS_KEYS)));
-  else if (corruption === 'records-not-array') members.forEach((member) => member[0] === recordsKey && (member[1] = d.pick<unknown>([{}, null, 'Records', 5, true, { 0: elements[0] ?? {} }, new Raw('1e400')])));
+  else if (corruption === 'records-not-array')
+    members.forEach(
+      (member) => member[0] === recordsKey && (member[1] = d.pick<unknown>([{}, null, 'Records', 5, true, { 0: elements[0] ?? {} }, new Raw('1e400')])),
+    );
   else if (corruption === 'last-records-not-array') members.push(['Records', d.pick<unknown>([{}, null, 'x'])]);
   else if (corruption === 'not-an-object') top = d.pick<unknown>([[top], null, '{"Records":[]}', 5]);
 
@@ -574,7 +781,11 @@ export function generateTrail(seed: number): Trail {
   const d = new Dice(seed * 7919 + 17);
   const fileCount = d.int(1, 4);
   const all = entries(d, fileCount);
-  const ids = all.map((e) => e.record).filter(isObject).map((r) => r.eventID).filter((id): id is string => typeof id === 'string');
+  const ids = all
+    .map((e) => e.record)
+    .filter(isObject)
+    .map((r) => r.eventID)
+    .filter((id): id is string => typeof id === 'string');
   const files = Array.from({ length: fileCount }, (_, index) => {
     const records = all.filter((e) => e.file === index).sort((a, b) => a.order - b.order);
     return writeFile(d, index, records, ids);

@@ -22,6 +22,11 @@ export async function notifiedBucket(bucket: string): Promise<string> {
   await s3().send(new CreateBucketCommand({ Bucket: bucket }));
   const queue = await sqs().send(new CreateQueueCommand({ QueueName: bucket }));
   const arn = (await sqs().send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-  await s3().send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] } }));
+  await s3().send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] },
+    }),
+  );
   return queue.QueueUrl!;
 }

@@ -52,7 +52,9 @@ describe('payload encryption (AES-256-GCM codec)', () => {
     const plain = await Connection.connect({ address: temporalAddress() });
     try {
       const scan = await worker.runUntil(async () => {
-        const result = await runCli(['scan', '--json', '--config', config, '--date', '2026-05-05'], { env: { ...env, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue } });
+        const result = await runCli(['scan', '--json', '--config', config, '--date', '2026-05-05'], {
+          env: { ...env, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue },
+        });
         for (let i = 0; i < 100 && receiver.accepted.size < 1; i++) await new Promise((r) => setTimeout(r, 200));
         return result;
       });

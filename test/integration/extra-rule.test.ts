@@ -75,7 +75,12 @@ async function hubFindings() {
 test('a registered StopLogging rule flows through scan, CLI formats, filters, notifications and Security Hub', async () => {
   registerRule(stopLogging);
   const saved = { ...process.env };
-  Object.assign(process.env, { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: NAMESPACE, TRAILWARDEN_TASK_QUEUE: TASK_QUEUE, TRAILWARDEN_SCAN_THREADS: '0' });
+  Object.assign(process.env, {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: NAMESPACE,
+    TRAILWARDEN_TASK_QUEUE: TASK_QUEUE,
+    TRAILWARDEN_SCAN_THREADS: '0',
+  });
   const proxy = await startSecurityHubProxy(s3Endpoint());
   // the first import reports a refused finding: the notification's activity fails and Temporal retries it
   proxy.failNext = 1;
@@ -101,18 +106,31 @@ test('a registered StopLogging rule flows through scan, CLI formats, filters, no
   try {
     const scan = await cli(['scan', '--config', config, '--date', DEMO_DATE]);
     expect(scan.code).toBe(0);
-    const view = stopLogging.view({ accountId: PROD_ACCOUNT, user: 'eve', trail: stopLoggingRecord().requestParameters.name, sourceIpAddress: '198.51.100.23', awsRegion: 'us-east-1' } as never);
+    const view = stopLogging.view({
+      accountId: PROD_ACCOUNT,
+      user: 'eve',
+      trail: stopLoggingRecord().requestParameters.name,
+      sourceIpAddress: '198.51.100.23',
+      awsRegion: 'us-east-1',
+    } as never);
     const line = scan.stdout.split('\n').find((l) => l.includes(view.title));
-    expect(line).toMatch(/^\[Medium\] CloudTrail logging stopped {2}eve stopped trail arn:aws:cloudtrail:us-east-1:111122223333:trail\/management-events in account 111122223333 \(us-east-1\) {2}\(Account: 111122223333; User: eve; Trail: .*; From: 198\.51\.100\.23\) {2}id=f-/);
+    expect(line).toMatch(
+      /^\[Medium\] CloudTrail logging stopped {2}eve stopped trail arn:aws:cloudtrail:us-east-1:111122223333:trail\/management-events in account 111122223333 \(us-east-1\) {2}\(Account: 111122223333; User: eve; Trail: .*; From: 198\.51\.100\.23\) {2}id=f-/,
+    );
     expect(scan.stdout).toContain(`${stopLogging.id}: 1`);
 
     // every format, from the store, and the filters
     const ocsf = jsonLines<JsonObject>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--rule', stopLogging.id, '--format', 'ocsf'])).stdout);
     expect(ocsf).toHaveLength(1);
     expect(ocsfProblems(ocsf[0], 'events/findings/detection_finding.json', ['cloud'])).toEqual([]);
-    expect(ocsf[0]).toMatchObject({ severity_id: 3, finding_info: { title: view.title, analytic: { uid: stopLogging.id }, attacks: [{ sub_technique: { uid: 'T1562.008' } }] } });
+    expect(ocsf[0]).toMatchObject({
+      severity_id: 3,
+      finding_info: { title: view.title, analytic: { uid: stopLogging.id }, attacks: [{ sub_technique: { uid: 'T1562.008' } }] },
+    });
     const asff = jsonLines<JsonObject>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--severity', 'medium', '--format', 'asff'])).stdout);
-    expect(asff.map((f) => [f.GeneratorId, f.Title, f.Severity.Label, f.Types])).toEqual([[stopLogging.id, view.title, 'MEDIUM', ['TTPs/Defense Evasion/T1562.008']]]);
+    expect(asff.map((f) => [f.GeneratorId, f.Title, f.Severity.Label, f.Types])).toEqual([
+      [stopLogging.id, view.title, 'MEDIUM', ['TTPs/Defense Evasion/T1562.008']],
+    ]);
     const stored = jsonLines<{ id: string; ruleId: string }>((await cli(['findings', '--config', config, '--date', DEMO_DATE, '--json'])).stdout);
     expect(stored.filter((f) => f.ruleId === stopLogging.id).map((f) => f.id)).toEqual([ocsf[0].finding_info.uid]);
     expect(stored.length).toBeGreaterThan(1);
@@ -121,11 +139,18 @@ test('a registered StopLogging rule flows through scan, CLI formats, filters, no
     // the notice every channel gets (the file channel's line holds the webhook body's incident) and Slack's message
     const notice = await waitFor('the StopLogging notice', () => {
       if (!existsSync(notices)) return undefined;
-      return jsonLines<{ incident: IncidentNotice }>(readFileSync(notices, 'utf8')).map((l) => l.incident).find((n) => n.ruleId === stopLogging.id);
+      return jsonLines<{ incident: IncidentNotice }>(readFileSync(notices, 'utf8'))
+        .map((l) => l.incident)
+        .find((n) => n.ruleId === stopLogging.id);
     });
-    expect(notice).toMatchObject({ ruleName: 'CloudTrail logging stopped', severity: 'Medium', evidence: [{ id, title: view.title, fields: view.fields, accountId: PROD_ACCOUNT }] });
+    expect(notice).toMatchObject({
+      ruleName: 'CloudTrail logging stopped',
+      severity: 'Medium',
+      evidence: [{ id, title: view.title, fields: view.fields, accountId: PROD_ACCOUNT }],
+    });
     const slack = slackMessage(notice).text;
-    for (const part of ['Medium: CloudTrail logging stopped', `Finding: ${view.title}`, 'Trail: arn:aws:cloudtrail', 'From: 198.51.100.23']) expect(slack).toContain(part);
+    for (const part of ['Medium: CloudTrail logging stopped', `Finding: ${view.title}`, 'Trail: arn:aws:cloudtrail', 'From: 198.51.100.23'])
+      expect(slack).toContain(part);
 
     // Security Hub: every incident's findings, the refused first import retried by Temporal, no copies
     const imported = await waitFor('every finding in Security Hub', async () => {

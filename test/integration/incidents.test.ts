@@ -18,7 +18,6 @@ const SECRET = 'test-webhook-secret-7f3a';
 const RULE1 = 'PH_Rule_ES_IMPORT_AWS_15';
 const RULE2 = '21702832-aff3-4bd6-a8e1-663b6818503d';
 
-
 function incidentsOf(stdout: string): IncidentState[] {
   return jsonLines<IncidentState>(stdout);
 }
@@ -37,7 +36,11 @@ describe('incidents and notifications on a real dev server', () => {
   });
 
   /** Each test has a namespace of its own: incidents are keyed by account and user, which the tests share. */
-  async function inNamespace<T>(namespace: (typeof TEST_NAMESPACES)[number], work: (ctx: { env: NodeJS.ProcessEnv; client: Client; list: (q: string) => ReturnType<typeof listWorkflows> }) => Promise<T>, inProcessWorker = true): Promise<T> {
+  async function inNamespace<T>(
+    namespace: (typeof TEST_NAMESPACES)[number],
+    work: (ctx: { env: NodeJS.ProcessEnv; client: Client; list: (q: string) => ReturnType<typeof listWorkflows> }) => Promise<T>,
+    inProcessWorker = true,
+  ): Promise<T> {
     const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: namespace, TRAILWARDEN_TASK_QUEUE: taskQueue, TW_TEST_WEBHOOK_SECRET: SECRET };
     const client = new Client({ connection, namespace });
     const ctx = { env, client, list: (q: string) => listWorkflows(q, namespace) };
@@ -78,10 +81,14 @@ describe('incidents and notifications on a real dev server', () => {
         const incidents = incidentsOf((await runCli(['incidents', '--json'], { env })).stdout);
         expect(incidents).toHaveLength(6);
         expect(incidents.flatMap((i) => i.notifications.map((n) => n.notificationId)).sort()).toEqual([...receiver.accepted.keys()].sort());
-        const delivered = await waitFor('6 delivered notifications listed', () => {
-          const rows = list(`WorkflowType = 'NotificationWorkflow' AND NotificationStatus = 'Delivered'`);
-          return rows.length >= 6 ? rows : undefined;
-        }, 30_000);
+        const delivered = await waitFor(
+          '6 delivered notifications listed',
+          () => {
+            const rows = list(`WorkflowType = 'NotificationWorkflow' AND NotificationStatus = 'Delivered'`);
+            return rows.length >= 6 ? rows : undefined;
+          },
+          30_000,
+        );
         expect(delivered).toHaveLength(6);
       } finally {
         await receiver.close();
@@ -110,7 +117,9 @@ describe('incidents and notifications on a real dev server', () => {
           return all.length === 5 && all.every((i) => i.status === 'closed') ? all : undefined;
         });
         for (const incident of closed) {
-          expect(incident.notifications).toEqual([expect.objectContaining({ channel: 'rejecting', status: 'Failed', error: expect.stringMatching(/HTTP 400/) })]);
+          expect(incident.notifications).toEqual([
+            expect.objectContaining({ channel: 'rejecting', status: 'Failed', error: expect.stringMatching(/HTTP 400/) }),
+          ]);
           expect(incident.closeReason).toMatch(/notification failed on rejecting/);
         }
       } finally {
@@ -127,10 +136,16 @@ describe('incidents and notifications on a real dev server', () => {
           rules: { [RULE1]: { enabled: false } },
         });
         expect((await runCli(['scan', '--config', config, '--date', '2026-06-17'], { env })).code).toBe(0);
-        const failed = await waitFor('the expired notification', () => {
-          const rows = list(`WorkflowType = 'NotificationWorkflow' AND NotificationStatus = 'Failed' AND ExecutionStatus = 'Failed'`).filter((r) => r.workflowId.endsWith('-never-up'));
-          return rows.length ? rows : undefined;
-        }, 60_000);
+        const failed = await waitFor(
+          'the expired notification',
+          () => {
+            const rows = list(`WorkflowType = 'NotificationWorkflow' AND NotificationStatus = 'Failed' AND ExecutionStatus = 'Failed'`).filter((r) =>
+              r.workflowId.endsWith('-never-up'),
+            );
+            return rows.length ? rows : undefined;
+          },
+          60_000,
+        );
         expect(failed).toHaveLength(1);
         // several attempts with backoff, then none after the 6 s horizon
         expect(receiver.attempts.length).toBeGreaterThanOrEqual(3);
@@ -184,7 +199,11 @@ describe('incidents and notifications on a real dev server', () => {
       const dir = tempDir('thrice');
       writeFiles(join(dir, 'logs'), buildSampleTrail(date));
       const file = join(dir, 'notifications.jsonl');
-      const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' }, notifications: [{ type: 'file', path: './notifications.jsonl' }] });
+      const config = writeConfig(dir, {
+        sources: [{ type: 'directory', path: './logs' }],
+        findings: { directory: './findings' },
+        notifications: [{ type: 'file', path: './notifications.jsonl' }],
+      });
       expect((await runCli(['scan', '--config', config, '--date', date], { env })).code).toBe(0);
       await waitFor('6 notifications', () => (existsSync(file) && jsonLines(readFileSync(file, 'utf8')).length >= 6 ? true : undefined));
       const rerun = await runCli(['scan', '--config', config, '--from', date, '--to', date], { env });
@@ -192,11 +211,17 @@ describe('incidents and notifications on a real dev server', () => {
       const id = `thrice-${Date.now()}`;
       expect((await runCli(['schedule', 'create', '--id', id, '--config', config, '--rescan-days', '0'], { env })).code).toBe(0);
       expect((await runCli(['schedule', 'backfill', '--id', id, '--config', config, '--from', date, '--to', date], { env })).code).toBe(0);
-      await waitFor('the backfilled run', () => (list(`WorkflowType = 'ScheduledScanWorkflow' AND TemporalScheduledById = '${id}' AND ExecutionStatus = 'Completed'`).length ? true : undefined));
-      const scans = await waitFor('three scans of the day', () => {
-        const rows = list(`WorkflowId = 'scan-${date}' AND ExecutionStatus = 'Completed'`);
-        return rows.length >= 3 ? rows : undefined;
-      }, 30_000);
+      await waitFor('the backfilled run', () =>
+        list(`WorkflowType = 'ScheduledScanWorkflow' AND TemporalScheduledById = '${id}' AND ExecutionStatus = 'Completed'`).length ? true : undefined,
+      );
+      const scans = await waitFor(
+        'three scans of the day',
+        () => {
+          const rows = list(`WorkflowId = 'scan-${date}' AND ExecutionStatus = 'Completed'`);
+          return rows.length >= 3 ? rows : undefined;
+        },
+        30_000,
+      );
       expect(scans).toHaveLength(3);
       await new Promise((r) => setTimeout(r, 2000));
       const lines = jsonLines<{ idempotencyKey: string }>(readFileSync(file, 'utf8'));
@@ -215,12 +240,20 @@ describe('incidents and notifications on a real dev server', () => {
       const rules = { [RULE1]: { suppression: { duration: 'PT8S', keyFields: ['accountId'] } }, [RULE2]: { enabled: false } };
       // three findings stores: each scan's findings are new to its own ledger
       const configFor = (store: string, logs = 'logs') =>
-        writeConfig(tempDir(`window-${store}`), { sources: [{ type: 'directory', path: join(dir, logs) }], notifications: [{ type: 'file', path: file }], findings: { directory: join(dir, store) }, rules });
+        writeConfig(tempDir(`window-${store}`), {
+          sources: [{ type: 'directory', path: join(dir, logs) }],
+          notifications: [{ type: 'file', path: file }],
+          findings: { directory: join(dir, store) },
+          rules,
+        });
       expect((await runCli(['scan', '--config', configFor('a'), '--date', date], { env })).code).toBe(0);
       expect((await runCli(['scan', '--config', configFor('b'), '--date', date], { env })).code).toBe(0);
       const open = incidentsOf((await runCli(['incidents', '--open', '--json'], { env })).stdout);
       // keyed by account: 111122223333 (4 users, one finding each) and 210987654321 (carol); the second scan joined them
-      expect(open.map((i) => [i.key.accountId, i.findings]).sort()).toEqual([['111122223333', 4], ['210987654321', 1]]);
+      expect(open.map((i) => [i.key.accountId, i.findings]).sort()).toEqual([
+        ['111122223333', 4],
+        ['210987654321', 1],
+      ]);
       await waitFor('2 notifications', () => (existsSync(file) && jsonLines(readFileSync(file, 'utf8')).length >= 2 ? true : undefined));
       expect(jsonLines(readFileSync(file, 'utf8'))).toHaveLength(2);
 
@@ -274,7 +307,14 @@ describe('incidents and notifications on a real dev server', () => {
         await waitFor('one Slack message and one SNS notification', () => (slack.accepted.size >= 1 && snsSubscriber.accepted.size >= 1 ? true : undefined));
         const message = JSON.parse([...slack.accepted.values()][0]) as { text: string; blocks: unknown[] };
         expect(message.text).toContain('High: Suspicious command sent to EC2');
-        for (const fact of ['Account: 111122223333', 'User: mallory', 'Bucket: exfil-drop-7781 (owner 444455556666)', 'First seen: 2026-06-15T21:15:03Z', 'Last seen: 2026-06-15T21:15:10Z', 'Findings: 1 finding(s), 3 event(s)']) {
+        for (const fact of [
+          'Account: 111122223333',
+          'User: mallory',
+          'Bucket: exfil-drop-7781 (owner 444455556666)',
+          'First seen: 2026-06-15T21:15:03Z',
+          'Last seen: 2026-06-15T21:15:10Z',
+          'Findings: 1 finding(s), 3 event(s)',
+        ]) {
           expect(message.text).toContain(fact);
         }
         expect(message.text).toMatch(/Scan run: http:\/\/temporal-ui\.example:8233\/namespaces\/tw-inc-slack\/workflows\/scan-2026-06-15\/[0-9a-f-]+\/history/);
@@ -282,7 +322,11 @@ describe('incidents and notifications on a real dev server', () => {
         const delivered = JSON.parse([...snsSubscriber.accepted.values()][0]) as { Type: string; Message: string; Subject: string };
         expect(delivered.Type).toBe('Notification');
         expect(delivered.Subject).toBe('High: Suspicious command sent to EC2');
-        expect(JSON.parse(delivered.Message).incident).toMatchObject({ ruleId: RULE2, findings: 1, evidence: [expect.objectContaining({ buckets: ['exfil-drop-7781'] })] });
+        expect(JSON.parse(delivered.Message).incident).toMatchObject({
+          ruleId: RULE2,
+          findings: 1,
+          evidence: [expect.objectContaining({ buckets: ['exfil-drop-7781'] })],
+        });
       } finally {
         await slack.close();
         await snsSubscriber.close();

@@ -332,19 +332,29 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     // two workers as on two machines: each its own working and temp folders
     const workers = [0, 1].map((i) => {
       const home = tempDir(`overlap-worker-${i}`);
-      return spawn(process.execPath, [BIN, 'worker'], { cwd: home, env: { ...process.env, TMPDIR: home, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue }, stdio: 'ignore' });
+      return spawn(process.execPath, [BIN, 'worker'], {
+        cwd: home,
+        env: { ...process.env, TMPDIR: home, TEMPORAL_ADDRESS: temporalAddress(), TRAILWARDEN_TASK_QUEUE: taskQueue },
+        stdio: 'ignore',
+      });
     });
-    const config = parseConfig({ sources: [{ ...lookupSource(server), regions: ['us-east-1'] }], findings: { directory: join(tempDir('overlap'), 'f') }, incidents: { enabled: false } });
+    const config = parseConfig({
+      sources: [{ ...lookupSource(server), regions: ['us-east-1'] }],
+      findings: { directory: join(tempDir('overlap'), 'f') },
+      incidents: { enabled: false },
+    });
     const connection = await Connection.connect({ address: temporalAddress() });
     const client = new Client({ connection });
     try {
-      const scans = await Promise.all(['a', 'b', 'c'].map((run) =>
-        client.workflow.start('DailyScanWorkflow', {
-          taskQueue,
-          workflowId: `scan-${DATE}-overlap-${run}-${taskQueue}`,
-          args: [{ date: DATE, config: { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory } }],
-        }),
-      ));
+      const scans = await Promise.all(
+        ['a', 'b', 'c'].map((run) =>
+          client.workflow.start('DailyScanWorkflow', {
+            taskQueue,
+            workflowId: `scan-${DATE}-overlap-${run}-${taskQueue}`,
+            args: [{ date: DATE, config: { sources: config.sources, rules: config.rules, findingsDirectory: config.findingsDirectory } }],
+          }),
+        ),
+      );
       const summaries = (await Promise.all(scans.map((scan) => scan.result()))) as ScanSummary[];
       const windows = new Set(many.map((r) => Math.floor(Date.parse(r.eventTime!) / 300_000))).size;
       expect(summaries.map((s) => s.findings)).toEqual([windows, windows, windows]);

@@ -63,7 +63,11 @@ async function startHost(name: string, config: object): Promise<Host> {
   const host: Host = { root, child, stderr: '' };
   child.stderr!.on('data', (c: Buffer) => (host.stderr += c.toString()));
   hosts.push(host);
-  await waitFor(`worker ${name} to start`, () => (host.stderr.includes('worker on task queue') ? true : child.exitCode !== null ? Promise.reject(new Error(host.stderr)) : undefined), 60_000);
+  await waitFor(
+    `worker ${name} to start`,
+    () => (host.stderr.includes('worker on task queue') ? true : child.exitCode !== null ? Promise.reject(new Error(host.stderr)) : undefined),
+    60_000,
+  );
   return host;
 }
 
@@ -101,7 +105,12 @@ describe('two workers on separate directories, S3 for payloads and findings, the
       notifications: [{ type: 'webhook', url: receiver.url, secretEnv: 'TW_TEST_WEBHOOK_SECRET' }],
     };
     const period = { startMs: Date.parse(`${DATE}T00:00:00Z`), endMs: Date.parse(`${DATE}T00:00:00Z`) + 86_400_000 };
-    expected = trailwardenEvaluation([...objects].map(([key, bytes]) => ({ key, bytes })), parseConfig({}).rules, period, null).findings;
+    expected = trailwardenEvaluation(
+      [...objects].map(([key, bytes]) => ({ key, bytes })),
+      parseConfig({}).rules,
+      period,
+      null,
+    ).findings;
     laptop = tempDir('mh-laptop');
     laptopEnv = hostEnv(laptop);
     writeConfig(join(laptop, 'work'), config);
@@ -154,10 +163,14 @@ describe('two workers on separate directories, S3 for payloads and findings, the
   test('both workers SIGKILLed mid-scan and replaced by one on a fresh directory: the scan completes with the same findings', async () => {
     const running = cli(['scan', '--date', DATE, '--json']);
     const firstRun = (await client.workflow.getHandle(`scan-${DATE}`).describe()).runId;
-    const run = await waitFor('the re-scan to start', async () => {
-      const description = await client.workflow.getHandle(`scan-${DATE}`).describe();
-      return description.runId !== firstRun || description.status.name === 'RUNNING' ? description : undefined;
-    }, 60_000);
+    const run = await waitFor(
+      'the re-scan to start',
+      async () => {
+        const description = await client.workflow.getHandle(`scan-${DATE}`).describe();
+        return description.runId !== firstRun || description.status.name === 'RUNNING' ? description : undefined;
+      },
+      60_000,
+    );
     expect(run.status.name).toBe('RUNNING');
     await Promise.all(hosts.map((host) => kill(host)));
     const replacement = await startHost('c', config);
@@ -178,7 +191,8 @@ describe('two workers on separate directories, S3 for payloads and findings, the
     // every finding went out in one notification, none in two
     const notified = new Map<string, number>();
     for (const body of receiver.accepted.values()) {
-      for (const brief of (JSON.parse(body) as { incident: { evidence: { id: string }[] } }).incident.evidence) notified.set(brief.id, (notified.get(brief.id) ?? 0) + 1);
+      for (const brief of (JSON.parse(body) as { incident: { evidence: { id: string }[] } }).incident.evidence)
+        notified.set(brief.id, (notified.get(brief.id) ?? 0) + 1);
     }
     expect([...notified.values()].every((n) => n === 1)).toBe(true);
     expect(notified.has(expected.find((f) => f.ruleId === RULE2)!.id)).toBe(true);
@@ -204,7 +218,9 @@ describe('two workers on separate directories, S3 for payloads and findings, the
     const payloads = await s3.send(new ListObjectsV2Command({ Bucket: PAYLOAD_BUCKET }));
     expect(payloads.Contents?.length).toBeGreaterThan(0);
     for (const object of payloads.Contents ?? []) {
-      const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: PAYLOAD_BUCKET, Key: object.Key }))).Body!.transformToByteArray()).toString('latin1');
+      const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: PAYLOAD_BUCKET, Key: object.Key }))).Body!.transformToByteArray()).toString(
+        'latin1',
+      );
       for (const root of roots) expect({ key: object.Key, found: body.includes(root) }).toEqual({ key: object.Key, found: false });
     }
   }, 180_000);

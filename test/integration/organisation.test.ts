@@ -22,15 +22,25 @@ interface OrgResult {
   partitionsPerSecond: number;
 }
 
-test('500 accounts x 17 regions: every partition scanned, every planted finding, every workflow far inside the limits', async () => {
-  const result = await runOrgScan({ accounts: 500, regions: 17, endpoint: s3Endpoint(), address: temporalAddress(), log: (line) => process.stderr.write(`[organisation] ${line}\n`) });
-  process.stderr.write(`[organisation] ${JSON.stringify(result)}\n`);
-  expect(result.summary).toEqual({ partitions: 8500, objects: 8500, records: 17010, findings: 10, rule1Findings: 10, failedPartitions: 0, skipped: 0 });
-  expect(result.planted).toBe(10);
-  // the scan, its 6 shards of at most 32 batches, and 167 batches (3 accounts of 17 regions each)
-  expect(result.workflows).toBe(1 + 6 + 167);
-  expect(result.largestHistory.events).toBeLessThan(2000);
-  expect(result.largestHistory.bytes).toBeLessThan(2 * 1024 * 1024);
-  expect(result.largestPayload).toBeLessThan(256 * 1024);
-  expect(result.maxPendingActivities).toBeLessThanOrEqual(64);
-}, 20 * 60_000);
+test(
+  '500 accounts x 17 regions: every partition scanned, every planted finding, every workflow far inside the limits',
+  async () => {
+    const result = await runOrgScan({
+      accounts: 500,
+      regions: 17,
+      endpoint: s3Endpoint(),
+      address: temporalAddress(),
+      log: (line) => process.stderr.write(`[organisation] ${line}\n`),
+    });
+    process.stderr.write(`[organisation] ${JSON.stringify(result)}\n`);
+    expect(result.summary).toEqual({ partitions: 8500, objects: 8500, records: 17010, findings: 10, rule1Findings: 10, failedPartitions: 0, skipped: 0 });
+    expect(result.planted).toBe(10);
+    // the scan, its 6 shards of at most 32 batches, and 167 batches (3 accounts of 17 regions each)
+    expect(result.workflows).toBe(1 + 6 + 167);
+    expect(result.largestHistory.events).toBeLessThan(2000);
+    expect(result.largestHistory.bytes).toBeLessThan(2 * 1024 * 1024);
+    expect(result.largestPayload).toBeLessThan(256 * 1024);
+    expect(result.maxPendingActivities).toBeLessThanOrEqual(64);
+  },
+  20 * 60_000,
+);

@@ -22,7 +22,10 @@ async function embeddedScan(name: string, env: NodeJS.ProcessEnv, inlineLines = 
   writeFiles(join(dir, 'logs'), largeTrail(DATE));
   const config = writeConfig(dir, { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' }, incidents: { enabled: false } });
   // the lines stay in payloads (not the scan's blob store), so that External Storage carries them here
-  const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE], { cwd: dir, env: { ...env, TRAILWARDEN_INLINE_LINES_BYTES: inlineLines } });
+  const result = await runCli(['scan', '--embedded', '--json', '--config', config, '--date', DATE], {
+    cwd: dir,
+    env: { ...env, TRAILWARDEN_INLINE_LINES_BYTES: inlineLines },
+  });
   expect(result.code).toBe(0);
   const payloads = join(dir, '.trailwarden', 'payloads');
   const blobs = existsSync(payloads) ? filesUnder(payloads) : [];
@@ -55,7 +58,7 @@ describe('payloads above 256 KiB go to the local payload folder with --embedded'
     }
   }, 240_000);
 
-  test('by default a partition\'s or batch\'s lines over 64 KiB go to the scan\'s blob store beside the findings, not through any workflow, and are removed after', async () => {
+  test("by default a partition's or batch's lines over 64 KiB go to the scan's blob store beside the findings, not through any workflow, and are removed after", async () => {
     const plain = await embeddedScan('extstore-default-plain', { TRAILWARDEN_CODEC_KEYS: '' });
     const stored = await embeddedScan('scan-store', { TRAILWARDEN_CODEC_KEYS: '' }, '');
     expect(sorted(stored.findings)).toBe(sorted(plain.findings));

@@ -28,7 +28,12 @@ test('a claim left without its signal is completed by the next run, to the incid
   writeFiles(join(dir, 'logs'), buildSampleTrail(DATE));
   const base = { sources: [{ type: 'directory', path: './logs' }], findings: { directory: './findings' } };
   mkdirSync(join(dir, 'quiet'));
-  const quiet = writeConfig(join(dir, 'quiet'), { ...base, sources: [{ type: 'directory', path: join(dir, 'logs') }], findings: { directory: join(dir, 'findings') }, incidents: { enabled: false } });
+  const quiet = writeConfig(join(dir, 'quiet'), {
+    ...base,
+    sources: [{ type: 'directory', path: join(dir, 'logs') }],
+    findings: { directory: join(dir, 'findings') },
+    incidents: { enabled: false },
+  });
   const config = writeConfig(dir, { ...base, notifications: [{ type: 'webhook', url: receiver.url, secretEnv: 'TW_REPAIR_SECRET' }] });
   const { worker, connection } = await createWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue });
   try {
@@ -41,7 +46,14 @@ test('a claim left without its signal is completed by the next run, to the incid
       expect(rule2).toBeDefined();
       // a worker claimed rule 2's finding for the incident of its run, then died before signalling it
       const ledger = new IncidentLedger(new DirectoryBlobStore(join(dir, 'findings')));
-      const claimed = { findingId: rule2.id, incidentId: 'incident-claimed-by-a-dead-run', runId: 'dead-run', ruleId: RULE2, key: { scanWorkflowId: `scan-${DATE}`, scanRunId: 'dead-run' }, windowMs: 0 };
+      const claimed = {
+        findingId: rule2.id,
+        incidentId: 'incident-claimed-by-a-dead-run',
+        runId: 'dead-run',
+        ruleId: RULE2,
+        key: { scanWorkflowId: `scan-${DATE}`, scanRunId: 'dead-run' },
+        windowMs: 0,
+      };
       expect(await ledger.claim(DATE, claimed)).toEqual(claimed);
 
       const scan = await runCli(['scan', '--config', config, '--date', DATE], { env });

@@ -22,10 +22,12 @@ function trailFor(days: string[]): Map<string, Buffer> {
 
 function storeOf(dir: string): Record<string, Finding[]> {
   const out: Record<string, Finding[]> = {};
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) out[file] = jsonLines<Finding>(readFileSync(join(dir, file), 'utf8'));
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort())
+    out[file] = jsonLines<Finding>(readFileSync(join(dir, file), 'utf8'));
   return out;
 }
-
 
 describe('schedules, range re-runs and run history on a real dev server', () => {
   const taskQueue = `runs-${Date.now()}`;
@@ -63,7 +65,10 @@ describe('schedules, range re-runs and run history on a real dev server', () => 
       expect(result.code).toBe(0);
     }
     const rangeConfig = config('range');
-    const range = await runCli(['scan', '--config', rangeConfig, '--from', RANGE.from, '--to', RANGE.to, '--concurrency', '3', '--days-per-run', '4', '--json'], { env });
+    const range = await runCli(
+      ['scan', '--config', rangeConfig, '--from', RANGE.from, '--to', RANGE.to, '--concurrency', '3', '--days-per-run', '4', '--json'],
+      { env },
+    );
     expect(range.stderr).toContain(`re-run ${RANGE.from} .. ${RANGE.to}: 10 day(s)`);
     expect(range.code).toBe(0);
     expect(storeOf(join(dir, 'range'))).toEqual(storeOf(join(dir, 'single')));
@@ -114,7 +119,14 @@ describe('schedules, range re-runs and run history on a real dev server', () => 
     expect(duplicate.stderr).toContain('already exists');
 
     const described = JSON.parse((await cli('describe', '--json')).stdout);
-    expect(described).toMatchObject({ id, paused: false, spec: 'daily at 02:00 UTC', overlap: 'BUFFER_ONE', catchupWindowMs: 86_400_000, pauseOnFailure: true });
+    expect(described).toMatchObject({
+      id,
+      paused: false,
+      spec: 'daily at 02:00 UTC',
+      overlap: 'BUFFER_ONE',
+      catchupWindowMs: 86_400_000,
+      pauseOnFailure: true,
+    });
     expect(described.nextRuns[0]).toMatch(/T02:00:00\.000Z$/);
 
     expect((await cli('pause', '--note', 'maintenance')).code).toBe(0);
@@ -130,10 +142,16 @@ describe('schedules, range re-runs and run history on a real dev server', () => 
     });
     expect(scheduled).toHaveLength(3);
     // visibility is eventually consistent: wait until the three daily runs are listed
-    const daily = await waitFor('three daily runs in visibility', () => {
-      const rows = listWorkflows(`WorkflowType = 'DailyScanWorkflow' AND ScanDate >= '${BACKFILL.from}T00:00:00Z' AND ScanDate < '${shiftDay(BACKFILL.to, 1)}T00:00:00Z' AND ScanStatus = 'Completed'`);
-      return rows.length >= 3 ? rows : undefined;
-    }, 30_000);
+    const daily = await waitFor(
+      'three daily runs in visibility',
+      () => {
+        const rows = listWorkflows(
+          `WorkflowType = 'DailyScanWorkflow' AND ScanDate >= '${BACKFILL.from}T00:00:00Z' AND ScanDate < '${shiftDay(BACKFILL.to, 1)}T00:00:00Z' AND ScanStatus = 'Completed'`,
+        );
+        return rows.length >= 3 ? rows : undefined;
+      },
+      30_000,
+    );
     expect(daily.map((r) => r.workflowId).sort()).toEqual(daysBetween(BACKFILL.from, BACKFILL.to).map((d) => `scan-${d}`));
     expect(Object.keys(storeOf(join(dir, 'schedule'))).sort()).toEqual(daysBetween(BACKFILL.from, BACKFILL.to).map((d) => `${d}.jsonl`));
 

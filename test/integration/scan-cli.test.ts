@@ -114,13 +114,25 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
     [{ sources: [{ type: 's3', bucket: 'trail-bucket', endpoint: 'not a url' }] }, /sources\.0\.endpoint/],
     [{}, /no sources configured/],
     [{ sources: [{ type: 'directory', path: '.' }], rules: { PH_Rule_ES_IMPORT_AWS_15: { threshold: 0 } } }, /rules\.PH_Rule_ES_IMPORT_AWS_15\.threshold/],
-    [{ sources: [{ type: 'directory', path: '.' }], rules: { PH_Rule_ES_IMPORT_AWS_15: { suppression: { duration: 'an hour' } } } }, /suppression\.duration: must be an ISO-8601 duration/],
+    [
+      { sources: [{ type: 'directory', path: '.' }], rules: { PH_Rule_ES_IMPORT_AWS_15: { suppression: { duration: 'an hour' } } } },
+      /suppression\.duration: must be an ISO-8601 duration/,
+    ],
     [{ sources: [{ type: 'directory', path: '.' }], notifications: [{ type: 'webhook', url: 'ftp://hooks.example.com/x' }] }, /notifications\.0/],
     [{ sources: [{ type: 'directory', path: '.' }], incidents: { maxNotificationAge: '1 day' } }, /incidents\.maxNotificationAge/],
     [{ sources: [{ type: 'directory', path: '.' }], findings: { dir: 'x' } }, /findings: unknown key "dir"/],
     [{ sources: [{ type: 's3', bucket: 'trail-bucket', accounts: ['1234'] }] }, /sources\.0\.accounts\.0: must be a 12-digit AWS account id/],
     [{ sources: [{ type: 'lookupEvents', accounts: [{ accountId: '111122223333', roleArn: 'not-an-arn' }] }] }, /roleArn: must be an IAM role ARN/],
-    [{ sources: [{ type: 'directory', path: '.' }], notifications: [{ type: 'file', path: 'a', name: 'x' }, { type: 'file', path: 'b', name: 'x' }] }, /"x" is used twice/],
+    [
+      {
+        sources: [{ type: 'directory', path: '.' }],
+        notifications: [
+          { type: 'file', path: 'a', name: 'x' },
+          { type: 'file', path: 'b', name: 'x' },
+        ],
+      },
+      /"x" is used twice/,
+    ],
     [[1, 2], /config/],
   ])('bad configuration %j exits 2 naming the problem', async (config, message) => {
     const dir = tempDir('badcfg');
@@ -136,7 +148,9 @@ describe('trailwarden scan through the CLI, on a real Temporal dev server', () =
     ['TRAILWARDEN_NATIVE', 'yes', /TRAILWARDEN_NATIVE="yes" must be 0/],
   ])('a bad %s exits 2 before anything starts', async (name, value, message) => {
     const dir = tempDir('badenv');
-    const result = await runCli(['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: '.' }] }), '--date', DEMO_DATE], { env: { [name]: value } });
+    const result = await runCli(['scan', '--embedded', '--config', writeConfig(dir, { sources: [{ type: 'directory', path: '.' }] }), '--date', DEMO_DATE], {
+      env: { [name]: value },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
   });

@@ -10,7 +10,11 @@ import { ocsfProblems } from '../helpers/ocsf-schema';
 import { referenceEvaluation } from '../helpers/reference-evaluator';
 import { day } from '../rules/fixtures';
 
-const expectedIds = referenceEvaluation([...buildSampleTrail()].map(([key, bytes]) => ({ key, bytes })), parseConfig({ sources: [] }).rules, day(DEMO_DATE))
+const expectedIds = referenceEvaluation(
+  [...buildSampleTrail()].map(([key, bytes]) => ({ key, bytes })),
+  parseConfig({ sources: [] }).rules,
+  day(DEMO_DATE),
+)
   .findings.map((f) => f.id)
   .sort();
 

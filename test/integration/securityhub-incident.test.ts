@@ -35,7 +35,11 @@ async function hubIds(): Promise<string[]> {
 test('an incident of 25 findings imports all 25 into Security Hub, once each', async () => {
   const dir = tempDir('hub-incident');
   const records = Array.from({ length: 25 }, (_, i) =>
-    sendCommand({ eventID: `bulk-${i}`, eventTime: new Date(Date.parse(`${DATE}T08:00:00Z`) + i * 300_000).toISOString().replace('.000Z', 'Z'), userIdentity: iamUser('bulk-user') }),
+    sendCommand({
+      eventID: `bulk-${i}`,
+      eventTime: new Date(Date.parse(`${DATE}T08:00:00Z`) + i * 300_000).toISOString().replace('.000Z', 'Z'),
+      userIdentity: iamUser('bulk-user'),
+    }),
   );
   mkdirSync(join(dir, 'logs'));
   writeFileSync(join(dir, 'logs', 'bulk.json.gz'), gzipSync(JSON.stringify({ Records: records })));

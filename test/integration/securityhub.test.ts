@@ -16,7 +16,11 @@ import { type SecurityHubProxy, startSecurityHubProxy } from '../helpers/securit
 import { s3Endpoint } from '../helpers/services';
 import { day } from '../rules/fixtures';
 
-const demo: Finding[] = referenceEvaluation([...buildSampleTrail()].map(([key, bytes]) => ({ key, bytes })), parseConfig({ sources: [] }).rules, day(DEMO_DATE)).findings;
+const demo: Finding[] = referenceEvaluation(
+  [...buildSampleTrail()].map(([key, bytes]) => ({ key, bytes })),
+  parseConfig({ sources: [] }).rules,
+  day(DEMO_DATE),
+).findings;
 
 /** n findings of the demo's shape, with ids of their own. */
 function noticeOf(n: number): IncidentNotice {
@@ -104,7 +108,7 @@ test('a finding Security Hub refuses fails the attempt with a retryable error na
   expect((await findingsIn(region)).map((f) => f.Id).sort()).toEqual(notice.evidence.map((b) => b.id));
 });
 
-test('without accountId the importing account comes from STS; findings naming no account are that account\'s', async () => {
+test("without accountId the importing account comes from STS; findings naming no account are that account's", async () => {
   const region = 'sa-east-1';
   const notice = noticeOf(2);
   notice.evidence[1] = { ...notice.evidence[1], accountId: '' };

@@ -12,10 +12,29 @@ import { temporalAddress } from '../helpers/services';
 function makeCertificates(dir: string): void {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=trailwarden-test-ca');
-  for (const [name, ext] of [['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], ['client', 'extendedKeyUsage=clientAuth']]) {
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ]) {
     run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     execFileSync('sh', ['-c', `printf '%s' '${ext}' > ${name}.ext`], { cwd: dir });
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
 }
 
@@ -38,7 +57,9 @@ function startMtlsProxy(dir: string, target: string): Promise<{ server: Server; 
       upstream.on('error', () => socket.destroy());
     },
   );
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, address: `127.0.0.1:${(server.address() as { port: number }).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, address: `127.0.0.1:${(server.address() as { port: number }).port}` })),
+  );
 }
 
 test('the CLI reaches Temporal over mutual TLS with the certificates given; without them it fails with a clear message', async () => {
@@ -60,11 +81,17 @@ test('the CLI reaches Temporal over mutual TLS with the certificates given; with
       const scan = await runCli(['scan', '--config', config, '--date', '2026-02-02'], { env });
       expect(scan.stdout).toContain('6 finding(s)');
       expect(scan.code).toBe(0);
-      const noCertificate = writeConfig(tempDir('tls-none'), { sources: [{ type: 'directory', path: join(dir, 'logs') }], temporal: { tls: { serverCaCertPath: join(dir, 'ca.crt') } } });
+      const noCertificate = writeConfig(tempDir('tls-none'), {
+        sources: [{ type: 'directory', path: join(dir, 'logs') }],
+        temporal: { tls: { serverCaCertPath: join(dir, 'ca.crt') } },
+      });
       const refused = await runCli(['scan', '--config', noCertificate, '--date', '2026-02-02'], { env });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`cannot reach Temporal at ${proxy.address}`);
-      const halfPair = writeConfig(tempDir('tls-half'), { sources: [{ type: 'directory', path: '.' }], temporal: { tls: { clientCertPath: join(dir, 'client.crt') } } });
+      const halfPair = writeConfig(tempDir('tls-half'), {
+        sources: [{ type: 'directory', path: '.' }],
+        temporal: { tls: { clientCertPath: join(dir, 'client.crt') } },
+      });
       const bad = await runCli(['scan', '--config', halfPair, '--date', '2026-02-02'], { env });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('mutual TLS needs both a client certificate and its key');

@@ -30,7 +30,13 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
     notifications: [{ type: 'file', path: join(dir, 'notifications.jsonl') }],
     watch: { dayEndsAfter: 'P1D' },
   });
-  const config = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
+  const config = {
+    sources: loaded.sources,
+    rules: loaded.rules,
+    findingsDirectory: loaded.findingsDirectory,
+    findingsStore: loaded.findingsStore,
+    incidents: loaded.incidents,
+  };
   const files = buildSampleTrail(DAY);
   const order = deliveryOrder(files, TODAY);
   const upload = async (keys: string[]) => {
@@ -54,7 +60,11 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
     const half = Math.floor(order.length / 2);
     await upload(order.slice(0, half));
     // killed in the middle of the day's deliveries, with the server gone too for a while
-    await waitFor('the watch to have scanned some objects', async () => ((await client.workflow.getHandle(WATCH_WORKFLOW_ID).query(watchProgressQuery)).totals.objects > 3 ? true : undefined), 60_000);
+    await waitFor(
+      'the watch to have scanned some objects',
+      async () => ((await client.workflow.getHandle(WATCH_WORKFLOW_ID).query(watchProgressQuery)).totals.objects > 3 ? true : undefined),
+      60_000,
+    );
     worker.kill('SIGKILL');
     await connection.close();
     await server.stop();
@@ -85,13 +95,20 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
     expect(state.totals.objects).toBe(trailObjects); // each object scanned once, across both workers
     const watched = await findingsStoreOf({ directory: join(dir, 'findings') }).read(DAY);
     expect(projectFindings(watched)).toEqual({ rule1: expectedRule1(DAY), rule2: expectedRule2(DAY) });
-    const notifications = () => jsonLines<{ incident: { incidentId: string } }>(existsSync(join(dir, 'notifications.jsonl')) ? readFileSync(join(dir, 'notifications.jsonl'), 'utf8') : '');
+    const notifications = () =>
+      jsonLines<{ incident: { incidentId: string } }>(
+        existsSync(join(dir, 'notifications.jsonl')) ? readFileSync(join(dir, 'notifications.jsonl'), 'utf8') : '',
+      );
     const incidents = notifications().map((n) => n.incident.incidentId);
     expect(incidents).toHaveLength(6);
     expect(new Set(incidents).size).toBe(6);
 
     // and the daily scan confirms it: nothing new stored, nothing routed again
-    const summary = (await client.workflow.execute('DailyScanWorkflow', { taskQueue, workflowId: `scan-${DAY}`, args: [{ date: DAY, config }] })) as ScanSummary;
+    const summary = (await client.workflow.execute('DailyScanWorkflow', {
+      taskQueue,
+      workflowId: `scan-${DAY}`,
+      args: [{ date: DAY, config }],
+    })) as ScanSummary;
     expect([...(summary.findingIds ?? [])].sort()).toEqual(watched.map((f) => f.id).sort());
     expect(summary.store).toMatchObject({ added: 0, updated: 0 });
     expect(summary.incidents).toEqual({ incidents: 0, newFindings: 0, alreadyRouted: watched.length });

@@ -40,7 +40,10 @@ async function watchProgress(client: Client): Promise<WatchProgress> {
 
 /** Starts `trailwarden watch --json` as a user does; its stdout collects the findings it prints. */
 function startWatchCli(w: Watching): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--config', w.config], { env: { ...process.env, ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--config', w.config], {
+    env: { ...process.env, ...w.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -59,7 +62,12 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     await connection?.close();
   });
 
-  async function inNamespace(namespace: (typeof TEST_NAMESPACES)[number], source: (bucket: string) => Promise<object>, deliver: (w: Watching, files: Map<string, Buffer>) => Promise<void>, counts: { dropped?: Record<string, number> }) {
+  async function inNamespace(
+    namespace: (typeof TEST_NAMESPACES)[number],
+    source: (bucket: string) => Promise<object>,
+    deliver: (w: Watching, files: Map<string, Buffer>) => Promise<void>,
+    counts: { dropped?: Record<string, number> },
+  ) {
     const dir = tempDir(namespace);
     const bucket = `${namespace}-${Date.now()}`;
     const notificationsFile = join(dir, 'notifications.jsonl');
@@ -69,7 +77,12 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
       notifications: [{ type: 'file', path: './notifications.jsonl' }],
       watch: { dayEndsAfter: 'P1D' },
     });
-    const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: namespace, TRAILWARDEN_TASK_QUEUE: taskQueue, TRAILWARDEN_STATUS_INTERVAL_MS: '1000' };
+    const env = {
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: namespace,
+      TRAILWARDEN_TASK_QUEUE: taskQueue,
+      TRAILWARDEN_STATUS_INTERVAL_MS: '1000',
+    };
     const w: Watching = { env, client: new Client({ connection, namespace }), bucket, findingsDir: join(dir, 'findings'), notificationsFile, config };
     const files = buildSampleTrail(DAY);
     const trailObjects = [...files.keys()].filter((key) => classifyKey(key) === 'trail');
@@ -77,7 +90,18 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     await worker.runUntil(async () => {
       const watch = startWatchCli(w);
       try {
-        await waitFor('the watch to start', () => w.client.workflow.getHandle(WATCH_WORKFLOW_ID).describe().then((d) => d.status.name === 'RUNNING' || undefined, () => undefined), 30_000);
+        await waitFor(
+          'the watch to start',
+          () =>
+            w.client.workflow
+              .getHandle(WATCH_WORKFLOW_ID)
+              .describe()
+              .then(
+                (d) => d.status.name === 'RUNNING' || undefined,
+                () => undefined,
+              ),
+          30_000,
+        );
         await deliver(w, files);
 
         // every trail object scanned once (the late one belongs to both days), and the day correlated
@@ -98,10 +122,14 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         const watched = await findingsStoreOf({ directory: w.findingsDir }).read(DAY);
         expect(projectFindings(watched)).toEqual({ rule1: expectedRule1(DAY), rule2: expectedRule2(DAY) });
         // rule 1's alice window grew from 2 to 3 events across two files: one finding, updated
-        const printed = await waitFor('the CLI to print every finding', () => {
-          const lines = jsonLines<Finding & { watch: { detectedAt: string; deliveredAt: string } }>(watch.output().split('--- stderr ---')[0]);
-          return watched.every((f) => lines.some((l) => l.id === f.id && l.count === f.count)) ? lines : undefined;
-        }, 30_000);
+        const printed = await waitFor(
+          'the CLI to print every finding',
+          () => {
+            const lines = jsonLines<Finding & { watch: { detectedAt: string; deliveredAt: string } }>(watch.output().split('--- stderr ---')[0]);
+            return watched.every((f) => lines.some((l) => l.id === f.id && l.count === f.count)) ? lines : undefined;
+          },
+          30_000,
+        );
         for (const line of printed) expect(Date.parse(line.watch.detectedAt)).toBeGreaterThanOrEqual(Date.parse(line.watch.deliveredAt));
 
         const stop = await runCli(['watch', '--stop', '--config', w.config], { env });
@@ -111,7 +139,9 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
 
         // every incident the watch opened was notified exactly once
         const notifiedByWatch = await waitFor('the watch notifications', () => {
-          const lines = existsSync(notificationsFile) ? jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8')) : [];
+          const lines = existsSync(notificationsFile)
+            ? jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8'))
+            : [];
           return lines.length >= 6 ? lines : undefined;
         });
 
@@ -123,7 +153,9 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         expect(new Map(daily.map((f) => [f.id, f]))).toEqual(new Map(watched.map((f) => [f.id, f])));
         expect(scan.stderr).toContain(`(0 new, 0 updated, ${watched.length} in file)`);
         expect(scan.stderr).toContain(`incidents: 0 new finding(s) sent to 0 incident(s); ${watched.length} already sent by an earlier run`);
-        expect(scan.stderr).toMatch(new RegExp(`watch: ${watched.length} of ${watched.length} finding\\(s\\) found first by trailwarden watch; delivery -> detection p50 [\\d.]+ s`));
+        expect(scan.stderr).toMatch(
+          new RegExp(`watch: ${watched.length} of ${watched.length} finding\\(s\\) found first by trailwarden watch; delivery -> detection p50 [\\d.]+ s`),
+        );
         await sleep(2000);
         const notified = jsonLines<{ incident: { incidentId: string; evidence: { id: string }[] } }>(readFileSync(notificationsFile, 'utf8'));
         expect(notified).toHaveLength(notifiedByWatch.length);
@@ -136,7 +168,9 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         const listed = await runCli(['findings', '--config', w.config, '--date', DAY], { env });
         expect(listed.stdout.split('\n').filter((line) => line.includes('watch: detected'))).toHaveLength(watched.length);
         // each of them opened its incident, and its notification was accepted
-        expect(listed.stdout.split('\n').filter((line) => /watch: detected [\d.]+ s after delivery, notified [\d.]+ s after delivery/.test(line))).toHaveLength(watched.length);
+        expect(listed.stdout.split('\n').filter((line) => /watch: detected [\d.]+ s after delivery, notified [\d.]+ s after delivery/.test(line))).toHaveLength(
+          watched.length,
+        );
       } finally {
         watch.child.kill('SIGTERM');
         await watch.exited;
@@ -157,8 +191,21 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
           if (i === 5) {
             // the same object notified again, in CloudTrail's own SNS format (through SNS, and raw)
             const message = JSON.stringify({ s3Bucket: w.bucket, s3ObjectKey: [order[2]] });
-            await sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:123456789012:trail', Message: message, Timestamp: new Date().toISOString() }) }));
-            await sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ s3Bucket: 'someone-elses-bucket', s3ObjectKey: [order[2]] }) }));
+            await sqs().send(
+              new SendMessageCommand({
+                QueueUrl: queueUrl,
+                MessageBody: JSON.stringify({
+                  Type: 'Notification',
+                  MessageId: 'm-1',
+                  TopicArn: 'arn:aws:sns:us-east-1:123456789012:trail',
+                  Message: message,
+                  Timestamp: new Date().toISOString(),
+                }),
+              }),
+            );
+            await sqs().send(
+              new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ s3Bucket: 'someone-elses-bucket', s3ObjectKey: [order[2]] }) }),
+            );
           }
           // a whole day's deliveries in about 15 seconds
           await sleep(i % 4 === 3 ? 1000 : 200);
@@ -189,7 +236,10 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const day = at(window).slice(0, 10);
     const alice = iamUser('alice', '111122223333');
-    const command = (id: string, ms: number) => ({ ...sendCommand({ eventID: id, eventTime: at(ms), userIdentity: alice, recipientAccountId: '111122223333' }), awsRegion: 'us-east-1' });
+    const command = (id: string, ms: number) => ({
+      ...sendCommand({ eventID: id, eventTime: at(ms), userIdentity: alice, recipientAccountId: '111122223333' }),
+      awsRegion: 'us-east-1',
+    });
     const server = await startLookupEventsServer({ records: [command('lk-1', window + 10_000)] });
     const dir = tempDir(namespace);
     const config = writeConfig(dir, {
@@ -203,16 +253,27 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     const { worker, connection: workerConnection } = await createWorker({ address: temporalAddress(), namespace, taskQueue });
     try {
       await worker.runUntil(async () => {
-        const watch = startWatchCli({ env, client, bucket: '', findingsDir: join(dir, 'findings'), notificationsFile: join(dir, 'notifications.jsonl'), config });
+        const watch = startWatchCli({
+          env,
+          client,
+          bucket: '',
+          findingsDir: join(dir, 'findings'),
+          notificationsFile: join(dir, 'notifications.jsonl'),
+          config,
+        });
         try {
           const [first] = await waitFor('the first finding', async () => ((await store.read(day)).length ? store.read(day) : undefined), 60_000);
           expect(first).toMatchObject({ user: 'alice', count: 1 });
           // an event of the same window that LookupEvents shows only now, and one of a new window
           server.addRecords([command('lk-2', window + 40_000), command('lk-3', window + 300_000 + 5_000)]);
-          const later = await waitFor('the window updated and the new one found', async () => {
-            const found = await store.read(day);
-            return found.length === 2 && found.some((f) => f.id === first.id && f.count === 2) ? found : undefined;
-          }, 60_000);
+          const later = await waitFor(
+            'the window updated and the new one found',
+            async () => {
+              const found = await store.read(day);
+              return found.length === 2 && found.some((f) => f.id === first.id && f.count === 2) ? found : undefined;
+            },
+            60_000,
+          );
           expect(later.find((f) => f.id === first.id)?.eventIds).toEqual(['lk-1', 'lk-2']);
           expect(server.budgetViolations).toBe(0);
           // each request asks only for the time since the last one (and a short overlap), not the whole day again
@@ -222,7 +283,11 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
           const stop = await runCli(['watch', '--stop', '--config', config], { env });
           expect(stop.code).toBe(0);
           const scan = await runCli(['scan', '--config', config, '--date', day, '--json'], { env });
-          expect(jsonLines<Finding>(scan.stdout).map((f) => f.id).sort()).toEqual(later.map((f) => f.id).sort());
+          expect(
+            jsonLines<Finding>(scan.stdout)
+              .map((f) => f.id)
+              .sort(),
+          ).toEqual(later.map((f) => f.id).sort());
           expect(scan.stderr).toContain('already sent by an earlier run');
           expect(scan.stderr).toContain('0 new finding(s) sent to 0 incident(s)');
         } finally {
@@ -242,7 +307,10 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     const env = { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'tw-watch-poll', TRAILWARDEN_TASK_QUEUE: `nobody-${Date.now()}` };
     for (const [args, message] of [
       [['watch', '--config', bad], 'trailwarden: config: sources.0.pollInterval: must be at least PT1S\n'],
-      [['watch', '--stop', '--embedded', '--config', bad], 'trailwarden: watch: --stop ends a watch on a Temporal service; an --embedded watch ends with Ctrl-C\n'],
+      [
+        ['watch', '--stop', '--embedded', '--config', bad],
+        'trailwarden: watch: --stop ends a watch on a Temporal service; an --embedded watch ends with Ctrl-C\n',
+      ],
       [['watch', '--config', writeConfig(tempDir('watch-none'), { sources: [] })], expect.stringMatching(/^trailwarden: no sources configured in .*\n$/)],
     ] as const) {
       const result = await runCli([...args], { env });

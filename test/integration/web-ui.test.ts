@@ -27,7 +27,16 @@ describe('the Web UI shows scans and their search attributes', () => {
     server = await startDevServer({ uiPort: await freePort() });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -62,7 +71,10 @@ describe('the Web UI shows scans and their search attributes', () => {
 
     const empty = `ScanDate >= "${DATE}T00:00:00Z" AND FindingCount > 1000`;
     await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(empty)}`);
-    await page.getByText(/No Workflows/i).first().waitFor({ timeout: 60_000 });
+    await page
+      .getByText(/No Workflows/i)
+      .first()
+      .waitFor({ timeout: 60_000 });
     expect(await page.getByText(`scan-${DATE}`).count()).toBe(0);
 
     await page.goto(`${server.uiUrl}/namespaces/default/workflows/${outcome.workflowId}/${outcome.runId}/history`);
@@ -70,9 +82,24 @@ describe('the Web UI shows scans and their search attributes', () => {
     await page.screenshot({ path: join(OUTPUT, 'web-ui-scan-run.png'), fullPage: true });
     expect(statSync(join(OUTPUT, 'web-ui-scan-run.png')).size).toBeGreaterThan(10_000);
 
-    await page.getByRole('link', { name: 'Search Attributes' }).or(page.getByRole('tab', { name: 'Search Attributes' })).first().click();
-    const expected = ['"FindingCount": 6', '"ScanStatus": "Completed"', `"ScanDate": "${DATE}T00:00:00`, '"PH_Rule_ES_IMPORT_AWS_15"', '"SkippedObjects": 2', '"directory"'];
-    await page.waitForFunction((texts) => texts.every((t) => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText.includes(t)), expected, { timeout: 30_000 });
+    await page
+      .getByRole('link', { name: 'Search Attributes' })
+      .or(page.getByRole('tab', { name: 'Search Attributes' }))
+      .first()
+      .click();
+    const expected = [
+      '"FindingCount": 6',
+      '"ScanStatus": "Completed"',
+      `"ScanDate": "${DATE}T00:00:00`,
+      '"PH_Rule_ES_IMPORT_AWS_15"',
+      '"SkippedObjects": 2',
+      '"directory"',
+    ];
+    await page.waitForFunction(
+      (texts) => texts.every((t) => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText.includes(t)),
+      expected,
+      { timeout: 30_000 },
+    );
     await page.screenshot({ path: join(OUTPUT, 'web-ui-search-attributes.png'), fullPage: true });
   });
 });

@@ -52,11 +52,7 @@ export function iamUser(userName = 'alice', accountId = ACCOUNT): UserIdentity {
 }
 
 /** An IAM Identity Center (SSO) session: the session name is the user's e-mail address. */
-export function ssoSession(
-  sessionName = 'alice@example.com',
-  accountId = ACCOUNT,
-  role = 'AWSReservedSSO_AdministratorAccess_0123456789abcdef',
-): UserIdentity {
+export function ssoSession(sessionName = 'alice@example.com', accountId = ACCOUNT, role = 'AWSReservedSSO_AdministratorAccess_0123456789abcdef'): UserIdentity {
   return {
     type: 'AssumedRole',
     principalId: `AROA3EXAMPLEPRINCIPAL:${sessionName}`,
@@ -285,8 +281,7 @@ export function s3Put(f: PutFixture = {}): CloudTrailRecord {
     requestID: 'EXAMPLE987654321',
     eventID: f.eventID ?? 'p0000000-0000-4000-8000-000000000001',
     readOnly: false,
-    resources:
-      f.resources !== undefined ? f.resources : [{ type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${bucket}/${key}` }, bucketResource],
+    resources: f.resources !== undefined ? f.resources : [{ type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${bucket}/${key}` }, bucketResource],
     eventType: 'AwsApiCall',
     managementEvent: false,
     recipientAccountId: f.recipientAccountId ?? ACCOUNT,

@@ -95,7 +95,14 @@ describe('records, time and ids', () => {
     expect(malformedReason(sendCommand({ eventID: '' }))).toMatch(/eventID/);
     expect(malformedReason(sendCommand({ eventTime: 'soon' }))).toMatch(/eventTime/);
     // docs/rules.md: a string YYYY-MM-DDTHH:MM:SS[.fraction]Z, nothing else Date.parse would take
-    for (const time of ['2026-11-25 10:00:05Z', '2026-11-25T10:00:05+00:00', '2026-11-25T10:00Z', '2026-11-25', '2026-11-25T10:00:05.Z', '2026-13-01T00:00:00Z']) {
+    for (const time of [
+      '2026-11-25 10:00:05Z',
+      '2026-11-25T10:00:05+00:00',
+      '2026-11-25T10:00Z',
+      '2026-11-25',
+      '2026-11-25T10:00:05.Z',
+      '2026-13-01T00:00:00Z',
+    ]) {
       expect([time, malformedReason(sendCommand({ eventTime: time }))]).toEqual([time, expect.stringMatching(/eventTime/)]);
     }
     expect(malformedReason(sendCommand({ eventTime: '2026-11-25T10:00:05.123456Z' }))).toBeUndefined();

@@ -1,23 +1,8 @@
 import type { CloudTrailRecord } from '../../src/cloudtrail/record';
 import { findingId } from '../../src/rules/finding-id';
-import {
-  optionsSchema,
-  ssmCommandExecution as rule,
-  type SsmCommandExecutionSelected,
-} from '../../src/rules/ssm-command-execution';
+import { optionsSchema, ssmCommandExecution as rule, type SsmCommandExecutionSelected } from '../../src/rules/ssm-command-execution';
 import type { ScanPeriod, SsmCommandExecutionFinding } from '../../src/rules/types';
-import {
-  ACCOUNT,
-  between,
-  day,
-  iamUser,
-  instanceRole,
-  loadSample,
-  reorder,
-  roundTrip,
-  sendCommand,
-  ssoSession,
-} from './fixtures';
+import { ACCOUNT, between, day, iamUser, instanceRole, loadSample, reorder, roundTrip, sendCommand, ssoSession } from './fixtures';
 
 const RULE_ID = 'PH_Rule_ES_IMPORT_AWS_15';
 const D = day('2026-11-25');
@@ -124,9 +109,7 @@ describe('real samples', () => {
 
   test('the stratus credential-theft run: only the SendCommand, not the instance-role calls', () => {
     const selected = selectAll(loadSample('stratus_ec2_steal_instance_credentials_subset.json'));
-    expect(selected.map((e) => [e.eventID, e.accountId, e.user])).toEqual([
-      ['2a5178c8-b4c7-44ba-b066-1ecc79b7087c', '017622104382', 'christophe'],
-    ]);
+    expect(selected.map((e) => [e.eventID, e.accountId, e.user])).toEqual([['2a5178c8-b4c7-44ba-b066-1ecc79b7087c', '017622104382', 'christophe']]);
   });
 
   test('the panther SSO-role SendCommand: user is the session name (arn last segment)', () => {
@@ -136,7 +119,11 @@ describe('real samples', () => {
   });
 
   test('no other sample file holds a SendCommand', () => {
-    for (const file of ['otrf_ec2_proxy_s3_exfiltration_subset.json', 'panther_s3_putobject_data_events.json', 'awsdoc_s3outposts_putobject_crossaccount.json']) {
+    for (const file of [
+      'otrf_ec2_proxy_s3_exfiltration_subset.json',
+      'panther_s3_putobject_data_events.json',
+      'awsdoc_s3outposts_putobject_crossaccount.json',
+    ]) {
       expect(selectAll(loadSample(file))).toEqual([]);
     }
   });
@@ -194,11 +181,7 @@ describe('match: fortiEventType contains "AWS-CloudTrail-SSM-SendCommand"', () =
 
 describe('windows: 300 s, aligned to the epoch', () => {
   test('…:04:59 shares the window of …:00:00; …:05:00 opens the next one', () => {
-    const findings = run([
-      at('2026-11-25T10:00:00Z', 'e1'),
-      at('2026-11-25T10:04:59Z', 'e2'),
-      at('2026-11-25T10:05:00Z', 'e3'),
-    ]);
+    const findings = run([at('2026-11-25T10:00:00Z', 'e1'), at('2026-11-25T10:04:59Z', 'e2'), at('2026-11-25T10:05:00Z', 'e3')]);
     expect(findings.map((f) => [f.windowStart, f.windowEnd, f.count, f.eventIds])).toEqual([
       ['2026-11-25T10:00:00Z', '2026-11-25T10:05:00Z', 2, ['e1', 'e2']],
       ['2026-11-25T10:05:00Z', '2026-11-25T10:10:00Z', 1, ['e3']],
@@ -287,12 +270,7 @@ describe('group by (accountId, user)', () => {
     const identity = selectAll([sendCommand({ recipientAccountId: '', userIdentity: iamUser('a', '555566667777') })]);
     const identityNull = selectAll([sendCommand({ recipientAccountId: null, userIdentity: iamUser('a', '555566667777') })]);
     const none = selectAll([sendCommand({ recipientAccountId: null, userIdentity: { type: 'IAMUser', userName: 'a' } })]);
-    expect([recipient, identity, identityNull, none].map((s) => s[0].accountId)).toEqual([
-      '222233334444',
-      '555566667777',
-      '555566667777',
-      '',
-    ]);
+    expect([recipient, identity, identityNull, none].map((s) => s[0].accountId)).toEqual(['222233334444', '555566667777', '555566667777', '']);
   });
 });
 
@@ -317,10 +295,7 @@ describe('failed calls (the seed has no outcome condition)', () => {
   });
 
   test('failed means a non-empty errorCode; an errorMessage alone or a blank errorCode is not a failure', () => {
-    const [finding] = run([
-      at('2026-11-25T10:00:10Z', 'msg', { errorMessage: 'something' }),
-      at('2026-11-25T10:00:20Z', 'blank', { errorCode: '' }),
-    ]);
+    const [finding] = run([at('2026-11-25T10:00:10Z', 'msg', { errorMessage: 'something' }), at('2026-11-25T10:00:20Z', 'blank', { errorCode: '' })]);
     expect(finding).toMatchObject({ count: 2, failedCount: 0 });
   });
 
@@ -334,12 +309,7 @@ describe('failed calls (the seed has no outcome condition)', () => {
 });
 
 describe('threshold', () => {
-  const three = [
-    at('2026-11-25T10:00:10Z', 'e1'),
-    at('2026-11-25T10:01:10Z', 'e2'),
-    at('2026-11-25T10:02:10Z', 'e3'),
-    at('2026-11-25T10:06:10Z', 'e4'),
-  ];
+  const three = [at('2026-11-25T10:00:10Z', 'e1'), at('2026-11-25T10:01:10Z', 'e2'), at('2026-11-25T10:02:10Z', 'e3'), at('2026-11-25T10:06:10Z', 'e4')];
 
   test('default 1: every non-empty group triggers', () => {
     expect(run(three).map((f) => f.count)).toEqual([3, 1]);
@@ -358,14 +328,11 @@ describe('threshold', () => {
 });
 
 describe('excludeAwsServiceCallers', () => {
-  test.each(['ssm.amazonaws.com', 'ssm-guiconnect.amazonaws.com', 'inspector2.amazonaws.com'])(
-    'drops calls from %s only when enabled',
-    (ip) => {
-      const record = sendCommand({ sourceIPAddress: ip });
-      expect(selectAll([record], { excludeAwsServiceCallers: true })).toEqual([]);
-      expect(selectAll([record])).toHaveLength(1);
-    },
-  );
+  test.each(['ssm.amazonaws.com', 'ssm-guiconnect.amazonaws.com', 'inspector2.amazonaws.com'])('drops calls from %s only when enabled', (ip) => {
+    const record = sendCommand({ sourceIPAddress: ip });
+    expect(selectAll([record], { excludeAwsServiceCallers: true })).toEqual([]);
+    expect(selectAll([record])).toHaveLength(1);
+  });
 
   test('drops userIdentity.type AWSService only when enabled', () => {
     const record = sendCommand({ userIdentity: { type: 'AWSService', invokedBy: 'ssm.amazonaws.com' } });

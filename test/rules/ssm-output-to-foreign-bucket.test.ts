@@ -197,9 +197,7 @@ describe('SendCommand output written by the SSM agent to a foreign bucket', () =
       put('p1', '2026-11-25T11:00:31Z'),
     ]);
     expect(finding.commandUser).toBe('mallory@evil.example');
-    expect(finding.commandUserArn).toBe(
-      `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/mallory@evil.example`,
-    );
+    expect(finding.commandUserArn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/mallory@evil.example`);
   });
 
   test('a command with targets instead of instanceIds reports targets', () => {
@@ -465,7 +463,16 @@ describe('join on the bucket', () => {
       accountUpnSuffix: '',
     };
     expect(rule.correlate([cmd, p], D, options())).toEqual([]);
-    expect(rule.correlate([{ ...cmd, bucket: 'b' }, { ...p, bucket: 'b' }], D, options())).toHaveLength(1);
+    expect(
+      rule.correlate(
+        [
+          { ...cmd, bucket: 'b' },
+          { ...p, bucket: 'b' },
+        ],
+        D,
+        options(),
+      ),
+    ).toHaveLength(1);
   });
 
   test('either order: a put before its command joins too', () => {
@@ -475,11 +482,7 @@ describe('join on the bucket', () => {
   });
 
   test('puts and commands outside the period are ignored', () => {
-    const records = [
-      command('c1', '2026-11-25T11:00:00Z'),
-      put('before', '2026-11-24T23:59:59Z'),
-      put('at-end', '2026-11-26T00:00:00Z'),
-    ];
+    const records = [command('c1', '2026-11-25T11:00:00Z'), put('before', '2026-11-24T23:59:59Z'), put('at-end', '2026-11-26T00:00:00Z')];
     expect(run(records)).toEqual([]);
     const inside = run([...records, put('start', '2026-11-25T00:00:00Z'), put('last', '2026-11-25T23:59:59Z')]);
     expect(inside.map((f) => f.putObjectEventIds)).toEqual([['last', 'start']]);
@@ -734,7 +737,13 @@ describe('rawSkip: the raw test before parsing never drops a put select would ke
     reader.push(document);
     const inJs = reader.end().candidates.length > 0;
     const native = nativeScanner()!;
-    const found = native.findRecords(document, matcher.nameBuffers, matcher.containsBuffers, matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]), matcher.skipsByName.map((t) => Int32Array.from(t)));
+    const found = native.findRecords(
+      document,
+      matcher.nameBuffers,
+      matcher.containsBuffers,
+      matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]),
+      matcher.skipsByName.map((t) => Int32Array.from(t)),
+    );
     expect(found.length > 3).toBe(inJs);
     return inJs;
   };
@@ -770,7 +779,7 @@ describe('rawSkip: the raw test before parsing never drops a put select would ke
     }
   });
 
-  test('says no to puts into the account\'s own buckets, and to puts with a blank owner', () => {
+  test("says no to puts into the account's own buckets, and to puts with a blank owner", () => {
     expect(test1(s3Put({ bucketOwner: ACCOUNT }))).toBe(false);
     expect(test1(s3Put({ bucketOwner: '' }))).toBe(false);
     expect(test1(s3Put({ bucketOwner: null }))).toBe(false);

@@ -88,7 +88,7 @@ describe('scripts/audit.js: what npm audit --omit=dev said, and the exit code CI
     expect(required.lines[0]).toMatch(/could not run: .*405 Method Not Allowed.*; failing because TRAILWARDEN_AUDIT_REQUIRED=1$/);
   });
 
-  test('the endpoint unreachable (connection refused) is the same case, with npm\'s reason', () => {
+  test("the endpoint unreachable (connection refused) is the same case, with npm's reason", () => {
     const decision = decideAudit({ stdout: stdoutOf('econnrefused'), stderr: stderrOf('econnrefused'), status: 1 });
     expect(decision.outcome).toBe('unavailable');
     expect(decision.exitCode).toBe(0);

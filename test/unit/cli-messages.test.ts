@@ -6,9 +6,19 @@ import { closestKey, editDistance, parseConfig, withoutComments } from '../../sr
 import type { Finding } from '../../src/rules/types';
 
 describe('the one-line failure', () => {
-  const application = ApplicationFailure.create({ message: 's3 source bucket "trail": NoSuchBucket (The specified bucket does not exist)', type: 'PermanentSourceError', nonRetryable: true });
+  const application = ApplicationFailure.create({
+    message: 's3 source bucket "trail": NoSuchBucket (The specified bucket does not exist)',
+    type: 'PermanentSourceError',
+    nonRetryable: true,
+  });
   const activity = new ActivityFailure('Activity task failed', 'planPartitions', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', application);
-  const child = new ChildWorkflowFailure('default', { workflowId: 'scan-2026-11-02', runId: 'r' }, 'DailyScanWorkflow', RetryState.NON_RETRYABLE_FAILURE, activity);
+  const child = new ChildWorkflowFailure(
+    'default',
+    { workflowId: 'scan-2026-11-02', runId: 'r' },
+    'DailyScanWorkflow',
+    RetryState.NON_RETRYABLE_FAILURE,
+    activity,
+  );
 
   test('follows workflow → child → activity → application failure', () => {
     const error = new WorkflowFailedError('Workflow execution failed', child, RetryState.NON_RETRYABLE_FAILURE);
@@ -24,12 +34,16 @@ describe('the one-line failure', () => {
     expect(rootCause(typed).message).toBe('ThrottlingException: rate exceeded');
     expect(rootCause(ApplicationFailure.create({ message: 'getaddrinfo ENOTFOUND x', type: 'Error' })).message).toBe('getaddrinfo ENOTFOUND x');
     const timeout = new ActivityFailure('x', 'scanPartition', '2', RetryState.TIMEOUT, 'w', new TimeoutFailure('timed out', undefined, TimeoutType.HEARTBEAT));
-    expect(describeFailure('scan of D', timeout)).toMatch(/failed in activity scanPartition: heartbeat timeout: the worker running it stopped answering .*hint: is a worker still running/);
+    expect(describeFailure('scan of D', timeout)).toMatch(
+      /failed in activity scanPartition: heartbeat timeout: the worker running it stopped answering .*hint: is a worker still running/,
+    );
   });
 
   test('credential errors say whose credentials were used', () => {
     const creds = ApplicationFailure.create({ message: 'bucket "b": InvalidAccessKeyId (no such key)', type: 'PermanentSourceError' });
-    expect(describeFailure('scan', creds, { embedded: false })).toContain("hint: the worker's AWS credentials are the ones used, not this shell's; --embedded uses this shell's");
+    expect(describeFailure('scan', creds, { embedded: false })).toContain(
+      "hint: the worker's AWS credentials are the ones used, not this shell's; --embedded uses this shell's",
+    );
     expect(describeFailure('scan', creds, { embedded: true })).toContain('hint: the embedded worker used the AWS credentials of this shell');
   });
 });
@@ -53,16 +67,29 @@ describe('config keys', () => {
 
   test('"//" keys are comments, in any object', () => {
     expect(withoutComments({ '//': 'x', a: [{ '//b': 1, c: 2 }] })).toEqual({ a: [{ c: 2 }] });
-    expect(parseConfig({ '//': ['a comment'], sources: [{ '//': 'mine', type: 'directory', path: '/tmp' }] }).sources).toEqual([{ type: 'directory', path: '/tmp' }]);
+    expect(parseConfig({ '//': ['a comment'], sources: [{ '//': 'mine', type: 'directory', path: '/tmp' }] }).sources).toEqual([
+      { type: 'directory', path: '/tmp' },
+    ]);
   });
 });
 
 describe("a scan run's findings table", () => {
   const rule1 = (i: number) =>
-    ({ id: `f-${i}`, ruleId: 'PH_Rule_ES_IMPORT_AWS_15', ruleName: 'AWS Execution via System Manager', severity: 'Low', accountId: '111122223333', user: `u|${i}`, firstSeen: '2026-11-02T10:00:00Z' }) as unknown as Finding;
+    ({
+      id: `f-${i}`,
+      ruleId: 'PH_Rule_ES_IMPORT_AWS_15',
+      ruleName: 'AWS Execution via System Manager',
+      severity: 'Low',
+      accountId: '111122223333',
+      user: `u|${i}`,
+      firstSeen: '2026-11-02T10:00:00Z',
+    }) as unknown as Finding;
 
   test('rule, severity, account, user, bucket and time; capped, with the rest counted; pipes escaped', () => {
-    const table = findingsTableOf(Array.from({ length: 25 }, (_, i) => rule1(i)), 25);
+    const table = findingsTableOf(
+      Array.from({ length: 25 }, (_, i) => rule1(i)),
+      25,
+    );
     const lines = table.split('\n');
     expect(lines[0]).toBe('| rule | severity | account | user | bucket | time |');
     expect(lines.filter((l) => l.startsWith('| AWS Execution'))).toHaveLength(FINDINGS_TABLE_ROWS);

@@ -16,10 +16,23 @@ describe('the shared pure helpers', () => {
     const inner = new Error('socket hang up');
     const application = ApplicationFailure.create({ message: 'NoSuchBucket', type: 'PermanentSourceError', nonRetryable: true, cause: inner });
     const activity = new ActivityFailure('Activity task failed', 'scanPartition', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', application);
-    const child = new ChildWorkflowFailure('default', { workflowId: 'scan-batch-0', runId: 'r' }, 'ScanBatchWorkflow', RetryState.NON_RETRYABLE_FAILURE, activity);
+    const child = new ChildWorkflowFailure(
+      'default',
+      { workflowId: 'scan-batch-0', runId: 'r' },
+      'ScanBatchWorkflow',
+      RetryState.NON_RETRYABLE_FAILURE,
+      activity,
+    );
     expect(failureRoot(child)).toEqual({ steps: ['child scan-batch-0', 'activity scanPartition'], root: application });
     expect(failureMessage(child)).toBe('NoSuchBucket');
-    const timeout = new ActivityFailure('Activity task timed out', 'scanPartition', '2', RetryState.TIMEOUT, 'worker', new TimeoutFailure('heartbeat', undefined, TimeoutType.HEARTBEAT));
+    const timeout = new ActivityFailure(
+      'Activity task timed out',
+      'scanPartition',
+      '2',
+      RetryState.TIMEOUT,
+      'worker',
+      new TimeoutFailure('heartbeat', undefined, TimeoutType.HEARTBEAT),
+    );
     expect(failureMessage(timeout)).toBe('heartbeat');
     expect(failureMessage('not an error')).toBe('not an error');
   });

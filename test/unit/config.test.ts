@@ -100,16 +100,16 @@ describe('parseConfig errors', () => {
     expect(usageError({ bogus: 1 }).message).toBe('config: unknown key "bogus"');
     expect(usageError({ findings: { directory: 'x', extra: true } }).message).toMatch(/^config: findings: unknown key "extra"$/);
     expect(usageError({ temporal: { adress: 'localhost:7233' } }).message).toMatch(/temporal: unknown key "adress"/);
-    expect(usageError({ sources: [{ type: 'directory', path: 'x', recursive: true }] }).message).toMatch(
-      /sources\.0: unknown key "recursive"/,
-    );
+    expect(usageError({ sources: [{ type: 'directory', path: 'x', recursive: true }] }).message).toMatch(/sources\.0: unknown key "recursive"/);
     expect(
-      usageError({ sources: [{ type: 'directory', path: 'x' }, { type: 's3', bucket: 'abc', regoins: ['us-east-1'] }] })
-        .message,
+      usageError({
+        sources: [
+          { type: 'directory', path: 'x' },
+          { type: 's3', bucket: 'abc', regoins: ['us-east-1'] },
+        ],
+      }).message,
     ).toMatch(/sources\.1: unknown key "regoins"/);
-    expect(usageError({ rules: { [RULE1]: { thresold: 2 } } }).message).toMatch(
-      new RegExp(`rules\\.${RULE1}: unknown key "thresold"`),
-    );
+    expect(usageError({ rules: { [RULE1]: { thresold: 2 } } }).message).toMatch(new RegExp(`rules\\.${RULE1}: unknown key "thresold"`));
     expect(usageError({ rules: { [RULE1]: { suppression: { enabled: true, windows: 1 } } } }).message).toMatch(
       new RegExp(`rules\\.${RULE1}\\.suppression: unknown key "windows"`),
     );
@@ -119,15 +119,20 @@ describe('parseConfig errors', () => {
   });
 
   it('a securityhub channel: region, accountId and endpoint checked, unknown keys named', () => {
-    const channels = parseConfig({ notifications: [{ type: 'securityhub', region: 'eu-west-1', accountId: '111122223333', endpoint: 'http://127.0.0.1:5000' }, { type: 'securityhub' }] })
-      .incidents?.channels;
+    const channels = parseConfig({
+      notifications: [{ type: 'securityhub', region: 'eu-west-1', accountId: '111122223333', endpoint: 'http://127.0.0.1:5000' }, { type: 'securityhub' }],
+    }).incidents?.channels;
     expect(channels?.map((c) => [c.type, c.name])).toEqual([
       ['securityhub', 'securityhub-0'],
       ['securityhub', 'securityhub-1'],
     ]);
-    expect(usageError({ notifications: [{ type: 'securityhub', accountId: '1234' }] }).message).toMatch(/notifications\.0\.accountId: must be a 12-digit AWS account id/);
+    expect(usageError({ notifications: [{ type: 'securityhub', accountId: '1234' }] }).message).toMatch(
+      /notifications\.0\.accountId: must be a 12-digit AWS account id/,
+    );
     expect(usageError({ notifications: [{ type: 'securityhub', region: 'EU West' }] }).message).toMatch(/notifications\.0\.region: must be an AWS region name/);
-    expect(usageError({ notifications: [{ type: 'securityhub', regoin: 'eu-west-1' }] }).message).toMatch(/notifications\.0: unknown key "regoin" \(did you mean "region"\?\)/);
+    expect(usageError({ notifications: [{ type: 'securityhub', regoin: 'eu-west-1' }] }).message).toMatch(
+      /notifications\.0: unknown key "regoin" \(did you mean "region"\?\)/,
+    );
   });
 
   it('names the file in schema errors', () => {
@@ -186,9 +191,7 @@ describe('relative paths', () => {
     const configDir = path.join(tmp, 'conf');
     fs.mkdirSync(path.join(configDir, 'logs'), { recursive: true });
     const file = path.join(configDir, 'trailwarden.config.json');
-    const config = inDir(tmp, () =>
-      parseConfig({ sources: [{ type: 'directory', path: 'logs' }], findings: { directory: 'out/findings' } }, file),
-    );
+    const config = inDir(tmp, () => parseConfig({ sources: [{ type: 'directory', path: 'logs' }], findings: { directory: 'out/findings' } }, file));
     expect(config.sources).toEqual([{ type: 'directory', path: path.join(configDir, 'logs') }]);
     expect(config.findingsDirectory).toBe(path.join(configDir, 'out/findings'));
     expect(config.file).toBe(file);
@@ -205,9 +208,7 @@ describe('relative paths', () => {
     const workDir = path.join(tmp, 'work');
     fs.mkdirSync(configDir);
     fs.mkdirSync(path.join(workDir, 'exported'), { recursive: true });
-    const config = inDir(workDir, () =>
-      parseConfig({ sources: [{ type: 'directory', path: 'exported' }] }, path.join(configDir, 'c.json')),
-    );
+    const config = inDir(workDir, () => parseConfig({ sources: [{ type: 'directory', path: 'exported' }] }, path.join(configDir, 'c.json')));
     expect(config.sources[0]).toEqual({ type: 'directory', path: path.join(workDir, 'exported') });
   });
 
@@ -236,7 +237,13 @@ describe('relative paths', () => {
   it('keep absolute paths and leave s3 sources alone', () => {
     const abs = path.join(tmp, 'abs');
     const config = parseConfig(
-      { sources: [{ type: 'directory', path: abs }, { type: 's3', bucket: 'bkt', prefix: 'logs' }], findings: { directory: abs } },
+      {
+        sources: [
+          { type: 'directory', path: abs },
+          { type: 's3', bucket: 'bkt', prefix: 'logs' },
+        ],
+        findings: { directory: abs },
+      },
       path.join(tmp, 'x', 'c.json'),
     );
     expect(config.sources).toEqual([

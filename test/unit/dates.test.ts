@@ -30,12 +30,9 @@ describe('parseScanDate', () => {
     expect(() => parseScanDate('9999-12-31')).toThrow(UsageError);
   });
 
-  it.each(['2026-02-30', '2026-13-01', '2026-00-10', '2026-04-31', '2025-02-29', '2026-11-00', '2026-11-32'])(
-    'rejects the impossible date %s',
-    (text) => {
-      expect(rejection(text).message).toBe(`--date "${text}" is not a valid date (expected YYYY-MM-DD)`);
-    },
-  );
+  it.each(['2026-02-30', '2026-13-01', '2026-00-10', '2026-04-31', '2025-02-29', '2026-11-00', '2026-11-32'])('rejects the impossible date %s', (text) => {
+    expect(rejection(text).message).toBe(`--date "${text}" is not a valid date (expected YYYY-MM-DD)`);
+  });
 
   it.each(['yesterday', 'today', '', '2026-1-05', '2026/11/25', '20261125', '2026-11-25T00:00:00Z', ' 2026-11-25', '2026-11-25 ', '+02026-11-25'])(
     'rejects the malformed text %j',

@@ -24,6 +24,8 @@ test('every "docs/rules.md, Section" citation names a heading or a bolded defini
 
 test('nothing cites the specification outside the repository', () => {
   const old = ['RULES', 'md'].join('.');
-  const citing = [...sourceFiles('src'), ...sourceFiles('test'), ...sourceFiles('scripts'), join(ROOT, 'README.md')].filter((file) => readFileSync(file, 'utf8').includes(old));
+  const citing = [...sourceFiles('src'), ...sourceFiles('test'), ...sourceFiles('scripts'), join(ROOT, 'README.md')].filter((file) =>
+    readFileSync(file, 'utf8').includes(old),
+  );
   expect(citing).toEqual([]);
 });

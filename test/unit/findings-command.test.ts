@@ -15,7 +15,11 @@ import { day } from '../rules/fixtures';
 
 const NEXT_DAY = '2026-11-03';
 const findingsOf = (date: string): Finding[] =>
-  referenceEvaluation([...buildSampleTrail(date)].map(([key, bytes]) => ({ key, bytes })), parseConfig({ sources: [] }).rules, day(date)).findings;
+  referenceEvaluation(
+    [...buildSampleTrail(date)].map(([key, bytes]) => ({ key, bytes })),
+    parseConfig({ sources: [] }).rules,
+    day(date),
+  ).findings;
 const byDate = new Map([DEMO_DATE, NEXT_DAY].map((date) => [date, findingsOf(date)]));
 const all = [...byDate.values()].flat();
 
@@ -40,7 +44,10 @@ beforeAll(() => {
   config = writeConfig(dir, { sources: [{ type: 'directory', path: dir }], findings: { directory: join(dir, 'findings') } });
 });
 
-const ids = (stdout: string) => jsonLines<Finding>(stdout).map((f) => f.id).sort();
+const ids = (stdout: string) =>
+  jsonLines<Finding>(stdout)
+    .map((f) => f.id)
+    .sort();
 const idsOf = (findings: Finding[]) => findings.map((f) => f.id).sort();
 
 test('the demo has findings of both rules, in both accounts, on both days', () => {
@@ -55,7 +62,9 @@ test('--date, and --from/--to over both days', async () => {
 
 test('--rule, --severity and --account keep what they name; several values of one are any of them, several filters all of them', async () => {
   const range = ['findings', '--config', config, '--from', DEMO_DATE, '--to', NEXT_DAY, '--json'];
-  expect(ids((await run([...range, '--rule', ssmOutputToForeignBucket.id])).stdout)).toEqual(idsOf(all.filter((f) => f.ruleId === ssmOutputToForeignBucket.id)));
+  expect(ids((await run([...range, '--rule', ssmOutputToForeignBucket.id])).stdout)).toEqual(
+    idsOf(all.filter((f) => f.ruleId === ssmOutputToForeignBucket.id)),
+  );
   expect(ids((await run([...range, '--severity', 'low'])).stdout)).toEqual(idsOf(all.filter((f) => f.severity === 'Low')));
   expect(ids((await run([...range, '--severity', 'High', '--severity', 'Low'])).stdout)).toEqual(idsOf(all));
   expect(ids((await run([...range, '--account', DEV_ACCOUNT])).stdout)).toEqual(idsOf(all.filter((f) => viewOf(f).accountId === DEV_ACCOUNT)));
@@ -69,7 +78,9 @@ test('text prints one line per finding and the count on stderr; ocsf and asff on
   const text = await run(['findings', '--config', config, '--date', DEMO_DATE]);
   expect(text.stdout.trim().split('\n')).toHaveLength(byDate.get(DEMO_DATE)!.length);
   expect(text.stderr).toContain(`${byDate.get(DEMO_DATE)!.length} finding(s) stored for ${DEMO_DATE}`);
-  const ocsf = jsonLines<{ class_uid: number; finding_info: { uid: string } }>((await run(['findings', '--config', config, '--date', DEMO_DATE, '--format', 'ocsf'])).stdout);
+  const ocsf = jsonLines<{ class_uid: number; finding_info: { uid: string } }>(
+    (await run(['findings', '--config', config, '--date', DEMO_DATE, '--format', 'ocsf'])).stdout,
+  );
   expect(ocsf.map((e) => e.class_uid)).toEqual(byDate.get(DEMO_DATE)!.map(() => 2004));
   expect(ocsf.map((e) => e.finding_info.uid).sort()).toEqual(idsOf(byDate.get(DEMO_DATE)!));
   const asff = jsonLines<{ Id: string }>((await run(['findings', '--config', config, '--date', DEMO_DATE, '--format', 'asff'])).stdout);

@@ -21,7 +21,9 @@ const demoFindings: Finding[] = referenceEvaluation(
   parseConfig({ sources: [] }).rules,
   day(DEMO_DATE),
 ).findings;
-const severityCaptions = (JSON.parse(readFileSync(join(OCSF_ROOT, 'dictionary.json'), 'utf8')) as { attributes: { severity_id: { enum: Record<string, { caption: string }> } } }).attributes.severity_id.enum;
+const severityCaptions = (
+  JSON.parse(readFileSync(join(OCSF_ROOT, 'dictionary.json'), 'utf8')) as { attributes: { severity_id: { enum: Record<string, { caption: string }> } } }
+).attributes.severity_id.enum;
 const ASFF = { region: 'eu-west-1' };
 
 test('the demo trail has findings of every rule', () => {
@@ -33,20 +35,29 @@ describe('OCSF', () => {
     expect(ocsfClassUid(DETECTION_FINDING)).toBe(2004);
   });
 
-  test.each(demoFindings.map((f) => [f.ruleId, f.id, f] as const))('%s finding %s is a valid Detection Finding with its ids, times, account and observables', (_rule, _id, finding) => {
-    const event = ocsfDetectionFinding(finding) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(ocsfProblems(event, DETECTION_FINDING, ['cloud'])).toEqual([]);
-    const view = viewOf(finding);
-    expect(event).toMatchObject({ class_uid: 2004, category_uid: 2, activity_id: 1, type_uid: 200401, metadata: { version: '1.8.0', product: { name: 'trailwarden' } } });
-    expect(severityCaptions[String(event.severity_id)].caption).toBe(finding.severity);
-    expect(event.finding_info).toMatchObject({ uid: finding.id, title: view.title, analytic: { uid: finding.ruleId, type_id: 1 } });
-    expect(event.finding_info.attacks.map((a: { tactic: { name: string } }) => a.tactic.name)).toEqual(finding.tactics);
-    expect(event.time).toBe(Date.parse(finding.lastSeen));
-    expect(event.cloud).toMatchObject({ provider: 'AWS', account: { uid: view.accountId } });
-    const observed = event.observables.map((o: { value: string }) => o.value);
-    for (const value of [...finding.eventIds, ...view.users, ...view.ips]) expect(observed).toContain(value);
-    for (const bucket of view.buckets) expect(observed).toContain(`arn:aws:s3:::${bucket}`);
-  });
+  test.each(demoFindings.map((f) => [f.ruleId, f.id, f] as const))(
+    '%s finding %s is a valid Detection Finding with its ids, times, account and observables',
+    (_rule, _id, finding) => {
+      const event = ocsfDetectionFinding(finding) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(ocsfProblems(event, DETECTION_FINDING, ['cloud'])).toEqual([]);
+      const view = viewOf(finding);
+      expect(event).toMatchObject({
+        class_uid: 2004,
+        category_uid: 2,
+        activity_id: 1,
+        type_uid: 200401,
+        metadata: { version: '1.8.0', product: { name: 'trailwarden' } },
+      });
+      expect(severityCaptions[String(event.severity_id)].caption).toBe(finding.severity);
+      expect(event.finding_info).toMatchObject({ uid: finding.id, title: view.title, analytic: { uid: finding.ruleId, type_id: 1 } });
+      expect(event.finding_info.attacks.map((a: { tactic: { name: string } }) => a.tactic.name)).toEqual(finding.tactics);
+      expect(event.time).toBe(Date.parse(finding.lastSeen));
+      expect(event.cloud).toMatchObject({ provider: 'AWS', account: { uid: view.accountId } });
+      const observed = event.observables.map((o: { value: string }) => o.value);
+      for (const value of [...finding.eventIds, ...view.users, ...view.ips]) expect(observed).toContain(value);
+      for (const bucket of view.buckets) expect(observed).toContain(`arn:aws:s3:::${bucket}`);
+    },
+  );
 
   test('the check finds a missing required attribute, an unknown one, a wrong type, a bad enum and an unmet constraint', () => {
     const event = ocsfDetectionFinding(demoFindings[0]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -82,7 +93,20 @@ describe('ASFF', () => {
   test.each(demoFindings.map((f) => [f.ruleId, f.id, f] as const))('%s finding %s has every attribute BatchImportFindings requires', (_rule, _id, finding) => {
     const asff = JSON.parse(findingLine(finding, 'asff', ASFF, '2026-11-03T00:00:00.000Z'));
     const view = viewOf(finding);
-    for (const key of ['SchemaVersion', 'Id', 'ProductArn', 'GeneratorId', 'AwsAccountId', 'Types', 'CreatedAt', 'UpdatedAt', 'Severity', 'Title', 'Description', 'Resources']) {
+    for (const key of [
+      'SchemaVersion',
+      'Id',
+      'ProductArn',
+      'GeneratorId',
+      'AwsAccountId',
+      'Types',
+      'CreatedAt',
+      'UpdatedAt',
+      'Severity',
+      'Title',
+      'Description',
+      'Resources',
+    ]) {
       expect(asff[key]).toBeDefined();
     }
     expect(asff).toMatchObject({
@@ -106,13 +130,16 @@ describe('ASFF', () => {
 });
 
 describe('text and JSON lines', () => {
-  test.each(demoFindings.map((f) => [f.ruleId, f.id, f] as const))('%s finding %s: one text line with its title and fields; the JSON line is the finding', (_rule, _id, finding) => {
-    const text = findingLine(finding, 'text', ASFF);
-    const view = viewOf(finding);
-    expect(text).not.toContain('\n');
-    expect(text.startsWith(`[${finding.severity}] ${finding.ruleName}  ${view.title}`)).toBe(true);
-    for (const [label, value] of Object.entries(view.fields)) expect(text).toContain(`${label}: ${value}`);
-    expect(text.endsWith(`id=${finding.id}`)).toBe(true);
-    expect(JSON.parse(findingLine(finding, 'jsonl', ASFF))).toEqual(JSON.parse(JSON.stringify(finding)));
-  });
+  test.each(demoFindings.map((f) => [f.ruleId, f.id, f] as const))(
+    '%s finding %s: one text line with its title and fields; the JSON line is the finding',
+    (_rule, _id, finding) => {
+      const text = findingLine(finding, 'text', ASFF);
+      const view = viewOf(finding);
+      expect(text).not.toContain('\n');
+      expect(text.startsWith(`[${finding.severity}] ${finding.ruleName}  ${view.title}`)).toBe(true);
+      for (const [label, value] of Object.entries(view.fields)) expect(text).toContain(`${label}: ${value}`);
+      expect(text.endsWith(`id=${finding.id}`)).toBe(true);
+      expect(JSON.parse(findingLine(finding, 'jsonl', ASFF))).toEqual(JSON.parse(JSON.stringify(finding)));
+    },
+  );
 });

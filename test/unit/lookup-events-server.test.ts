@@ -110,7 +110,14 @@ describe('LookupEvents test server', () => {
       expect(event.EventTime).toBeInstanceOf(Date);
       expect(event.EventTime!.toISOString().replace('.000Z', 'Z')).toBe(expected[i]!.eventTime);
     }
-    expect(events[0]).toMatchObject({ EventName: 'SendCommand', EventSource: 'ssm.amazonaws.com', Username: 'alice', ReadOnly: 'false', AccessKeyId: 'ASIAEXAMPLE', Resources: [] });
+    expect(events[0]).toMatchObject({
+      EventName: 'SendCommand',
+      EventSource: 'ssm.amazonaws.com',
+      Username: 'alice',
+      ReadOnly: 'false',
+      AccessKeyId: 'ASIAEXAMPLE',
+      Resources: [],
+    });
 
     expect(server.requests.map((r) => [r.returned, r.nextToken === undefined, r.maxResults])).toEqual([
       [50, true, 50],
@@ -192,7 +199,10 @@ describe('LookupEvents test server', () => {
   });
 
   test('a NextToken reused with other parameters is InvalidNextTokenException', async () => {
-    const records = [...Array.from({ length: 5 }, (_, i) => record(i)), ...Array.from({ length: 5 }, (_, i) => record(100 + i, { eventName: 'CreateAssociation' }))];
+    const records = [
+      ...Array.from({ length: 5 }, (_, i) => record(i)),
+      ...Array.from({ length: 5 }, (_, i) => record(100 + i, { eventName: 'CreateAssociation' })),
+    ];
     const server = await start({ records, requestsPerSecond: 1000 });
     const ct = client(server);
     const base = { LookupAttributes: sendCommand, StartTime: new Date(T0), EndTime: new Date(T0 + 3600_000), MaxResults: 2 };
@@ -280,9 +290,19 @@ describe('LookupEvents test server', () => {
     const server = await start({ records: Array.from({ length: 3 }, (_, i) => record(i)), requestsPerSecond: 1000, delayMs: 50 });
     const ct = client(server);
     const before = Date.now();
-    const first = await ct.send(new LookupEventsCommand({ LookupAttributes: sendCommand, StartTime: new Date(T0), EndTime: new Date(T0 + 60_000), MaxResults: 2 }));
+    const first = await ct.send(
+      new LookupEventsCommand({ LookupAttributes: sendCommand, StartTime: new Date(T0), EndTime: new Date(T0 + 60_000), MaxResults: 2 }),
+    );
     expect(Date.now() - before).toBeGreaterThanOrEqual(45);
-    await ct.send(new LookupEventsCommand({ LookupAttributes: sendCommand, StartTime: new Date(T0), EndTime: new Date(T0 + 60_000), MaxResults: 2, NextToken: first.NextToken }));
+    await ct.send(
+      new LookupEventsCommand({
+        LookupAttributes: sendCommand,
+        StartTime: new Date(T0),
+        EndTime: new Date(T0 + 60_000),
+        MaxResults: 2,
+        NextToken: first.NextToken,
+      }),
+    );
     await errorOf(ct.send(new LookupEventsCommand({ StartTime: new Date(T0 + 1000), EndTime: new Date(T0) })));
 
     expect(server.requests).toHaveLength(3);
@@ -323,7 +343,13 @@ describe('LookupEvents test server', () => {
   });
 
   test('serves only management events unless Insights are asked for', async () => {
-    const putObject = { ...record(1, { eventName: 'PutObject' }), eventSource: 's3.amazonaws.com', eventCategory: 'Data', managementEvent: false, eventID: 'ev-data' };
+    const putObject = {
+      ...record(1, { eventName: 'PutObject' }),
+      eventSource: 's3.amazonaws.com',
+      eventCategory: 'Data',
+      managementEvent: false,
+      eventID: 'ev-data',
+    };
     const insight = { ...record(2), eventType: 'AwsCloudTrailInsight', eventCategory: 'Insight', eventID: 'ev-insight' };
     const server = await start({ records: [putObject, insight, record(3)], requestsPerSecond: 1000 });
     const ct = client(server);

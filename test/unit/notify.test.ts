@@ -21,7 +21,17 @@ const notice: IncidentNotice = {
   events: 5,
   firstSeen: '2026-11-25T10:01:12Z',
   lastSeen: '2026-11-25T10:09:59Z',
-  evidence: [{ id: 'f-1', ruleId: 'PH_Rule_ES_IMPORT_AWS_15', firstSeen: '2026-11-25T10:01:12Z', lastSeen: '2026-11-25T10:04:59Z', count: 3, accountId: '111122223333', user: 'alice' }],
+  evidence: [
+    {
+      id: 'f-1',
+      ruleId: 'PH_Rule_ES_IMPORT_AWS_15',
+      firstSeen: '2026-11-25T10:01:12Z',
+      lastSeen: '2026-11-25T10:04:59Z',
+      count: 3,
+      accountId: '111122223333',
+      user: 'alice',
+    },
+  ],
   evidenceTotal: 2,
   runLink: 'http://localhost:8233/namespaces/default/workflows/scan-2026-11-25/r/history',
 };
@@ -65,7 +75,15 @@ describe('notification channels', () => {
 
   test('a Slack message names rule, severity, account, user, counts, times and the run link', () => {
     const message = slackMessage(notice);
-    for (const part of ['Low: AWS Execution via System Manager', 'Account: 111122223333', 'User: alice', 'Findings: 2 finding(s), 5 event(s)', 'First seen: 2026-11-25T10:01:12Z', 'Last seen: 2026-11-25T10:09:59Z', notice.runLink]) {
+    for (const part of [
+      'Low: AWS Execution via System Manager',
+      'Account: 111122223333',
+      'User: alice',
+      'Findings: 2 finding(s), 5 event(s)',
+      'First seen: 2026-11-25T10:01:12Z',
+      'Last seen: 2026-11-25T10:09:59Z',
+      notice.runLink,
+    ]) {
       expect(message.text).toContain(part);
     }
     expect(message.text).not.toContain('Bucket:');
@@ -77,7 +95,10 @@ describe('notification channels', () => {
     writeToFile(file, notice, 'key-1');
     writeToFile(file, notice, 'key-1');
     writeToFile(file, notice, 'key-2');
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.idempotencyKey)).toEqual(['key-1', 'key-2']);
     expect(lines[0].incident).toEqual(notice);
   });

@@ -31,7 +31,11 @@ describe('partitions', () => {
   it('reads the kind of a partition recorded before kind existed from its s3 or lookup field', () => {
     const base = { id: '0', sourceIndex: 0, label: 'x' };
     expect(partitionSpec(base)).toEqual({ ...base, kind: 'directory' });
-    expect(partitionSpec({ ...base, s3: { base: '', accountId: '1', region: 'r' } })).toEqual({ ...base, kind: 's3', s3: { base: '', accountId: '1', region: 'r' } });
+    expect(partitionSpec({ ...base, s3: { base: '', accountId: '1', region: 'r' } })).toEqual({
+      ...base,
+      kind: 's3',
+      s3: { base: '', accountId: '1', region: 'r' },
+    });
     expect(partitionSpec({ ...base, lookup: { accountId: '1', region: 'r' } })).toEqual({ ...base, kind: 'lookup', lookup: { accountId: '1', region: 'r' } });
     const current = { ...base, kind: 'lookup' as const, lookup: { accountId: '2', region: 'q' } };
     expect(partitionSpec(current)).toBe(current);

@@ -31,13 +31,13 @@ describe('External Storage drivers', () => {
     const [sub] = readdirSync(folder);
     expect(readdirSync(join(folder, sub))[0]).toMatch(new RegExp(`^${sub}[0-9a-f]{62}$`));
     // another process with another folder cannot read it, and says why
-    await expect(new ExternalStorageRunner(externalStorageOf({ type: 'directory', path: mkdtempSync(join(tmpdir(), 'tw-other-')) })!).retrieve([stored])).rejects.toThrow(
-      'every client and worker must use the same payloadStorage',
-    );
+    await expect(
+      new ExternalStorageRunner(externalStorageOf({ type: 'directory', path: mkdtempSync(join(tmpdir(), 'tw-other-')) })!).retrieve([stored]),
+    ).rejects.toThrow('every client and worker must use the same payloadStorage');
     expect(new LocalFolderStorageDriver(folder).name).toBe('trailwarden.folder');
   });
 
-  test('the npm S3 driver (1.22, on the project\'s 1.24 common and proto) round-trips through moto, every key under the prefix', async () => {
+  test("the npm S3 driver (1.22, on the project's 1.24 common and proto) round-trips through moto, every key under the prefix", async () => {
     const location = { bucket: `tw-extstore-${process.pid}`, prefix: 'team/payloads/', endpoint: s3Endpoint() };
     const client = s3ClientFor(location);
     await client.send(new CreateBucketCommand({ Bucket: location.bucket }));

@@ -69,9 +69,7 @@ function sendCommand(eventID: string | undefined, eventTime: string, opts: { buc
     sourceIPAddress: '198.51.100.7',
     userAgent: 'aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0',
     requestParameters,
-    responseElements: opts.errorCode
-      ? null
-      : { command: { commandId: COMMAND_ID, documentName: 'AWS-RunShellScript', outputS3BucketName: opts.bucket ?? '' } },
+    responseElements: opts.errorCode ? null : { command: { commandId: COMMAND_ID, documentName: 'AWS-RunShellScript', outputS3BucketName: opts.bucket ?? '' } },
     requestID: '1479b5e1-9751-4bf1-b548-cdd8108e85a6',
     eventID,
     readOnly: false,

@@ -17,9 +17,13 @@ const JOB: ScanJob = {
 
 function document(i: number): Buffer {
   const records = Array.from({ length: 50 }, (_, j) => ({
-    eventVersion: '1.09', userIdentity: { type: 'IAMUser', userName: `u${i}`, accountId: '111122223333' },
-    eventTime: `2026-11-25T10:${String(j).padStart(2, '0')}:00Z`, eventSource: 'ssm.amazonaws.com',
-    eventName: j % 7 === 0 ? 'SendCommand' : 'DescribeInstances', eventID: `e-${i}-${j}`, recipientAccountId: '111122223333',
+    eventVersion: '1.09',
+    userIdentity: { type: 'IAMUser', userName: `u${i}`, accountId: '111122223333' },
+    eventTime: `2026-11-25T10:${String(j).padStart(2, '0')}:00Z`,
+    eventSource: 'ssm.amazonaws.com',
+    eventName: j % 7 === 0 ? 'SendCommand' : 'DescribeInstances',
+    eventID: `e-${i}-${j}`,
+    recipientAccountId: '111122223333',
     requestParameters: { parameters: { commands: ['id'] }, outputS3BucketName: 'b' },
   }));
   return gzipSync(JSON.stringify({ Records: records }));
@@ -44,7 +48,10 @@ describe('ScanPool', () => {
 
   test('files of many jobs, interleaved, are each scanned with their own job (a job is sent to a thread once, and again after its cache is cleared)', async () => {
     // 20 jobs (more than a thread's cache of 16): different periods select different records
-    const jobs = Array.from({ length: 20 }, (_, k): ScanJob => ({ rules: JOB.rules, period: { startMs: JOB.period.startMs, endMs: JOB.period.startMs + 10 * 3_600_000 + k * 3 * 60_000 } }));
+    const jobs = Array.from({ length: 20 }, (_, k): ScanJob => ({
+      rules: JOB.rules,
+      period: { startMs: JOB.period.startMs, endMs: JOB.period.startMs + 10 * 3_600_000 + k * 3 * 60_000 },
+    }));
     const order = Array.from({ length: 60 }, (_, i) => ({ file: document(i % 5), job: jobs[(i * 7) % jobs.length] }));
     const inline = order.map(({ file, job }) => scanObjectBytes(file, scanContext(job)));
     const threaded = await Promise.all(order.map(({ file, job }) => pool.scan(file, job)));
@@ -62,7 +69,11 @@ describe('ScanPool', () => {
   });
 
   test('a file that shares its memory with other Buffers is copied, not taken from them', async () => {
-    const bytes = Buffer.from(gunzipSync(document(1)).toString().replace('"eventVersion"', `"pad":"${'p'.repeat(16 * 1024)}","eventVersion"`)); // too large for Node's small-Buffer pool
+    const bytes = Buffer.from(
+      gunzipSync(document(1))
+        .toString()
+        .replace('"eventVersion"', `"pad":"${'p'.repeat(16 * 1024)}","eventVersion"`),
+    ); // too large for Node's small-Buffer pool
     const shared = Buffer.concat([Buffer.from('x'), bytes]).subarray(1);
     const neighbour = Buffer.from(shared.buffer, shared.byteOffset - 1, 1);
     await expect(pool.scan(shared, JOB)).resolves.toMatchObject({ records: 50 });

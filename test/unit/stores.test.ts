@@ -99,7 +99,7 @@ describe.each(kinds)('blob store: %s', (_name, make) => {
   });
 });
 
-test('scanBlobStore keeps a scan\'s intermediate sets beside its findings, under scans/<scan id>/', async () => {
+test("scanBlobStore keeps a scan's intermediate sets beside its findings, under scans/<scan id>/", async () => {
   const root = tempRoot('scan-store');
   const store = scanBlobStore({ findingsDirectory: root }, 'scan-2026-11-25-run/1');
   await store.put('selected/dir-0.jsonl', '{}\n');
@@ -126,15 +126,16 @@ describe('S3 findings store (parts merged on read)', () => {
     expect(await store.upsert(DATE, [finding('f-1'), finding('f-2')])).toMatchObject({ stored: 2, added: 0, updated: 0 });
     expect(await store.upsert(DATE, [finding('f-2', 5)])).toMatchObject({ stored: 2, added: 0, updated: 1 });
     const read = await store.read(DATE);
-    expect(read.map((f) => [f.id, f.count])).toEqual([['f-1', 1], ['f-2', 5]]);
+    expect(read.map((f) => [f.id, f.count])).toEqual([
+      ['f-1', 1],
+      ['f-2', 5],
+    ]);
     expect(await store.read('2026-11-26')).toEqual([]);
   });
 
   it('concurrent writers never lose a finding: 12 writers at once, each with its own findings and a shared one', async () => {
     const date = '2026-11-27';
-    await Promise.all(
-      Array.from({ length: 12 }, (_, w) => store.upsert(date, [finding(`w${w}-a`), finding(`w${w}-b`), finding('shared')])),
-    );
+    await Promise.all(Array.from({ length: 12 }, (_, w) => store.upsert(date, [finding(`w${w}-a`), finding(`w${w}-b`), finding('shared')])));
     const ids = (await store.read(date)).map((f) => f.id).sort();
     expect(ids).toEqual([...Array.from({ length: 12 }, (_, w) => [`w${w}-a`, `w${w}-b`]).flat(), 'shared'].sort());
   });
@@ -144,18 +145,20 @@ describe('S3 findings store (parts merged on read)', () => {
 function concurrentDirectoryWriters(directory: string, count: number): Promise<number[]> {
   const module = resolve(__dirname, '..', '..', 'dist', 'store', 'findings-store.js');
   return Promise.all(
-    Array.from({ length: count }, (_, w) =>
-      new Promise<number>((done, fail) => {
-        const script = `
+    Array.from(
+      { length: count },
+      (_, w) =>
+        new Promise<number>((done, fail) => {
+          const script = `
           const { upsertFindings } = require(${JSON.stringify(module)});
           const base = ${JSON.stringify(finding('template'))};
           const make = (id) => ({ ...base, id, eventIds: ['ev-' + id] });
           for (let round = 0; round < 5; round++) upsertFindings(${JSON.stringify(directory)}, ${JSON.stringify(DATE)}, [make('p${w}-' + round), make('shared')]);
         `;
-        const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
-        child.on('error', fail);
-        child.on('close', (code) => done(code ?? -1));
-      }),
+          const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+          child.on('error', fail);
+          child.on('close', (code) => done(code ?? -1));
+        }),
     ),
   );
 }

@@ -11,16 +11,29 @@ describe('delivery notifications', () => {
   test("CloudTrail's SNS message through SNS (an envelope) and raw", () => {
     const message = JSON.stringify({ s3Bucket: 'trail', s3ObjectKey: [KEY, `${KEY}x`] });
     const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'm', Message: message, Timestamp: '2026-11-25T10:06:00.000Z' });
-    expect(parseNotification(envelope, 1)).toEqual({ objects: [KEY, `${KEY}x`].map((key) => ({ bucket: 'trail', key, notifiedMs: Date.parse('2026-11-25T10:06:00.000Z') })) });
-    expect(parseNotification(message, 7)).toEqual({ objects: [{ bucket: 'trail', key: KEY, notifiedMs: 7 }, { bucket: 'trail', key: `${KEY}x`, notifiedMs: 7 }] });
+    expect(parseNotification(envelope, 1)).toEqual({
+      objects: [KEY, `${KEY}x`].map((key) => ({ bucket: 'trail', key, notifiedMs: Date.parse('2026-11-25T10:06:00.000Z') })),
+    });
+    expect(parseNotification(message, 7)).toEqual({
+      objects: [
+        { bucket: 'trail', key: KEY, notifiedMs: 7 },
+        { bucket: 'trail', key: `${KEY}x`, notifiedMs: 7 },
+      ],
+    });
   });
 
   test('S3 event notifications: URL-encoded keys, created objects only; the test event names none', () => {
     const record = (eventName: string, key: string) => ({ eventSource: 'aws:s3', eventName, s3: { bucket: { name: 'trail' }, object: { key } } });
     const body = JSON.stringify({ Records: [record('ObjectCreated:Put', 'AWSLogs/a+b%2Bc.json.gz'), record('ObjectRemoved:Delete', 'gone.json.gz')] });
     expect(parseNotification(body, 5)).toEqual({ objects: [{ bucket: 'trail', key: 'AWSLogs/a b+c.json.gz', notifiedMs: 5 }] });
-    expect(parseNotification(JSON.stringify({ Records: [record('ObjectRemoved:Delete', 'x')] }), 5)).toEqual({ objects: [], ignored: 'S3 event without created objects' });
-    expect(parseNotification(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'trail' }), 5)).toEqual({ objects: [], ignored: 'S3 test event' });
+    expect(parseNotification(JSON.stringify({ Records: [record('ObjectRemoved:Delete', 'x')] }), 5)).toEqual({
+      objects: [],
+      ignored: 'S3 event without created objects',
+    });
+    expect(parseNotification(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'trail' }), 5)).toEqual({
+      objects: [],
+      ignored: 'S3 test event',
+    });
   });
 
   test('bodies of neither format are ignored with a reason', () => {
@@ -74,7 +87,9 @@ describe('watch configuration', () => {
   });
 
   test('a poll interval under a second, or one that is not a duration, is refused', () => {
-    expect(() => input([{ type: 'directory', path: '/tmp', pollInterval: 'PT0.5S' }])).toThrow(new UsageError('config: sources.0.pollInterval: must be at least PT1S'));
+    expect(() => input([{ type: 'directory', path: '/tmp', pollInterval: 'PT0.5S' }])).toThrow(
+      new UsageError('config: sources.0.pollInterval: must be at least PT1S'),
+    );
     expect(() => input([{ type: 'directory', path: '/tmp', pollInterval: 'soon' }])).toThrow(/sources\.0\.pollInterval/);
     expect(() => input([{ type: 's3', bucket: 'trail-a', notifications: { sqsQueueUrl: 'not a url' } }])).toThrow(/sources\.0\.notifications\.sqsQueueUrl/);
   });

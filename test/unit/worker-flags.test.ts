@@ -5,7 +5,10 @@ const ROOT = join(__dirname, '..', '..');
 
 /** The V8 flags the CLI's shebang gives every process it starts (a worker included). */
 function shebangFlags(): string[] {
-  return readFileSync(join(ROOT, 'bin', 'trailwarden.js'), 'utf8').split('\n')[0].split(/\s+/).filter((word) => word.startsWith('--'));
+  return readFileSync(join(ROOT, 'bin', 'trailwarden.js'), 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .filter((word) => word.startsWith('--'));
 }
 
 test("the Docker image runs node with the shebang's V8 flags (one heap policy wherever a worker runs)", () => {

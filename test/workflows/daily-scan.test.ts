@@ -30,7 +30,14 @@ function payloadTexts(value: unknown, texts: string[] = []): string[] {
 
 /** storedPlan: planScan answers as for a large plan (its groups in the scan's store), and batches read their slices. */
 function mockActivities(overrides: Partial<Activities> = {}, { storedPlan = false } = {}) {
-  const calls = { scanned: [] as ScanPartitionInput[], correlated: [] as CorrelateInput[], gathered: [] as number[], cleaned: [] as string[], routed: [] as number[], sliced: [] as PlanSlice[] };
+  const calls = {
+    scanned: [] as ScanPartitionInput[],
+    correlated: [] as CorrelateInput[],
+    gathered: [] as number[],
+    cleaned: [] as string[],
+    routed: [] as number[],
+    sliced: [] as PlanSlice[],
+  };
   const stored = new Map<string, PlanGroup[]>();
   const impl: Activities = {
     async planPartitions(cfg) {
@@ -68,7 +75,13 @@ function mockActivities(overrides: Partial<Activities> = {}, { storedPlan = fals
     },
     async correlate(input) {
       calls.correlated.push(input);
-      return { findings: { lines: 2, inline: '' }, findingsByRule: { PH_Rule_ES_IMPORT_AWS_15: 2 }, findingIds: ['f-1', 'f-2'], selectedEvents: 2, duplicateEvents: 0 };
+      return {
+        findings: { lines: 2, inline: '' },
+        findingsByRule: { PH_Rule_ES_IMPORT_AWS_15: 2 },
+        findingIds: ['f-1', 'f-2'],
+        selectedEvents: 2,
+        duplicateEvents: 0,
+      };
     },
     async storeFindings(input) {
       return { file: `${input.directory}/${input.date}.jsonl`, stored: 2, added: 2, updated: 0 };
@@ -108,9 +121,7 @@ describe('DailyScanWorkflow (activities mocked)', () => {
       workflowsPath: require.resolve('../../src/workflows'),
       activities: impl,
     });
-    return worker.runUntil(
-      env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId: `scan-${date}-${taskQueue}`, args: [{ date, config }] }),
-    );
+    return worker.runUntil(env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId: `scan-${date}-${taskQueue}`, args: [{ date, config }] }));
   }
 
   test('scans every planned partition over the day, correlates all their selections once, stores and cleans up', async () => {
@@ -141,7 +152,12 @@ describe('DailyScanWorkflow (activities mocked)', () => {
   test('with incidents enabled, the findings go to incidents after they are stored', async () => {
     const { impl, calls } = mockActivities();
     const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: impl,
+    });
     const summary = await worker.runUntil(
       env.client.workflow.execute(DailyScanWorkflow, {
         taskQueue,
@@ -195,7 +211,12 @@ describe('DailyScanWorkflow (activities mocked)', () => {
       Array.from({ length: accounts }, (_, i): PlanGroup => ({ sourceIndex: 0, s3: { base: 'AWSLogs/', accountId: String(100000000000 + i), regions } }));
     const s3Config = { ...config, sources: [{ type: 's3' as const, bucket: 'trail', prefix: '', lateDelivery: 'PT1H' }], maxConcurrentPartitions };
     const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: impl,
+    });
     const workflowId = `scan-org-${taskQueue}`;
     const summary = await worker.runUntil(
       env.client.workflow.execute(DailyScanWorkflow, { taskQueue, workflowId, args: [{ date: '2026-11-02', config: s3Config }] }),
@@ -222,14 +243,22 @@ describe('DailyScanWorkflow (activities mocked)', () => {
     const { summary, calls, workflowId } = await scanOrganisation(12, 128, true);
     expect(summary.partitions).toBe(204);
     expect(calls.scanned.map((c) => c.partition.id).sort()).toEqual(inline.calls.scanned.map((c) => c.partition.id).sort());
-    expect(calls.sliced.map(({ firstGroup, groupCount }) => [firstGroup, groupCount]).sort((a, b) => a[0] - b[0])).toEqual([[0, 3], [3, 3], [6, 3], [9, 3]]);
+    expect(calls.sliced.map(({ firstGroup, groupCount }) => [firstGroup, groupCount]).sort((a, b) => a[0] - b[0])).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 3],
+      [9, 3],
+    ]);
     expect(inline.calls.sliced).toEqual([]);
     // a payload of plan groups (their regions) that names the first and the last account holds the whole plan: the inline plan's result does, nothing of the stored one's
     const holdsPlan = async (id: string) => {
       const histories = [await env.client.workflow.getHandle(id).fetchHistory()];
-      for await (const child of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}-'` })) histories.push(await env.client.workflow.getHandle(child.workflowId).fetchHistory());
+      for await (const child of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}-'` }))
+        histories.push(await env.client.workflow.getHandle(child.workflowId).fetchHistory());
       expect(histories.length).toBe(5);
-      return histories.flatMap((h) => payloadTexts(h)).filter((text) => text.includes('regions') && text.includes('100000000000') && text.includes('100000000011')).length;
+      return histories
+        .flatMap((h) => payloadTexts(h))
+        .filter((text) => text.includes('regions') && text.includes('100000000000') && text.includes('100000000011')).length;
     };
     expect(await holdsPlan(inline.workflowId)).toBeGreaterThan(0);
     expect(await holdsPlan(workflowId)).toBe(0);
@@ -267,7 +296,12 @@ describe('ScheduledScanWorkflow and RangeScanWorkflow (scan activities mocked)',
 
   async function withWorker<T>(impl: Activities, work: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = `wf-test-${Math.random().toString(36).slice(2)}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: impl });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: impl,
+    });
     return worker.runUntil(work(taskQueue));
   }
 

@@ -27,8 +27,8 @@ describe('replay of recorded histories', () => {
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'scanPartition',
     );
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'someOtherActivity';
-    await expect(
-      Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows') }, historyFromJSON(json)),
-    ).rejects.toThrow(/[Nn]ondeterminism|DeterminismViolation/);
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows') }, historyFromJSON(json))).rejects.toThrow(
+      /[Nn]ondeterminism|DeterminismViolation/,
+    );
   });
 });

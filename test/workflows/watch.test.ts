@@ -22,11 +22,34 @@ const HOUR = 60 * MINUTE;
 const config = { sources: [{ type: 'directory' as const, path: '/logs' }], rules: { PH_Rule_ES_IMPORT_AWS_15: {} }, findingsDirectory: '/findings' };
 
 function collected(touched: string[]): CollectResult {
-  return { touched, objectsByDay: Object.fromEntries(touched.map((day) => [day, 1])), objects: touched.length, records: 10, bytes: 100, selected: 1, received: 0, deleted: 0, dropped: {}, skipped: [], skippedCount: 0 };
+  return {
+    touched,
+    objectsByDay: Object.fromEntries(touched.map((day) => [day, 1])),
+    objects: touched.length,
+    records: 10,
+    bytes: 100,
+    selected: 1,
+    received: 0,
+    deleted: 0,
+    dropped: {},
+    skipped: [],
+    skippedCount: 0,
+  };
 }
 
 function dayResult(date: string, findings: number): WatchDayResult {
-  return { date, objects: 1, findings, findingsByRule: {}, changed: 0, routed: 0, alreadyRouted: 0, selectedEvents: findings, duplicateEvents: 0, pendingNotifications: 0 };
+  return {
+    date,
+    objects: 1,
+    findings,
+    findingsByRule: {},
+    changed: 0,
+    routed: 0,
+    alreadyRouted: 0,
+    selectedEvents: findings,
+    duplicateEvents: 0,
+    pendingNotifications: 0,
+  };
 }
 
 describe('WatchWorkflow with time skipping', () => {
@@ -42,7 +65,12 @@ describe('WatchWorkflow with time skipping', () => {
 
   async function withWorker<T>(acts: object, work: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = `watch-${Math.random().toString(36).slice(2)}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: acts,
+    });
     return worker.runUntil(work(taskQueue));
   }
 
@@ -146,7 +174,11 @@ describe('WatchWorkflow with time skipping', () => {
     const today = new Date(await env.currentTimeMs()).toISOString().slice(0, 10);
     const [y, m, d] = today.split('-');
     const logFile = (name: string, records: object[]) => {
-      const key = join(dir, 'logs', `AWSLogs/111122223333/CloudTrail/us-east-1/${y}/${m}/${d}/111122223333_CloudTrail_us-east-1_${y}${m}${d}T${name}Z_${name}AAAAAAAAAAAA.json.gz`);
+      const key = join(
+        dir,
+        'logs',
+        `AWSLogs/111122223333/CloudTrail/us-east-1/${y}/${m}/${d}/111122223333_CloudTrail_us-east-1_${y}${m}${d}T${name}Z_${name}AAAAAAAAAAAA.json.gz`,
+      );
       mkdirSync(dirname(key), { recursive: true });
       writeFileSync(key, gzipSync(JSON.stringify({ Records: records })));
     };
@@ -158,7 +190,13 @@ describe('WatchWorkflow with time skipping', () => {
       findings: { directory: join(dir, 'findings') },
       notifications: [{ type: 'file', path: join(dir, 'notifications.jsonl') }],
     });
-    const scanConfig = { sources: loaded.sources, rules: loaded.rules, findingsDirectory: loaded.findingsDirectory, findingsStore: loaded.findingsStore, incidents: loaded.incidents };
+    const scanConfig = {
+      sources: loaded.sources,
+      rules: loaded.rules,
+      findingsDirectory: loaded.findingsDirectory,
+      findingsStore: loaded.findingsStore,
+      incidents: loaded.incidents,
+    };
     const store = findingsStoreOf({ directory: join(dir, 'findings') });
     await withWorker({ ...activities, ...watchActivities }, async (taskQueue) => {
       const input: WatchInput = { config: scanConfig, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR };

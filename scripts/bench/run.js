@@ -108,7 +108,7 @@ async function main() {
       model: os.cpus()[0]?.model,
       memoryBytes: os.totalmem(),
       node: process.version,
-      scanner: require(join(DIST, 'native', 'scanner.js')).nativeScannerStatus(),
+      scanner: require(join(DIST, 'scan', 'native-scanner.js')).nativeScannerStatus(),
       otherCpuBeforeStart: quiet.otherCpu,
     },
     trail: { dir, ...manifest },

@@ -327,7 +327,7 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     expect(demo.code).toBe(0);
     const found = demo.stdout.split('\n').filter((line) => line.startsWith('found:'));
     expect(found).toHaveLength(6);
-    expect(demo.stdout).toMatch(/^updated: .*user=alice {2}count=3 failed=1 .*notified [\d.]+ s after delivery\)$/m);
+    expect(demo.stdout).toMatch(/^updated: .*User: alice; .*Events: 3; Failed: 1\).*notified [\d.]+ s after delivery\)$/m);
     expect(demo.stdout).toContain('(0 new, 0 updated, 6 in file)');
     expect(demo.stdout).toContain('incidents: 0 new finding(s) sent to 0 incident(s); 6 already sent by an earlier run');
     expect(demo.stdout).toMatch(/watch: 6 of 6 finding\(s\) found first by trailwarden watch; delivery -> detection p50 [\d.]+ s/);

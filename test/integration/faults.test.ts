@@ -120,6 +120,8 @@ describe('faults: the scan completes with exactly the findings of a clean run', 
 describe('faults: workers killed and the Temporal server restarted', () => {
   // a fixed number of scan threads, so that how far a worker reads ahead does not depend on the machine
   const SCAN_THREADS = 2;
+  // each object's GET through the proxy takes this long: slow enough that a second of objects is fewer than were read before the kill
+  const OBJECT_DELAY_MS = 600;
   const workerEnv = (address: string, taskQueue: string) => ({
     ...process.env,
     TEMPORAL_ADDRESS: address,
@@ -130,7 +132,7 @@ describe('faults: workers killed and the Temporal server restarted', () => {
 
   test('the worker SIGKILLed in the middle of an S3 partition: the next one resumes after the last object it finished', async () => {
     await upload('kill-trail', buildSampleTrail('2026-04-05'));
-    const proxy = await startFaultProxy(s3Endpoint(), () => undefined, 300);
+    const proxy = await startFaultProxy(s3Endpoint(), () => undefined, OBJECT_DELAY_MS);
     const taskQueue = `s3-kill-${Date.now()}`;
     let worker = startWorker(workerEnv(temporalAddress(), taskQueue));
     const dir = tempDir('s3kill');
@@ -154,10 +156,12 @@ describe('faults: workers killed and the Temporal server restarted', () => {
       const distinct = new Set(proxy.getObjects).size;
       expect(distinct).toBe(29); // 28 objects and the corrupt one
       // resumed from the last heartbeat (at most a second old): the objects read ahead and those finished in
-      // that last second are read again, not the 20 read before the kill. With 2 scan threads a worker reads
-      // 3 objects ahead; through the proxy's 300 ms per object that is at most 10 finished in a second.
+      // that last second are read again, not the 20 read before the kill. A partition reads ahead as many
+      // objects as the scan threads hold (two each) and one more: 5 with 2 threads; through the proxy's
+      // 600 ms per object that is at most 9 finished in a second, 14 read again at most (fewer than 19).
+      const readAhead = 2 * SCAN_THREADS + 1;
       expect(readBeforeKill).toBeGreaterThanOrEqual(19);
-      expect(reads - distinct).toBeLessThanOrEqual(SCAN_THREADS + 1 + Math.ceil((SCAN_THREADS + 1) / 0.3));
+      expect(reads - distinct).toBeLessThanOrEqual(readAhead + Math.ceil((readAhead * 1000) / OBJECT_DELAY_MS));
     } finally {
       worker.kill('SIGKILL');
       await connection.close();

@@ -20,7 +20,7 @@ const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const { DefaultLogger, Runtime } = require('@temporalio/worker');
 const { historyToJSON } = require('@temporalio/common/lib/proto-utils');
-const { parseConfig } = require('../dist/config/load');
+const { parseConfig, scanConfigFields } = require('../dist/config/load');
 const { ssmCommandExecution } = require('../dist/rules');
 const { DEMO_DATE, buildSampleTrail } = require('../dist/demo/sample-trail');
 const { startDevServer } = require('../dist/local/dev-server');
@@ -43,13 +43,7 @@ async function recordWatch(client, target, work, save) {
     findings: { directory: join(work, 'watch-findings') },
     notifications: [{ type: 'file', name: 'history-file', path: join(work, 'watch-notifications.jsonl') }],
   });
-  const config = {
-    sources: loaded.sources,
-    rules: loaded.rules,
-    findingsDirectory: loaded.findingsDirectory,
-    findingsStore: loaded.findingsStore,
-    incidents: loaded.incidents,
-  };
+  const config = scanConfigFields(loaded);
   const handle = await client.workflow.start('WatchWorkflow', {
     taskQueue: target.taskQueue,
     workflowId: 'watch-history',

@@ -49,7 +49,7 @@ async function main() {
     .sort((a, b) => a.deliveredMs - b.deliveredMs || (a.key < b.key ? -1 : 1));
   const bytes = files.reduce((n, f) => n + readFileSync(f.path).length, 0);
 
-  const { parseConfig } = require(join(DIST, 'config', 'load.js'));
+  const { parseConfig, scanConfigFields } = require(join(DIST, 'config', 'load.js'));
   const { watchInputOf } = require(join(DIST, 'cli', 'watch.js'));
   const { readLatency, watchStore } = require(join(DIST, 'watch', 'day-store.js'));
   const { Client, Connection } = require('@temporalio/client');
@@ -83,13 +83,7 @@ async function main() {
     notifications: [{ type: 'file', path: join(work, 'notifications.jsonl') }],
     watch: { dayEndsAfter: 'P1D' },
   });
-  const config = {
-    sources: loaded.sources,
-    rules: loaded.rules,
-    findingsDirectory: loaded.findingsDirectory,
-    findingsStore: loaded.findingsStore,
-    incidents: loaded.incidents,
-  };
+  const config = scanConfigFields(loaded);
   const taskQueue = `bench-watch-${Date.now()}`;
   // --profile: the worker writes a CPU profile into bench-output/watch-run/worker/ when it stops
   const nodeArgs = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', join(work, 'worker')] : [];

@@ -4,8 +4,7 @@ import { SingleBar } from 'cli-progress';
 import type { Source } from '../config/schema';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import type { ScanSummary } from '../activities/types';
-import type { LoadedConfig, ScanConfig } from '../config/load';
-import { UsageError, checkChannelEnvironment } from '../config/load';
+import { type LoadedConfig, type ScanConfig, UsageError, checkChannelEnvironment, scanConfigFields } from '../config/load';
 import { startDevServer } from '../local/dev-server';
 import type { Finding } from '../rules/types';
 import { findingsStoreOf } from '../store/findings-store';
@@ -61,14 +60,7 @@ export function scanConfigOf(config: LoadedConfig): ScanConfig {
   }
   checkChannelEnvironment(config.incidents?.channels ?? []);
   checkDirectorySources(config.sources);
-  return {
-    sources: config.sources,
-    rules: config.rules,
-    findingsDirectory: config.findingsDirectory,
-    findingsStore: config.findingsStore,
-    maxConcurrentPartitions: config.maxConcurrentPartitions,
-    incidents: config.incidents,
-  };
+  return scanConfigFields(config);
 }
 
 /** Findings come from the store the config names (never this machine's disk unless it is a folder). */

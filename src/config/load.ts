@@ -22,6 +22,18 @@ export interface IncidentSettings {
 }
 
 /** The configuration a scan carries in its workflow input: paths absolute, rule options complete. */
+/** What a scan takes of a loaded config: the same fields, unchecked (scanConfigOf checks them for the CLI). */
+export function scanConfigFields(config: Pick<LoadedConfig, keyof ScanConfig>): ScanConfig {
+  return {
+    sources: config.sources,
+    rules: config.rules,
+    findingsDirectory: config.findingsDirectory,
+    findingsStore: config.findingsStore,
+    maxConcurrentPartitions: config.maxConcurrentPartitions,
+    incidents: config.incidents,
+  };
+}
+
 export interface ScanConfig {
   sources: Source[];
   /** rule id -> validated options, for enabled rules only */

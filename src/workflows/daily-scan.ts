@@ -24,10 +24,10 @@ import type {
 } from '../activities/types';
 import type { Source } from '../config/schema';
 import { DAY_MS } from '../common/days';
-import { PERMANENT_SOURCE_ERROR, failureMessage } from '../common/failure';
+import { failureMessage } from '../common/failure';
 import { inLanes } from '../common/lanes';
 import { addStats, partitionSpec } from './partitions';
-import { BATCHES_PER_SHARD, type ScanShardWorkflow, batchesOf, batchesOfPlan, runBatches } from './scan-batch';
+import { BATCHES_PER_SHARD, PARTITION_ACTIVITY, type ScanShardWorkflow, batchesOf, batchesOfPlan, runBatches } from './scan-batch';
 import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
@@ -137,17 +137,7 @@ const SCAN_IN_BATCHES = 'scan-in-batches';
 /** Scans started before it got their plan's groups in one activity result (planPartitions), not from planScan. */
 const PLAN_IN_STORE = 'plan-in-store';
 
-const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
-  },
-});
+const { scanPartition, lookupEventsPartition } = proxyActivities<typeof activities>(PARTITION_ACTIVITY);
 
 /**
  * The scan as it ran before batches, kept so that scans started by an earlier version replay (remove once

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { executeChild, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
@@ -21,7 +21,8 @@ import { addStats, partitionCount, partitionSpec, partitionsOf } from './partiti
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
 const { gatherSelected, planGroups } = proxyActivities<typeof activities>({ startToCloseTimeout: '2 minutes', retry });
 
-const { scanPartition } = proxyActivities<typeof activities>({
+/** A partition's scan: long, heartbeating, retried through a source's transient faults (and the scan before batches' LookupEvents too). */
+export const PARTITION_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   retry: {
@@ -31,7 +32,9 @@ const { scanPartition } = proxyActivities<typeof activities>({
     maximumAttempts: 30,
     nonRetryableErrorTypes: [PERMANENT_SOURCE_ERROR],
   },
-});
+};
+
+const { scanPartition } = proxyActivities<typeof activities>(PARTITION_ACTIVITY);
 
 const { lookupEventsPartition } = proxyActivities<typeof activities>({
   startToCloseTimeout: '1 hour',

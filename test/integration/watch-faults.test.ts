@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { ScanSummary } from '../../src/activities/types';
 import { watchInputOf } from '../../src/cli/watch';
 import { classifyKey } from '../../src/cloudtrail/keys';
-import { parseConfig } from '../../src/config/load';
+import { parseConfig, scanConfigFields } from '../../src/config/load';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
 import { freePort, startDevServer } from '../../src/local/dev-server';
 import { findingsStoreOf } from '../../src/store/findings-store';
@@ -30,13 +30,7 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
     notifications: [{ type: 'file', path: join(dir, 'notifications.jsonl') }],
     watch: { dayEndsAfter: 'P1D' },
   });
-  const config = {
-    sources: loaded.sources,
-    rules: loaded.rules,
-    findingsDirectory: loaded.findingsDirectory,
-    findingsStore: loaded.findingsStore,
-    incidents: loaded.incidents,
-  };
+  const config = scanConfigFields(loaded);
   const files = buildSampleTrail(DAY);
   const order = deliveryOrder(files, TODAY);
   const upload = async (keys: string[]) => {

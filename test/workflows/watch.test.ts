@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import * as activities from '../../src/activities';
 import * as watchActivities from '../../src/activities/watch';
 import type { WatchCorrelateInput, WatchDayResult } from '../../src/activities/watch';
-import { parseConfig } from '../../src/config/load';
+import { parseConfig, scanConfigFields } from '../../src/config/load';
 import { testServerPath } from '../../src/local/tools';
 import { findingsStoreOf } from '../../src/store/findings-store';
 import type { CollectInput, CollectResult } from '../../src/watch/collect';
@@ -190,13 +190,7 @@ describe('WatchWorkflow with time skipping', () => {
       findings: { directory: join(dir, 'findings') },
       notifications: [{ type: 'file', path: join(dir, 'notifications.jsonl') }],
     });
-    const scanConfig = {
-      sources: loaded.sources,
-      rules: loaded.rules,
-      findingsDirectory: loaded.findingsDirectory,
-      findingsStore: loaded.findingsStore,
-      incidents: loaded.incidents,
-    };
+    const scanConfig = scanConfigFields(loaded);
     const store = findingsStoreOf({ directory: join(dir, 'findings') });
     await withWorker({ ...activities, ...watchActivities }, async (taskQueue) => {
       const input: WatchInput = { config: scanConfig, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR };

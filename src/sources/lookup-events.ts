@@ -104,6 +104,8 @@ export async function createLookupClient(source: LookupEventsSource, partition: 
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
   });
   const limiter = sharedLimiter(`${partition.accountId}/${partition.region}`, LOOKUP_REQUESTS_PER_SECOND);
+  // a client is made when a partition takes the account and region over, maybe from another process
+  limiter.handOver();
   client.middlewareStack.add(
     (next) => async (args) => {
       await limiter.take();

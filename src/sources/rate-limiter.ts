@@ -19,6 +19,16 @@ export class RateLimiter {
     this.spacingMs = Math.ceil(1000 / perSecond) + 10;
   }
 
+  /**
+   * The budget passes to this process from one that may have just spent it (another worker's lookup of
+   * the same account and region, or a killed attempt's): its last request is taken to be now, so the
+   * first one here waits a spacing. Holding the account-and-region lock keeps the requests one after
+   * another; this keeps them apart across the change of holder.
+   */
+  handOver(): void {
+    this.lastRelease = Math.max(this.lastRelease, this.now());
+  }
+
   take(): Promise<void> {
     const turn = this.queue.then(async () => {
       const wait = this.lastRelease + this.spacingMs - this.now();

@@ -27,4 +27,14 @@ describe('RateLimiter', () => {
     for (let i = 1; i < released.length; i++) expect(released[i] - released[i - 1]).toBeGreaterThanOrEqual(limiter.spacingMs - 10);
     for (let i = 2; i < released.length; i++) expect(released[i] - released[i - 2]).toBeGreaterThan(1000);
   });
+
+  test('after a hand-over the first taker waits a spacing: the previous holder may have just sent', async () => {
+    const limiter = new RateLimiter(2);
+    await limiter.take();
+    await new Promise((resolve) => setTimeout(resolve, limiter.spacingMs + 50)); // idle: a take would be released at once
+    const before = Date.now();
+    limiter.handOver();
+    await limiter.take();
+    expect(Date.now() - before).toBeGreaterThanOrEqual(limiter.spacingMs - 5);
+  });
 });

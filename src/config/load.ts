@@ -212,7 +212,8 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
   };
   if (raw.rules[SIGMA_KEY] !== undefined) {
     const sigma = sigmaConfigSchema.safeParse(raw.rules[SIGMA_KEY]);
-    if (!sigma.success) throw new UsageError(`config: ${firstProblem(sigma.error, `rules.${SIGMA_KEY}`, sigmaConfigSchema as AnySchema, raw.rules[SIGMA_KEY])}`);
+    if (!sigma.success)
+      throw new UsageError(`config: ${firstProblem(sigma.error, `rules.${SIGMA_KEY}`, sigmaConfigSchema as AnySchema, raw.rules[SIGMA_KEY])}`);
     try {
       // read here: the documents travel in the scan's input, so a path is only ever read on this machine
       for (const [id, options] of Object.entries(sigmaRuleOptions(sigma.data, (_where, path) => resolvePath(path, baseDir)))) {

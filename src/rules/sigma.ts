@@ -31,7 +31,9 @@ export const sigmaOptionsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   suppression: suppressionOptions({ enabled: true, duration: 'PT1H', keyFields: ['accountId', 'user'] }),
   /** the validated document (src/sigma/load.ts checked it when the config was loaded) */
-  sigma: z.custom<SigmaDocument>((value) => typeof value === 'object' && value !== null && ['rule', 'correlation'].includes((value as { kind?: string }).kind ?? '')),
+  sigma: z.custom<SigmaDocument>(
+    (value) => typeof value === 'object' && value !== null && ['rule', 'correlation'].includes((value as { kind?: string }).kind ?? ''),
+  ),
   /** a correlation's referenced rules */
   bases: z.array(z.custom<SigmaRule>((value) => typeof value === 'object' && value !== null && (value as { kind?: string }).kind === 'rule')).default([]),
 });
@@ -244,7 +246,13 @@ function view(f: SigmaFinding): FindingView {
     'Source IP': f.sourceIpAddress,
     Region: f.awsRegion,
     ...(window ? { Window: window } : {}),
-    ...(f.group && Object.keys(f.group).length ? { Group: Object.entries(f.group).map(([k, v]) => `${k}=${v}`).join(', ') } : {}),
+    ...(f.group && Object.keys(f.group).length
+      ? {
+          Group: Object.entries(f.group)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', '),
+        }
+      : {}),
     Events: String(f.count),
     Author: f.sigma.author ?? '',
     Source: f.sigma.source,
@@ -335,7 +343,13 @@ function correlationParts(document: SigmaCorrelation): Parts {
       if (!options.enabled) return { equals: [], contains: [] };
       const parts = bases(options).map((b) => candidatesOf(b.prefilter));
       const join = (key: keyof CandidateNames) => [...new Set(parts.flatMap((p) => p[key] ?? []))];
-      return { equals: join('equals'), contains: join('contains'), foldedEquals: join('foldedEquals'), foldedContains: join('foldedContains'), literals: join('literals') };
+      return {
+        equals: join('equals'),
+        contains: join('contains'),
+        foldedEquals: join('foldedEquals'),
+        foldedContains: join('foldedContains'),
+        literals: join('literals'),
+      };
     },
     eventNames: (options) => (options.enabled ? lookupNames(bases(options).map((b) => b.prefilter)) : []),
     lookbackMs: () => document.timespanMs,
@@ -353,7 +367,9 @@ function correlationParts(document: SigmaCorrelation): Parts {
       if (!options.enabled) return [];
       const events = byEventId(selected);
       const byId = new Map(events.map((e) => [e.eventID, e]));
-      const sigmaEvents: SigmaEvent[] = events.flatMap((e) => (e.matched ?? []).map((ruleId) => ({ ruleId, eventID: e.eventID, eventTimeMs: e.eventTimeMs, values: e.values ?? {} })));
+      const sigmaEvents: SigmaEvent[] = events.flatMap((e) =>
+        (e.matched ?? []).map((ruleId) => ({ ruleId, eventID: e.eventID, eventTimeMs: e.eventTimeMs, values: e.values ?? {} })),
+      );
       return evaluateCorrelation(document, sigmaEvents)
         .filter((m) => m.windowEndMs > period.startMs && m.windowEndMs <= period.endMs)
         .map((m) => {

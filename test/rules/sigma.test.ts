@@ -21,7 +21,7 @@ const DAY = day('2026-11-25');
 
 const STOP_LOGGING = `
 title: CloudTrail logging stopped
-id: 4db60cc0-36fb-42b7-9b58-a5b53019fb74
+id: 7b3e9a52-1c4d-4e8f-a0b6-2d9c8e7f6a51
 status: test
 description: Someone stopped or deleted a trail.
 references:
@@ -51,7 +51,7 @@ id: 0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11
 correlation:
   type: event_count
   rules:
-    - 4db60cc0-36fb-42b7-9b58-a5b53019fb74
+    - 7b3e9a52-1c4d-4e8f-a0b6-2d9c8e7f6a51
   group-by:
     - recipientAccountId
   timespan: 1h
@@ -160,7 +160,7 @@ describe('Sigma rules as trailwarden rules', () => {
     ]).filter((f) => f.sigma.kind === 'rule');
     expect(findings.map((f) => f.eventIds)).toEqual([['e-1'], ['e-2']]);
     const [first] = findings;
-    expect(first.id).toBe(findingId('4db60cc0-36fb-42b7-9b58-a5b53019fb74', 'e-1'));
+    expect(first.id).toBe(findingId('7b3e9a52-1c4d-4e8f-a0b6-2d9c8e7f6a51', 'e-1'));
     expect(first).toMatchObject({
       ruleName: 'CloudTrail logging stopped',
       severity: 'High',
@@ -246,10 +246,16 @@ describe('rules.sigma in the config', () => {
     const own = parseConfig({ sources: [], rules: { sigma: { paths: ['rules.yml'] } } }, file).rules;
     // the correlation's rule makes no findings of its own (no generate): it rides in the correlation's options
     expect(Object.keys(own).slice(2)).toEqual(['0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11']);
-    expect((own['0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11'] as { bases: SigmaRule[] }).bases.map((b) => b.id)).toEqual(['4db60cc0-36fb-42b7-9b58-a5b53019fb74']);
-    const off = parseConfig({ sources: [], rules: { sigma: { paths: ['rules.yml'], rules: { '0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11': { enabled: false } } } } }, file).rules;
+    expect((own['0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11'] as { bases: SigmaRule[] }).bases.map((b) => b.id)).toEqual(['7b3e9a52-1c4d-4e8f-a0b6-2d9c8e7f6a51']);
+    const off = parseConfig(
+      { sources: [], rules: { sigma: { paths: ['rules.yml'], rules: { '0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11': { enabled: false } } } } },
+      file,
+    ).rules;
     expect(Object.keys(off)).toHaveLength(2);
-    const withPack = parseConfig({ sources: [], rules: { sigma: { paths: ['rules.yml'], pack: true, exclude: ['905d389b-b853-46d0-9d3d-dea0d3a3cd49'] } } }, file).rules;
+    const withPack = parseConfig(
+      { sources: [], rules: { sigma: { paths: ['rules.yml'], pack: true, exclude: ['905d389b-b853-46d0-9d3d-dea0d3a3cd49'] } } },
+      file,
+    ).rules;
     expect(Object.keys(withPack)).not.toContain('905d389b-b853-46d0-9d3d-dea0d3a3cd49');
     expect(Object.keys(withPack)).toContain('0a7dc2f9-6f44-4b59-8d2d-7b0c5b0f2e11');
   });
@@ -260,7 +266,7 @@ describe('rules.sigma in the config', () => {
     write('not-cloudtrail.yml', STOP_LOGGING.replace('service: cloudtrail', 'service: guardduty'));
     const load = (sigma: unknown) => () => parseConfig({ sources: [], rules: { sigma } }, file);
     expect(load({ paths: ['bad-modifier.yml'] })).toThrow(UsageError);
-    expect(load({ paths: ['bad-modifier.yml'] })).toThrow(/bad-modifier\.yml: rule 4db60cc0-36fb-42b7-9b58-a5b53019fb74: .*sounds-like/);
+    expect(load({ paths: ['bad-modifier.yml'] })).toThrow(/bad-modifier\.yml: rule 7b3e9a52-1c4d-4e8f-a0b6-2d9c8e7f6a51: .*sounds-like/);
     expect(load({ paths: ['not-cloudtrail.yml'] })).toThrow(/not-cloudtrail\.yml/);
     expect(load({ paths: ['missing.yml'] })).toThrow(/missing\.yml/);
     expect(load({ pathz: [] })).toThrow(/rules\.sigma: unknown key "pathz" \(did you mean "paths"\?\)/);

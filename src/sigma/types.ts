@@ -81,7 +81,11 @@ export interface SigmaLoadOptions {
 
 /** What any record the rule matches must have, for a reader that skips records before parsing them. Both parts are optional; each one present must never exclude a record that `matches` accepts. */
 export interface SigmaPrefilter {
-  /** a matching record's own top-level eventName is a string for which one of these holds */
+  /**
+   * a matching record's own top-level eventName is a string for which one of these holds. `cased: false` compares
+   * under Unicode simple case folding (RegExp `iu`, as the matchers do): a reader that folds ASCII only must also
+   * admit names with a non-ASCII character (e.g. the Kelvin sign folds to `k`).
+   */
   eventNames?: { op: 'equals' | 'startswith' | 'endswith' | 'contains'; value: string; cased: boolean }[];
   /** a matching record's JSON text contains one of these, compared ASCII-case-insensitively, unless the text contains a backslash or a non-ASCII byte (then no promise). Each literal is printable ASCII without `"` or `\`. */
   literals?: string[];

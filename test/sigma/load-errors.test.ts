@@ -36,6 +36,7 @@ const errors: [string, string, RegExp][] = [
   ['null in a list', sel('        errorCode:\n            - x\n            - null'), /null cannot be part of a list/],
   ['bad regex', sel("        eventName|re: '(?i)x'"), /regular expression .*not supported/],
   ['bad cidr', sel('        sourceIPAddress|cidr: 10.0.0.0'), /no prefix length/],
+  ['a number that is not finite', sel('        x: .inf'), /not finite/],
   ['lt with text', sel('        x|lt: ten'), /needs a number/],
   ['re with contains', sel('        eventName|re|contains: x'), /cannot be combined/],
   ['base64offset without contains', sel('        x|base64offset: abc'), /must be followed by "contains"/],

@@ -5,8 +5,8 @@
 import { parseAllDocuments } from 'yaml';
 import { compileDetection } from './compile';
 import { expandDetection } from './expand';
-import { correlationSchema, ruleSchema, schemaProblem } from './schema';
-import { SigmaLoadError, type SigmaCorrelation, type SigmaDocument, type SigmaLevel, type SigmaLoadOptions, type SigmaRule } from './types';
+import { correlationSchema, ruleSchema, schemaProblem, type CorrelationDocument, type RuleDocument } from './schema';
+import { SigmaLoadError, type SigmaCorrelation, type SigmaDocument, type SigmaLevel, type SigmaLoadOptions, type SigmaMetadata, type SigmaRule } from './types';
 
 const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered'];
 const UNSUPPORTED_CORRELATION_TYPES = ['value_sum', 'value_avg', 'value_percentile'];
@@ -61,32 +61,27 @@ function readDocument(value: unknown, file: string, options: SigmaLoadOptions): 
   }
   const rule: SigmaRule = {
     kind: 'rule',
-    id: r.id,
-    ...(r.name !== undefined && { name: r.name }),
-    title: r.title,
-    level: (r.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
-    ...optional(r),
-    references: r.references ?? [],
-    tags: r.tags ?? [],
-    falsePositives: r.falsepositives ?? [],
-    source: file,
+    ...metadata(r, file),
     detection,
     ...(r.fields !== undefined && { fields: r.fields }),
   };
   return rule;
 }
 
-function optional(d: {
-  status?: string;
-  description?: string;
-  author?: string;
-  date?: string;
-}): Partial<Pick<SigmaRule, 'status' | 'description' | 'author' | 'date'>> {
+function metadata(d: RuleDocument | CorrelationDocument, file: string): SigmaMetadata {
   return {
+    id: d.id,
+    ...(d.name !== undefined && { name: d.name }),
+    title: d.title,
+    level: (d.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
     ...(d.status !== undefined && { status: d.status }),
     ...(d.description !== undefined && { description: d.description }),
     ...(d.author !== undefined && { author: d.author }),
     ...(d.date !== undefined && { date: d.date }),
+    references: d.references ?? [],
+    tags: d.tags ?? [],
+    falsePositives: d.falsepositives ?? [],
+    source: file,
   };
 }
 
@@ -107,22 +102,13 @@ function readCorrelation(doc: Record<string, unknown>, file: string, fail: (prob
   if (type === 'value_count' && fields.length === 0) fail('correlation type "value_count" needs condition.field');
   if (type !== 'value_count' && fields.length > 0) fail(`condition.field applies to value_count only, not to "${type}"`);
   if (fields.length > 1) fail('unsupported feature: value_count over several fields');
-  for (const [alias, perRule] of Object.entries(k.aliases ?? {})) {
+  for (const alias of Object.keys(k.aliases ?? {})) {
     if (!k['group-by'].includes(alias)) fail(`alias "${alias}" is not in group-by`);
-    for (const ref of Object.keys(perRule)) if (!k.rules.includes(ref)) fail(`alias "${alias}" names "${ref}", which is not among the correlation's rules`);
   }
   const [, amount, unit] = span as RegExpExecArray;
   return {
     kind: 'correlation',
-    id: c.id,
-    ...(c.name !== undefined && { name: c.name }),
-    title: c.title,
-    level: (c.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
-    ...optional(c),
-    references: c.references ?? [],
-    tags: c.tags ?? [],
-    falsePositives: c.falsepositives ?? [],
-    source: file,
+    ...metadata(c, file),
     type: type as SigmaCorrelation['type'],
     rules: k.rules,
     groupBy: k['group-by'],
@@ -166,12 +152,20 @@ function resolve(c: SigmaCorrelation, byId: Map<string, SigmaDocument>, byName: 
     return target.id;
   };
   const rules = c.rules.map(idOf);
+  const aliasRule = (alias: string, ref: string): string => {
+    const id = idOf(ref);
+    if (!rules.includes(id)) throw new SigmaLoadError(c.source, c.id, `alias "${alias}" names "${ref}", which is not among the correlation's rules`);
+    return id;
+  };
   if (new Set(rules).size !== rules.length) throw new SigmaLoadError(c.source, c.id, 'refers to the same rule twice');
   const aliases =
     c.aliases === undefined
       ? undefined
       : Object.fromEntries(
-          Object.entries(c.aliases).map(([alias, perRule]) => [alias, Object.fromEntries(Object.entries(perRule).map(([ref, field]) => [idOf(ref), field]))]),
+          Object.entries(c.aliases).map(([alias, perRule]) => [
+            alias,
+            Object.fromEntries(Object.entries(perRule).map(([ref, field]) => [aliasRule(alias, ref), field])),
+          ]),
         );
   return { ...c, rules, ...(aliases !== undefined && { aliases }) };
 }

@@ -36,6 +36,7 @@ const errors: [string, string, RegExp][] = [
   ['null in a list', sel('        errorCode:\n            - x\n            - null'), /null cannot be part of a list/],
   ['bad regex', sel("        eventName|re: '(?i)x'"), /regular expression .*not supported/],
   ['bad cidr', sel('        sourceIPAddress|cidr: 10.0.0.0'), /no prefix length/],
+  ['a number that is not finite', sel('        x: .inf'), /not finite/],
   ['lt with text', sel('        x|lt: ten'), /needs a number/],
   ['re with contains', sel('        eventName|re|contains: x'), /cannot be combined/],
   ['base64offset without contains', sel('        x|base64offset: abc'), /must be followed by "contains"/],
@@ -74,6 +75,11 @@ const errors: [string, string, RegExp][] = [
     'unknown rule reference',
     `${sel('        eventName: x')}---\ntitle: c\nid: c-1\ncorrelation:\n    type: temporal\n    rules: [r-1, nothere]\n    group-by: []\n    timespan: 1h\n`,
     /refers to unknown rule "nothere"/,
+  ],
+  [
+    'alias naming a rule outside the correlation',
+    `${sel('        eventName: x')}---\n${sel('        eventName: y').replace('id: r-1', 'id: r-2')}---\ntitle: c\nid: c-1\ncorrelation:\n    type: temporal\n    rules: [r-1]\n    group-by: [u]\n    timespan: 1h\n    aliases:\n        u:\n            r-2: a\n`,
+    /alias "u" names "r-2"/,
   ],
   ['duplicate id', `${sel('        eventName: x')}---\n${sel('        eventName: y')}`, /duplicate id/],
 ];

@@ -1,6 +1,6 @@
 import type { SigmaPrefilter } from '../../src/sigma';
 
-const NON_ASCII_OR_BACKSLASH = /[^\x00-\x7f]|\\/;
+const NON_ASCII_OR_BACKSLASH = /[\u0080-\uffff]|\\/;
 
 function fold(text: string): string {
   return text.replace(/[A-Z]/g, (c) => c.toLowerCase());

@@ -137,7 +137,8 @@ export function foldAscii(text: string): string {
 }
 
 function isAscii(text: string): boolean {
-  return /^[\x00-\x7f]*$/.test(text);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 function asciiBytes(bytes: Buffer): boolean {

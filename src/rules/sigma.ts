@@ -45,17 +45,19 @@ export function sigmaDocumentOf(options: unknown): SigmaDocument | undefined {
   return document && typeof document === 'object' && (document.kind === 'rule' || document.kind === 'correlation') ? document : undefined;
 }
 
-/** What a finding keeps of its Sigma rule: DRL 1.1 asks that the author and source go wherever findings are shown. */
+/**
+ * What a finding keeps of its Sigma rule: DRL 1.1 asks that the author and source go wherever findings
+ * are shown. Kept short (no description or false positives: the rule file has them), since a rule may
+ * match many records and each finding carries its card.
+ */
 export interface SigmaCard {
   kind: 'rule' | 'correlation';
   title: string;
   level: SigmaLevel;
   status?: string;
   author?: string;
-  description?: string;
   references: string[];
   tags: string[];
-  falsePositives: string[];
   source: string;
   correlationType?: SigmaCorrelation['type'];
 }
@@ -178,10 +180,8 @@ function cardOf(document: SigmaDocument): SigmaCard {
     level: document.level,
     ...(document.status ? { status: document.status } : {}),
     ...(document.author ? { author: document.author } : {}),
-    ...(document.description ? { description: document.description } : {}),
     references: document.references,
     tags: document.tags,
-    falsePositives: document.falsePositives,
     source: document.source,
     ...(document.kind === 'correlation' ? { correlationType: document.type } : {}),
   };
@@ -401,10 +401,9 @@ export function sigmaRuleOfFinding(finding: { ruleId: string; sigma: SigmaCard }
     level: sigma.level,
     ...(sigma.status ? { status: sigma.status } : {}),
     ...(sigma.author ? { author: sigma.author } : {}),
-    ...(sigma.description ? { description: sigma.description } : {}),
     references: sigma.references,
     tags: sigma.tags,
-    falsePositives: sigma.falsePositives,
+    falsePositives: [],
     source: sigma.source,
     detection: {},
   });

@@ -16,7 +16,12 @@ import { referenceEvaluation } from '../helpers/reference-evaluator';
 import { waitFor } from '../helpers/wait';
 import { day } from '../rules/fixtures';
 
-const FIXTURES = join(__dirname, '..', 'sigma', 'fixtures', 'rules');
+// the records the Sigma benchmark mixes into its trail, made the same way
+const { ruleFixtures, wholeRecord } = require('../../scripts/bench/sigma-records') as {
+  ruleFixtures: () => unknown[];
+  wholeRecord: (fields: Record<string, unknown>, at: { ms: number; eventID: string }) => Record<string, unknown>;
+};
+
 const START_MS = Date.parse(`${DEMO_DATE}T12:00:00Z`);
 
 interface RuleFixture {
@@ -25,56 +30,18 @@ interface RuleFixture {
   misses: Record<string, unknown>[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function merged(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...base };
-  for (const [key, value] of Object.entries(over))
-    out[key] = isObject(value) && isObject(base[key]) ? merged(base[key] as Record<string, unknown>, value) : value;
-  return out;
-}
-
-/** Dotted keys (Sigma field paths, as the fixtures write them) as nested objects. */
-function nested(fields: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    const path = key.split('.');
-    const leaf = path.reduceRight<unknown>((inner, part) => ({ [part]: inner }), isObject(value) ? nested(value) : value);
-    out = merged(out, leaf as Record<string, unknown>);
-  }
-  return out;
-}
-
-/** A fixture's fields in a whole record of the demo day (its own fields win). */
-function wholeRecord(fields: Record<string, unknown>, n: number): Record<string, unknown> {
-  const base = {
-    eventVersion: '1.08',
-    userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: 'arn:aws:iam::111122223333:user/tester', accountId: '111122223333', userName: 'tester' },
-    eventTime: new Date(START_MS + n * 1000).toISOString().replace('.000Z', 'Z'),
-    eventSource: 'ec2.amazonaws.com',
-    eventName: 'DescribeRegions',
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '198.51.100.20',
-    userAgent: 'aws-cli/2.15.30',
-    requestParameters: null,
-    responseElements: null,
-    eventType: 'AwsApiCall',
-    recipientAccountId: '111122223333',
-  };
-  return { ...merged(base, nested(fields)), eventID: `sigma-fixture-${n}` };
-}
-
-const fixtures: RuleFixture[] = fs
-  .readdirSync(FIXTURES)
-  .filter((file) => file.endsWith('.json'))
-  .sort()
-  .map((file) => JSON.parse(fs.readFileSync(join(FIXTURES, file), 'utf8')) as RuleFixture);
+const fixtures = ruleFixtures() as RuleFixture[];
 
 function trail(): Map<string, Buffer> {
   const files = buildSampleTrail();
   let n = 0;
   const matches: Record<string, unknown>[] = [];
-  for (const fixture of fixtures) for (const fields of [...fixture.matches, ...fixture.misses]) matches.push(wholeRecord(fields, n++));
+  for (const fixture of fixtures) {
+    for (const fields of [...fixture.matches, ...fixture.misses]) {
+      matches.push(wholeRecord(fields, { ms: START_MS + n * 1000, eventID: `sigma-fixture-${n}` }));
+      n++;
+    }
+  }
   files.set(
     `AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1300Z_sigma.json`,
     Buffer.from(JSON.stringify({ Records: matches })),

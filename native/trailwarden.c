@@ -111,6 +111,8 @@ static int push(Int32List *list, int32_t value) {
 #define MAX_NAMES 512
 #define MAX_CONTAINS 128
 #define MAX_LITERALS 64
+#define LITERAL_START 1
+#define LITERAL_ANY 2
 #define MAX_TESTS 4
 
 enum { E_VALUE, E_VALUE_OR_CLOSE, E_KEY_OR_CLOSE, E_KEY, E_COLON, E_COMMA_OR_CLOSE, E_DONE };
@@ -132,6 +134,9 @@ typedef struct {
   size_t folded_contains_lengths[MAX_CONTAINS], folded_contains_count;
   const uint8_t *literals[MAX_LITERALS];
   size_t literal_lengths[MAX_LITERALS], literal_count;
+  /* per byte: LITERAL_START (some literal starts with it, either case) or LITERAL_ANY (a backslash, not ASCII) */
+  uint8_t literal_class[256];
+  int empty_literal;
   const uint8_t *top_keys[MAX_TESTS], *every_keys[MAX_TESTS];
   size_t top_key_lengths[MAX_TESTS], every_key_lengths[MAX_TESTS], test_count;
   int32_t skips[MAX_NAMES][MAX_TESTS];
@@ -330,11 +335,20 @@ static int contains_folded(const uint8_t *haystack, size_t length, const uint8_t
   return 0;
 }
 
-/* candidate-matcher.ts: literalHit, on a record's bytes */
+/*
+ * candidate-matcher.ts: literalHit, on a record's bytes, in one pass: a byte class says whether a
+ * literal starts with it (in either case) or it is a backslash or not ASCII.
+ */
 static int literal_hit(const Reader *r, const uint8_t *p, size_t length) {
-  if (memchr(p, '\\', length) != NULL || has_non_ascii(p, length)) return 1;
-  for (size_t i = 0; i < r->literal_count; i++) {
-    if (contains_folded(p, length, r->literals[i], r->literal_lengths[i])) return 1;
+  if (r->empty_literal) return 1;
+  for (size_t i = 0; i < length; i++) {
+    uint8_t k = r->literal_class[p[i]];
+    if (k == 0) continue;
+    if (k & LITERAL_ANY) return 1;
+    for (size_t l = 0; l < r->literal_count; l++) {
+      size_t n = r->literal_lengths[l];
+      if (n <= length - i && r->literals[l][0] == lower(p[i]) && equal_folded(r->literals[l], n, p + i, n)) return 1;
+    }
   }
   return 0;
 }
@@ -683,6 +697,19 @@ static napi_value find_records(napi_env env, napi_callback_info info) {
   if (!ok) {
     free(r);
     return throw_type_error(env, usage);
+  }
+  if (r->literal_count) {
+    r->literal_class['\\'] = LITERAL_ANY;
+    for (int c = 0x80; c < 256; c++) r->literal_class[c] = LITERAL_ANY;
+    for (size_t l = 0; l < r->literal_count; l++) {
+      if (r->literal_lengths[l] == 0) {
+        r->empty_literal = 1;
+        continue;
+      }
+      uint8_t first = r->literals[l][0];
+      r->literal_class[first] |= LITERAL_START;
+      if (first >= 'a' && first <= 'z') r->literal_class[first - 0x20] |= LITERAL_START;
+    }
   }
   size_t error = 0;
   int status = read_document(r, &error);

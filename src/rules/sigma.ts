@@ -24,6 +24,7 @@ import {
   type SigmaRule,
 } from '../sigma';
 import { findingHeader, present } from './define';
+import { foldAscii } from '../scan/candidate-matcher';
 import { suppressionOptions } from './options';
 import type { AttackEntry, CandidateNames, CommonFinding, FindingView, Rule, ScanPeriod, SelectedEvent, Severity } from './types';
 
@@ -161,15 +162,21 @@ export function candidatesOf(prefilter: SigmaPrefilter): CandidateNames {
   return { equals: [], contains: [], literals: prefilter.literals?.length ? prefilter.literals : [''] };
 }
 
-const compiled = new Map<string, { text: string; rule: CompiledSigmaRule }>();
+const compiledByDocument = new WeakMap<SigmaRule, CompiledSigmaRule>();
+const compiledByText = new Map<string, CompiledSigmaRule>();
 
-/** A rule's compiled matcher, made once per process for each version of the document. */
+/**
+ * A rule's compiled matcher, made once per process for each version of the document (a scan's
+ * documents are the same objects throughout; equal documents from another input share one).
+ */
 function compiledRule(rule: SigmaRule): CompiledSigmaRule {
-  const text = JSON.stringify(rule);
-  const known = compiled.get(rule.id);
-  if (known?.text === text) return known.rule;
-  const made = compileSigmaRule(rule);
-  compiled.set(rule.id, { text, rule: made });
+  let made = compiledByDocument.get(rule);
+  if (!made) {
+    const text = JSON.stringify(rule);
+    made = compiledByText.get(text) ?? compileSigmaRule(rule);
+    compiledByText.set(text, made);
+    compiledByDocument.set(rule, made);
+  }
   return made;
 }
 
@@ -275,7 +282,8 @@ const RUNBOOK = [
   "If not: revoke the principal's sessions and keys, and undo what the calls changed.",
 ];
 
-const made = new Map<string, { text: string; rule: Rule<SigmaOptions, SigmaSelected, SigmaFinding> }>();
+const madeByDocument = new WeakMap<SigmaDocument, Rule<SigmaOptions, SigmaSelected, SigmaFinding>>();
+const madeByText = new Map<string, Rule<SigmaOptions, SigmaSelected, SigmaFinding>>();
 
 type Card = Omit<Rule<SigmaOptions, SigmaSelected, SigmaFinding>, keyof Parts>;
 
@@ -300,11 +308,13 @@ function cardOfDocument(document: SigmaDocument): Card {
 
 /** The trailwarden rule of a Sigma document (made once per process for each version of the document). */
 export function sigmaRule(document: SigmaDocument): Rule<SigmaOptions, SigmaSelected, SigmaFinding> {
-  const text = JSON.stringify(document);
-  const known = made.get(document.id);
-  if (known?.text === text) return known.rule;
-  const rule = { ...cardOfDocument(document), ...(document.kind === 'rule' ? detectionParts(document) : correlationParts(document)) };
-  made.set(document.id, { text, rule });
+  let rule = madeByDocument.get(document);
+  if (!rule) {
+    const text = JSON.stringify(document);
+    rule = madeByText.get(text) ?? { ...cardOfDocument(document), ...(document.kind === 'rule' ? detectionParts(document) : correlationParts(document)) };
+    madeByText.set(text, rule);
+    madeByDocument.set(document, rule);
+  }
   return rule;
 }
 
@@ -316,6 +326,34 @@ function lookupNames(prefilters: SigmaPrefilter[]): string[] {
   return [...new Set(prefilters.flatMap((p) => p.eventNames!.map((n) => n.value)))];
 }
 
+/**
+ * A quick test on a parsed record's eventName that a rule's prefilter names (the reader's candidates
+ * hold every rule's names: most records it hands on are another rule's). Never narrower than the
+ * prefilter: a name outside ASCII always passes, since the matcher folds Unicode case.
+ */
+export function nameGate(prefilter: SigmaPrefilter): (eventName: unknown) => boolean {
+  const patterns = prefilter.eventNames;
+  if (!patterns?.length) return () => true;
+  const folded = patterns.map((p) => ({ ...p, value: foldAscii(p.value) }));
+  const equal = new Set(folded.filter((p) => p.op === 'equals').map((p) => p.value));
+  const other = folded.filter((p) => p.op !== 'equals');
+  return (eventName) => {
+    if (typeof eventName !== 'string') return false;
+    if (!/^[\x20-\x7e]*$/.test(eventName)) return true;
+    const name = foldAscii(eventName);
+    return equal.has(name) || other.some((p) => name.includes(p.value));
+  };
+}
+
+const gates = new WeakMap<CompiledSigmaRule, (eventName: unknown) => boolean>();
+
+/** The compiled rule's verdict on a parsed record, its name gate first. */
+function matchesRecord(rule: CompiledSigmaRule, record: CloudTrailRecord): boolean {
+  let gate = gates.get(rule);
+  if (!gate) gates.set(rule, (gate = nameGate(rule.prefilter)));
+  return gate(record.eventName) && rule.matches(record);
+}
+
 function detectionParts(document: SigmaRule): Parts {
   const matcher = () => compiledRule(document);
   return {
@@ -323,7 +361,7 @@ function detectionParts(document: SigmaRule): Parts {
     eventNames: (options) => (options.enabled ? lookupNames([matcher().prefilter]) : []),
     lookbackMs: () => 0,
     select(record, options) {
-      if (!options.enabled || !matcher().matches(record)) return undefined;
+      if (!options.enabled || !matchesRecord(matcher(), record)) return undefined;
       return who(record, record.eventID as string, eventTimeMs(record) as number);
     },
     correlate(selected, period, options) {
@@ -356,7 +394,7 @@ function correlationParts(document: SigmaCorrelation): Parts {
     select(record, options) {
       if (!options.enabled) return undefined;
       const matched = bases(options)
-        .filter((b) => b.matches(record))
+        .filter((b) => matchesRecord(b, record))
         .map((b) => b.rule.id);
       if (!matched.length) return undefined;
       const values: Record<string, string | undefined> = {};

@@ -1,0 +1,249 @@
+'use strict';
+/**
+ * pySigma's DuckDB SQL (scripts/sigma/to-duckdb-sql.py) corrected to the Sigma specification, and the
+ * flattened table it runs on, built by DuckDB itself from CloudTrail files: the independent check of
+ * trailwarden's Sigma engine (test/sigma/duckdb-check.test.ts) and stage (d) of `npm run bench -- --sigma`
+ * (scripts/bench/sigma-duckdb.js).
+ *
+ * The backend's deviations from the specification, and how correctSql() mends each:
+ * - plain values compare with `=`, case-sensitively: every value comparison becomes ILIKE;
+ * - a literal % or _ in a value is a LIKE wildcard (`$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`): the
+ *   converter marks the real wildcards (U+E000, U+E001), everything else is escaped (ESCAPE '\');
+ * - a missing field makes NOT (...) NULL, so a rule with `not` drops the event: every field test is
+ *   COALESCEd to true/false, so NOT never sees NULL;
+ * - dotted names are columns of a flattened table: fieldValues() reads them from the record's JSON;
+ * - the backend reads a field as one scalar: here a field is the list of its values (arrays along the
+ *   path are opened, and arrays and objects at its end down to their scalars), and a test holds when
+ *   one of them passes; numbers and booleans compare as their JSON text, JSON null as absent.
+ *   `fieldref` compares case-insensitively, like every Sigma value.
+ */
+const { execFileSync } = require('node:child_process');
+const { join } = require('node:path');
+
+const CONVERTER = join(__dirname, 'to-duckdb-sql.py');
+const MULTI = '\uE000';
+const SINGLE = '\uE001';
+const PREFIX = 'SELECT * FROM logs WHERE ';
+
+const sqlString = (text) => `'${text.replace(/'/g, "''")}'`;
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
+
+/** Splits the backend's WHERE clause into tokens: strings, quoted names, words, numbers, operators. */
+function tokenize(sql) {
+  const tokens = [];
+  const pattern = /\s+|'((?:[^']|'')*)'|"((?:[^"]|"")*)"|([A-Za-z_][A-Za-z0-9_.$]*)|(-?\d+(?:\.\d+)?)|(<=|>=|<>|!=|=|<|>|\(|\)|,)/y;
+  let match;
+  while (pattern.lastIndex < sql.length) {
+    const at = pattern.lastIndex;
+    match = pattern.exec(sql);
+    if (!match) throw new Error(`cannot read the SQL at ${at}: ${sql.slice(at, at + 40)}`);
+    if (match[1] !== undefined) tokens.push({ kind: 'string', value: match[1].replace(/''/g, "'") });
+    else if (match[2] !== undefined) tokens.push({ kind: 'field', value: match[2].replace(/""/g, '"') });
+    else if (match[3] !== undefined) {
+      const upper = match[3].toUpperCase();
+      if (['AND', 'OR', 'NOT', 'ILIKE', 'GLOB', 'IS', 'NULL'].includes(upper)) tokens.push({ kind: upper });
+      else if (match[3] === 'regexp_matches') tokens.push({ kind: 'REGEXP' });
+      else tokens.push({ kind: 'field', value: match[3] });
+    } else if (match[4] !== undefined) tokens.push({ kind: 'number', value: match[4] });
+    else if (match[5] !== undefined) tokens.push({ kind: match[5] });
+  }
+  return tokens;
+}
+
+/** The backend's condition as a tree: {op: 'and'|'or', items} | {op: 'not', item} | {op: atom, field, ...}. */
+function parse(sql) {
+  const tokens = tokenize(sql);
+  let i = 0;
+  const peek = () => tokens[i]?.kind;
+  const take = (kind) => {
+    if (peek() !== kind) throw new Error(`expected ${kind} at token ${i} of: ${sql}`);
+    return tokens[i++];
+  };
+  const list = (op, next) => {
+    const items = [next()];
+    while (peek() === op.toUpperCase()) {
+      i++;
+      items.push(next());
+    }
+    return items.length === 1 ? items[0] : { op, items };
+  };
+  const or = () => list('or', and);
+  const and = () => list('and', not);
+  function not() {
+    if (peek() !== 'NOT') return primary();
+    i++;
+    return { op: 'not', item: not() };
+  }
+  function primary() {
+    if (peek() === '(') {
+      i++;
+      const inner = or();
+      take(')');
+      return inner;
+    }
+    if (peek() === 'REGEXP') {
+      i++;
+      take('(');
+      const field = take('field').value;
+      take(',');
+      const regex = take('string').value;
+      take(')');
+      return { op: 'regex', field, regex };
+    }
+    const field = take('field').value;
+    const kind = peek();
+    i++;
+    if (kind === '=' && peek() === 'field') return { op: 'fieldref', field, other: take('field').value };
+    if (kind === '=' && peek() === 'number') return { op: 'equals', field, value: take('number').value };
+    if (kind === '=') return { op: 'equals', field, value: take('string').value };
+    if (kind === 'ILIKE') return { op: 'like', field, pattern: take('string').value };
+    if (kind === 'IS') {
+      const negated = peek() === 'NOT' && (i++, true);
+      take('NULL');
+      return { op: negated ? 'notNull' : 'null', field };
+    }
+    throw new Error(`a field test this check does not correct (${kind ?? 'end'} after ${field}) in: ${sql}`);
+  }
+  const tree = or();
+  if (i !== tokens.length) throw new Error(`unexpected ${peek()} at token ${i} of: ${sql}`);
+  return tree;
+}
+
+/** A LIKE pattern with ESCAPE '\': the marks become wildcards, every other character is literal. */
+function likePattern(text) {
+  let out = '';
+  for (const ch of text) {
+    if (ch === MULTI) out += '%';
+    else if (ch === SINGLE) out += '_';
+    else if (ch === '%' || ch === '_' || ch === '\\') out += `\\${ch}`;
+    else out += ch;
+  }
+  return sqlString(out);
+}
+
+/**
+ * True when one of the field's values passes `test` (a function of the SQL of one value); never NULL.
+ * A string, number or boolean at the plain path is the field's only value (no array on the way), so
+ * the list of values (fieldValues) is built only for the other rows.
+ */
+function anyValue(field, test) {
+  const plain = plainPath(field);
+  return `(CASE json_type(${plain}) WHEN 'VARCHAR' THEN coalesce(${test(`json_extract_string(${plain}, '$')`)}, false) WHEN 'BIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'UBIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'BOOLEAN' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) ELSE coalesce(len(list_filter(${fieldValues(field)}, lambda x: ${test('x')})) > 0, false) END)`;
+}
+
+/** AND and OR as CASE, which DuckDB evaluates lazily: a field is read only for the rows that still need it. */
+const lazy = (op, items) =>
+  items.reduceRight((rest, item) => (op === 'and' ? `(CASE WHEN ${item} THEN ${rest} ELSE false END)` : `(CASE WHEN ${item} THEN true ELSE ${rest} END)`));
+
+function emit(node) {
+  switch (node.op) {
+    case 'and':
+    case 'or':
+      return lazy(node.op, node.items.map(emit));
+    case 'not':
+      return `(NOT ${emit(node.item)})`;
+    case 'equals':
+      return anyValue(node.field, (x) => `${x} ILIKE ${likePattern(node.value)} ESCAPE '\\'`);
+    case 'like':
+      return anyValue(node.field, (x) => `${x} ILIKE ${likePattern(node.pattern)} ESCAPE '\\'`);
+    case 'regex':
+      return anyValue(node.field, (x) => `regexp_matches(${x}, ${sqlString(node.regex)})`);
+    case 'null':
+      return `(NOT ${anyValue(node.field, () => 'true')})`;
+    case 'notNull':
+      return anyValue(node.field, () => 'true');
+    case 'fieldref':
+      return `(len(list_intersect(list_transform(${fieldValues(node.field)}, lambda x: lower(x)), list_transform(${fieldValues(node.other)}, lambda x: lower(x)))) > 0)`;
+    default:
+      throw new Error(`unknown node ${node.op}`);
+  }
+}
+
+/** The corrected WHERE condition of one of the converter's rules (its markedSql). */
+function correctSql(markedSql) {
+  if (!markedSql.startsWith(PREFIX)) throw new Error(`not a single-rule query: ${markedSql.slice(0, 80)}`);
+  return emit(parse(markedSql.slice(PREFIX.length)));
+}
+
+/** How deep the flattening opens nested arrays and objects; deeper values fail the query (sigma_open). */
+const DEPTH = 12;
+
+/**
+ * Macros for the flattened table (expanded by DuckDB at bind time). A field's values are found the way
+ * its dotted path reads: from the record's top-level key, each key is looked up in every value so far,
+ * arrays on the way are opened first; at the end arrays and objects are opened down to their scalars
+ * (a test on an object holds when it holds for a scalar inside it), strings as themselves, numbers and
+ * booleans as their JSON text, JSON null dropped.
+ */
+const MACROS = [
+  `CREATE OR REPLACE TEMP MACRO sigma_arrays(L) AS flatten(list_transform(L, lambda x: CASE WHEN json_type(x) = 'ARRAY' THEN json_extract(x, '$[*]') ELSE [x] END))`,
+  `CREATE OR REPLACE TEMP MACRO sigma_open(L) AS flatten(list_transform(L, lambda x: CASE json_type(x) WHEN 'ARRAY' THEN json_extract(x, '$[*]') WHEN 'OBJECT' THEN json_extract(x, '$.*') ELSE [x] END))`,
+  `CREATE OR REPLACE TEMP MACRO sigma_key(L, path) AS list_transform(L, lambda x: json_extract(x, path))`,
+  `CREATE OR REPLACE TEMP MACRO sigma_text(L) AS list_filter(list_transform(L, lambda x: CASE json_type(x) WHEN 'VARCHAR' THEN json_extract_string(x, '$') WHEN 'NULL' THEN NULL WHEN 'ARRAY' THEN error('sigma: a value nested deeper than ${DEPTH}') WHEN 'OBJECT' THEN error('sigma: a value nested deeper than ${DEPTH}') ELSE x::VARCHAR END), lambda v: v IS NOT NULL)`,
+];
+
+const repeat = (macro, times, list) => (times === 0 ? list : repeat(macro, times - 1, `${macro}(${list})`));
+const jsonPath = (keys) => `'$${keys.map((k) => `.${JSON.stringify(k).replace(/'/g, "''")}`).join('')}'`;
+
+/** The JSON at a dotted field's path through objects only, from its top-level key held as JSON in column "top". */
+function plainPath(field) {
+  const [top, ...rest] = field.split('.');
+  return rest.length ? `json_extract(${quoteIdent(top)}, ${jsonPath(rest)})` : quoteIdent(top);
+}
+
+/** The values of a dotted field, a list of strings (see MACROS). */
+function fieldValues(field) {
+  const [top, ...rest] = field.split('.');
+  let walk = `[${quoteIdent(top)}]`;
+  for (const key of rest) walk = `sigma_key(${repeat('sigma_arrays', DEPTH, walk)}, ${jsonPath([key])})`;
+  return `sigma_text(${repeat('sigma_open', DEPTH, walk)})`;
+}
+
+/**
+ * The statements that run the rules over every *.json.gz of `glob` (CloudTrail files: an object with
+ * a Records array); the last returns the eventID and, per rule, whether it matched, for the rows that
+ * matched some rule.
+ */
+function matchStatements(glob, rules) {
+  const tops = [...new Set(rules.flatMap((rule) => rule.fields).map((f) => f.split('.')[0]))].filter((t) => t !== 'eventID').sort();
+  const record = `STRUCT(eventID VARCHAR${tops.map((t) => `, ${quoteIdent(t)} JSON`).join('')})[]`;
+  const tests = rules.map((rule, index) => `${correctSql(rule.markedSql)} AS m${index}`).join(',\n  ');
+  return [
+    ...MACROS,
+    `WITH records AS (
+  SELECT unnest(Records) AS r
+  FROM read_json(${sqlString(glob)}, format = 'unstructured', columns = {Records: ${sqlString(record)}}, maximum_object_size = 1073741824)
+), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}`).join('')} FROM records),
+tested AS (SELECT eventID,
+  ${tests}
+FROM logs)
+SELECT * FROM tested WHERE ${rules.map((_, index) => `m${index}`).join(' OR ') || 'false'}`,
+  ];
+}
+
+/**
+ * Runs the rules (the converter's entries of kind 'rule') over the files: {seconds, matchesByRule:
+ * {ruleId: eventID[] sorted}}. `threads` defaults to DuckDB's own choice (every core).
+ */
+async function runSigmaDuckdb({ glob, rules, threads }) {
+  const { DuckDBInstance } = require('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
+  const connection = await db.connect();
+  const started = process.hrtime.bigint();
+  let rows = [];
+  for (const statement of matchStatements(glob, rules)) rows = (await connection.runAndReadAll(statement)).getRows();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const matchesByRule = Object.fromEntries(rules.map((rule) => [rule.id, []]));
+  for (const [eventID, ...hits] of rows) hits.forEach((hit, index) => hit && matchesByRule[rules[index].id].push(eventID));
+  for (const ids of Object.values(matchesByRule)) ids.sort();
+  connection.closeSync();
+  db.closeSync();
+  return { seconds, matchesByRule };
+}
+
+/** The converter's entries for Sigma files or folders, run with `python` (tools' sigmaPythonPath()). */
+function convertRules(python, paths) {
+  return JSON.parse(execFileSync(python, [CONVERTER, ...paths], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }));
+}
+
+module.exports = { convertRules, MULTI, SINGLE, parse, correctSql, fieldValues, matchStatements, runSigmaDuckdb };

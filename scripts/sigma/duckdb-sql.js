@@ -200,20 +200,24 @@ function fieldValues(field) {
 }
 
 /**
- * The statements that run the rules over every *.json.gz of `glob` (CloudTrail files: an object with
+ * The statements that run the rules over every file of `glob` (gzipped CloudTrail files: an object with
  * a Records array); the last returns the eventID and, per rule, whether it matched, for the rows that
- * matched some rule.
+ * matched some rule. With `period` ({startMs, endMs}), only records with an eventID and an eventTime in
+ * it count, as in the scan.
  */
-function matchStatements(glob, rules) {
-  const tops = [...new Set(rules.flatMap((rule) => rule.fields).map((f) => f.split('.')[0]))].filter((t) => t !== 'eventID').sort();
-  const record = `STRUCT(eventID VARCHAR${tops.map((t) => `, ${quoteIdent(t)} JSON`).join('')})[]`;
+function matchStatements(glob, rules, period) {
+  const tops = [...new Set(rules.flatMap((rule) => rule.fields).map((f) => f.split('.')[0]))].filter((t) => t !== 'eventID' && t !== 'eventTime').sort();
+  const record = `STRUCT(eventID VARCHAR, eventTime VARCHAR${tops.map((t) => `, ${quoteIdent(t)} JSON`).join('')})[]`;
+  const inPeriod = period
+    ? `WHERE coalesce(r.eventID, '') <> '' AND epoch_ms(try_strptime(r.eventTime, '%Y-%m-%dT%H:%M:%SZ')) >= ${period.startMs} AND epoch_ms(try_strptime(r.eventTime, '%Y-%m-%dT%H:%M:%SZ')) < ${period.endMs}`
+    : '';
   const tests = rules.map((rule, index) => `${correctSql(rule.markedSql)} AS m${index}`).join(',\n  ');
   return [
     ...MACROS,
     `WITH records AS (
   SELECT unnest(Records) AS r
   FROM read_json(${sqlString(glob)}, format = 'unstructured', columns = {Records: ${sqlString(record)}}, maximum_object_size = 1073741824)
-), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}`).join('')} FROM records),
+), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}`).join('')} FROM records ${inPeriod}),
 tested AS (SELECT eventID,
   ${tests}
 FROM logs)
@@ -223,19 +227,20 @@ SELECT * FROM tested WHERE ${rules.map((_, index) => `m${index}`).join(' OR ') |
 
 /**
  * Runs the rules (the converter's entries of kind 'rule') over the files: {seconds, matchesByRule:
- * {ruleId: eventID[] sorted}}. `threads` defaults to DuckDB's own choice (every core).
+ * {ruleId: eventID[] sorted, each once}}. `threads` defaults to DuckDB's own choice (every core);
+ * `period` as in matchStatements.
  */
-async function runSigmaDuckdb({ glob, rules, threads }) {
+async function runSigmaDuckdb({ glob, rules, threads, period }) {
   const { DuckDBInstance } = require('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
   const connection = await db.connect();
   const started = process.hrtime.bigint();
   let rows = [];
-  for (const statement of matchStatements(glob, rules)) rows = (await connection.runAndReadAll(statement)).getRows();
+  for (const statement of matchStatements(glob, rules, period)) rows = (await connection.runAndReadAll(statement)).getRows();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const matchesByRule = Object.fromEntries(rules.map((rule) => [rule.id, []]));
   for (const [eventID, ...hits] of rows) hits.forEach((hit, index) => hit && matchesByRule[rules[index].id].push(eventID));
-  for (const ids of Object.values(matchesByRule)) ids.sort();
+  for (const [id, ids] of Object.entries(matchesByRule)) matchesByRule[id] = [...new Set(ids)].sort();
   connection.closeSync();
   db.closeSync();
   return { seconds, matchesByRule };

@@ -89,10 +89,10 @@ function fillRegex(random: Random, regex: string): string {
   return out;
 }
 
-/** A string the literal pattern does not accept: one of its characters changed (case-insensitively different). */
-function breakText(random: Random, text: string): string {
+/** A string the literal pattern does not accept: one of its characters changed (case-insensitively different); none without literals. */
+function breakText(random: Random, text: string): string | undefined {
   const literal = [...text].map((ch, index) => ({ ch, index })).filter(({ ch }) => ch !== MULTI && ch !== SINGLE);
-  if (literal.length === 0) return '';
+  if (literal.length === 0) return undefined;
   const { index } = pick(random, literal);
   const chars = [...text];
   chars[index] = chars[index].toLowerCase() === 'q' ? 'x' : 'q';
@@ -110,8 +110,18 @@ function satisfy(random: Random, tree: Tree, record: Record<string, Json>): void
       return falsify(random, tree.item, record);
     case 'equals':
       return setPath(record, tree.field, flipCase(random, tree.value));
-    case 'like':
-      return setPath(record, tree.field, fillPattern(random, tree.pattern));
+    case 'like': {
+      // several contains of one field (|contains|all) add up; an object (requestParameters) gets the text inside
+      const text = fillPattern(random, tree.pattern);
+      const now = getPath(record, tree.field);
+      const contains = tree.pattern.startsWith(MULTI) && tree.pattern.endsWith(MULTI);
+      if (contains && typeof now === 'string') return setPath(record, tree.field, `${now} ${text}`);
+      if (now !== null && typeof now === 'object' && !Array.isArray(now) && random() < 0.7) {
+        const key = contains ? `sigmaText${Object.keys(now).length}` : 'sigmaText';
+        return setPath(record, `${tree.field}.${key}`, text);
+      }
+      return setPath(record, tree.field, text);
+    }
     case 'regex':
       return setPath(record, tree.field, fillRegex(random, tree.regex));
     case 'null':
@@ -161,7 +171,7 @@ function leafPaths(value: Json, prefix = ''): string[] {
 function mutate(random: Random, record: Record<string, Json>, fields: readonly string[]): void {
   const paths = leafPaths(record);
   const field = random() < 0.7 && fields.length ? pick(random, fields) : pick(random, paths.length ? paths : fields);
-  const value = getPath(record, field);
+  const value = structuredClone(getPath(record, field));
   const text = typeof value === 'string' ? value : pick(random, WORDS);
   const at = Math.floor(random() * (text.length + 1));
   switch (Math.floor(random() * 7)) {
@@ -178,7 +188,7 @@ function mutate(random: Random, record: Record<string, Json>, fields: readonly s
     case 5: // a number or boolean where a string was, or an object
       return setPath(record, field, pick<Json>(random, [true, false, 0, 42, { value: text }, {}, []]));
     default: // the whole value of another field: a fieldref's two sides equal
-      return setPath(record, field, (getPath(record, pick(random, fields)) as Json | undefined) ?? text);
+      return setPath(record, field, structuredClone(getPath(record, pick(random, fields))) ?? text);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -100,8 +100,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('pySigma converts every one of the 57 SigmaHQ CloudTrail rules; the marked SQL is the backend output', () => {
+  // the pack both sides read is SigmaHQ's 57 rules unchanged
   const sharedFiles = readdirSync(SHARED_RULES).filter((name) => name.endsWith('.yml'));
   expect(sharedFiles).toHaveLength(57);
+  for (const name of sharedFiles) expect(readFileSync(join(SIGMAHQ_CLOUDTRAIL_PACK, name), 'utf8')).toBe(readFileSync(join(SHARED_RULES, name), 'utf8'));
   expect(converted.filter((entry) => entry.error)).toEqual([]);
   expect(new Set(converted.map((entry) => entry.id)).size).toBe(57);
   expect(converted.map((entry) => entry.id).sort()).toEqual(rules.map((rule) => rule.id).sort());

@@ -149,9 +149,9 @@ function emit(node) {
     case 'regex':
       return anyValue(node.field, (x) => `regexp_matches(${x}, ${sqlString(node.regex)})`);
     case 'null':
-      return `(NOT ${anyValue(node.field, () => 'true')})`;
+      return nullTest(node.field);
     case 'notNull':
-      return anyValue(node.field, () => 'true');
+      return `(len(list_filter(${walk(node.field)}, lambda x: x IS NOT NULL)) > 0)`;
     case 'fieldref':
       return `(len(list_intersect(list_transform(${fieldValues(node.field)}, lambda x: lower(x)), list_transform(${fieldValues(node.other)}, lambda x: lower(x)))) > 0)`;
     default:
@@ -191,12 +191,27 @@ function plainPath(field) {
   return rest.length ? `json_extract(${quoteIdent(top)}, ${jsonPath(rest)})` : quoteIdent(top);
 }
 
+/** The JSON values a dotted field's path reaches (SQL NULL where a key is missing), before opening them. */
+function walk(field) {
+  const [top, ...rest] = field.split('.');
+  let list = `[${quoteIdent(top)}]`;
+  for (const key of rest) list = `sigma_key(${repeat('sigma_arrays', DEPTH, list)}, ${jsonPath([key])})`;
+  return list;
+}
+
 /** The values of a dotted field, a list of strings (see MACROS). */
 function fieldValues(field) {
-  const [top, ...rest] = field.split('.');
-  let walk = `[${quoteIdent(top)}]`;
-  for (const key of rest) walk = `sigma_key(${repeat('sigma_arrays', DEPTH, walk)}, ${jsonPath([key])})`;
-  return `sigma_text(${repeat('sigma_open', DEPTH, walk)})`;
+  return `sigma_text(${repeat('sigma_open', DEPTH, walk(field))})`;
+}
+
+/**
+ * Sigma's `null`: the path reaches nothing but missing keys and JSON nulls, or one of the values (an
+ * array's elements) is JSON null. An empty object or array is a value, not null.
+ */
+function nullTest(field) {
+  const plain = plainPath(field);
+  const reached = walk(field);
+  return `(CASE WHEN json_type(${plain}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN', 'OBJECT') THEN false ELSE len(list_filter(${reached}, lambda x: x IS NOT NULL AND json_type(x) <> 'NULL')) = 0 OR len(list_filter(${repeat('sigma_arrays', DEPTH, reached)}, lambda x: json_type(x) = 'NULL')) > 0 END)`;
 }
 
 /**

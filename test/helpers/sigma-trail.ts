@@ -25,7 +25,9 @@ const SAMPLES = join(__dirname, '..', '..', '..', 'shared', 'samples', 'cloudtra
 /** Every CloudTrail record of the shared samples (files with a Records array, or one record). */
 export function sampleRecords(): Record<string, Json>[] {
   const records: Record<string, Json>[] = [];
-  for (const name of readdirSync(SAMPLES).filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(SAMPLES)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const parsed = JSON.parse(readFileSync(join(SAMPLES, name), 'utf8')) as Record<string, Json>;
     if (Array.isArray(parsed.Records)) records.push(...(parsed.Records as Record<string, Json>[]));
     else if (typeof parsed.eventName === 'string') records.push(parsed);

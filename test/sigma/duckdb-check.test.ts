@@ -31,15 +31,21 @@ const { convertRules, parse, runSigmaDuckdb, MULTI, SINGLE } = require('../../sc
   SINGLE: string;
 };
 
-const SEEDS = 12;
+const SEEDS = 40;
 const PREFIX = 'SELECT * FROM logs WHERE ';
 const SHARED_RULES = join(__dirname, '..', '..', '..', 'shared', 'sigma', 'rules', 'cloudtrail');
 
 /**
- * Rules whose corrected SQL still differs from trailwarden, each with why and which records may differ
- * (asserted: every difference is one of these, and each listed rule does differ). None so far.
+ * Where trailwarden and the corrected SQL still differ, why, and which records (asserted: every
+ * difference is one of these, and each one shows on the trail).
  */
-const EXPLAINED: Record<string, { why: string; differs(record: Record<string, Json>): boolean }> = {};
+const EXPLAINED: { why: string; records(record: Record<string, Json>): boolean }[] = [
+  {
+    // trailwarden's choice (src/sigma/compile.ts), not the specification's: it names no CloudTrail field
+    why: 'a record whose top-level eventName is not a string is malformed CloudTrail: trailwarden matches no rule on it, the SQL reads it like any other',
+    records: (record) => typeof record.eventName !== 'string',
+  },
+];
 
 /** Records that show each corrected deviation (their eventIDs name it). */
 const DEVIATIONS: Record<string, Json>[] = [
@@ -120,21 +126,28 @@ test('every rule matches some records of the trail and misses others', () => {
 test("trailwarden's compiled rules match exactly what DuckDB matches with the corrected SQL, rule by rule", () => {
   const byId = new Map(trail.map((record) => [record.eventID as string, record]));
   const unexplained: { id: string; title: string; onlyTrailwarden: Json[]; onlyDuckdb: Json[] }[] = [];
-  const differing = new Set<string>();
+  const shown = new Set<string>();
+  let compared = 0;
   for (const rule of rules) {
     const compiled = compileSigmaRule(rule);
     const ours = new Set(trail.filter((record) => compiled.matches(record)).map((record) => record.eventID as string));
     const theirs = new Set(duckdb[rule.id]);
-    const onlyOurs = [...ours].filter((id) => !theirs.has(id));
-    const onlyTheirs = [...theirs].filter((id) => !ours.has(id));
-    if (onlyOurs.length + onlyTheirs.length > 0) differing.add(rule.id);
-    const explained = EXPLAINED[rule.id];
-    const keep = (ids: string[]) => ids.map((id) => byId.get(id)!).filter((record) => !explained?.differs(record));
-    const [a, b] = [keep(onlyOurs), keep(onlyTheirs)];
+    const differing = (ids: Set<string>, others: Set<string>) =>
+      [...ids]
+        .filter((id) => !others.has(id))
+        .map((id) => byId.get(id)!)
+        .filter((record) => {
+          const explanation = EXPLAINED.find((e) => e.records(record));
+          if (explanation) shown.add(explanation.why);
+          return !explanation;
+        });
+    const [a, b] = [differing(ours, theirs), differing(theirs, ours)];
     if (a.length + b.length > 0) unexplained.push({ id: rule.id, title: rule.title, onlyTrailwarden: a.slice(0, 3), onlyDuckdb: b.slice(0, 3) });
+    compared++;
   }
+  expect(compared).toBe(57);
   expect(unexplained).toEqual([]);
-  expect([...differing].sort()).toEqual(Object.keys(EXPLAINED).sort());
+  expect([...shown].sort()).toEqual(EXPLAINED.map((e) => e.why).sort());
 });
 
 test("the corrections matter: the backend's SQL as emitted misses or invents these records' matches", async () => {

@@ -24,14 +24,8 @@ async function main() {
   if (failed.length) throw new Error(`pySigma could not convert: ${failed.map((e) => `${e.file}: ${e.error}`).join('; ')}`);
   const rules = entries.filter((entry) => entry.kind === 'rule');
   const convertSeconds = Number(process.hrtime.bigint() - converting) / 1e9;
-  const { seconds, matchesByRule } = await runSigmaDuckdb({ glob: `${dir}/**/*.json.gz`, rules, threads, period: date ? scanPeriod(date) : undefined });
-  report({
-    seconds,
-    convertSeconds,
-    threads,
-    rules: rules.length,
-    matchesByRule: counts ? Object.fromEntries(Object.entries(matchesByRule).map(([id, ids]) => [id, ids.length])) : matchesByRule,
-  });
+  const { seconds, matchesByRule } = await runSigmaDuckdb({ glob: `${dir}/**/*.json.gz`, rules, threads, period: date ? scanPeriod(date) : undefined, counts });
+  report({ seconds, convertSeconds, threads, rules: rules.length, matchesByRule });
 }
 
 main().catch((error) => {

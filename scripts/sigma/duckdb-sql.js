@@ -126,10 +126,21 @@ function likePattern(text) {
  * A string, number or boolean at the plain path is the field's only value (no array on the way), so
  * the list of values (fieldValues) is built only for the other rows.
  */
-function anyValue(field, test) {
+function anyValue(field, test, equalsAscii) {
+  const slow = `coalesce(len(list_filter(${fieldValues(field)}, lambda x: ${test('x')})) > 0, false)`;
+  const text = quoteIdent(TEXT + field);
+  // a plain ASCII value against the record's lower-cased text, read once: what ILIKE without wildcards does
+  const fast = equalsAscii !== undefined ? `(${quoteIdent(LOWER + field)} = ${sqlString(equalsAscii.toLowerCase())})` : `coalesce(${test(text)}, false)`;
+  if (!field.includes('.')) return `(CASE WHEN ${text} IS NOT NULL THEN ${fast} ELSE ${slow} END)`;
   const plain = plainPath(field);
-  return `(CASE json_type(${plain}) WHEN 'VARCHAR' THEN coalesce(${test(`json_extract_string(${plain}, '$')`)}, false) WHEN 'BIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'UBIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'BOOLEAN' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) ELSE coalesce(len(list_filter(${fieldValues(field)}, lambda x: ${test('x')})) > 0, false) END)`;
+  return `(CASE json_type(${plain}) WHEN 'VARCHAR' THEN coalesce(${test(`json_extract_string(${plain}, '$')`)}, false) WHEN 'BIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'UBIGINT' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) WHEN 'BOOLEAN' THEN coalesce(${test(`${plain}::VARCHAR`)}, false) ELSE ${slow} END)`;
 }
+
+/** The column of a top-level field's text when it is a string, number or boolean (else NULL), read once per record. */
+const TEXT = 'sigma_text:';
+const LOWER = 'sigma_lower:';
+const scalarText = (json) =>
+  `CASE json_type(${json}) WHEN 'VARCHAR' THEN json_extract_string(${json}, '$') WHEN 'BIGINT' THEN ${json}::VARCHAR WHEN 'UBIGINT' THEN ${json}::VARCHAR WHEN 'BOOLEAN' THEN ${json}::VARCHAR END`;
 
 /** AND and OR as CASE, which DuckDB evaluates lazily: a field is read only for the rows that still need it. */
 const lazy = (op, items) =>
@@ -143,7 +154,7 @@ function emit(node) {
     case 'not':
       return `(NOT ${emit(node.item)})`;
     case 'equals':
-      return anyValue(node.field, (x) => `${x} ILIKE ${likePattern(node.value)} ESCAPE '\\'`);
+      return anyValue(node.field, (x) => `${x} ILIKE ${likePattern(node.value)} ESCAPE '\\'`, /^[\x20-\x7e]*$/.test(node.value) ? node.value : undefined);
     case 'like':
       return anyValue(node.field, (x) => `${x} ILIKE ${likePattern(node.pattern)} ESCAPE '\\'`);
     case 'regex':
@@ -216,11 +227,11 @@ function nullTest(field) {
 
 /**
  * The statements that run the rules over every file of `glob` (gzipped CloudTrail files: an object with
- * a Records array); the last returns the eventID and, per rule, whether it matched, for the rows that
- * matched some rule. With `period` ({startMs, endMs}), only records with an eventID and an eventTime in
- * it count, as in the scan.
+ * a Records array); the last returns one row: per rule, the distinct eventIDs it matched (with `counts`,
+ * their number). With `period` ({startMs, endMs}), only records with an eventID and an eventTime in it
+ * count, as in the scan.
  */
-function matchStatements(glob, rules, period) {
+function matchStatements(glob, rules, period, counts = false) {
   const tops = [...new Set(rules.flatMap((rule) => rule.fields).map((f) => f.split('.')[0]))].filter((t) => t !== 'eventID' && t !== 'eventTime').sort();
   const record = `STRUCT(eventID VARCHAR, eventTime VARCHAR${tops.map((t) => `, ${quoteIdent(t)} JSON`).join('')})[]`;
   const inPeriod = period
@@ -232,30 +243,29 @@ function matchStatements(glob, rules, period) {
     `WITH records AS (
   SELECT unnest(Records) AS r
   FROM read_json(${sqlString(glob)}, format = 'unstructured', columns = {Records: ${sqlString(record)}}, maximum_object_size = 1073741824)
-), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}`).join('')} FROM records ${inPeriod}),
+), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}, ${scalarText(`r.${quoteIdent(t)}`)} AS ${quoteIdent(TEXT + t)}, lower(${quoteIdent(TEXT + t)}) AS ${quoteIdent(LOWER + t)}`).join('')}
+  FROM records ${inPeriod}),
 tested AS (SELECT eventID,
   ${tests}
 FROM logs)
-SELECT * FROM tested WHERE ${rules.map((_, index) => `m${index}`).join(' OR ') || 'false'}`,
+SELECT ${rules.map((_, index) => (counts ? `count(DISTINCT eventID) FILTER (WHERE m${index})` : `list(DISTINCT eventID) FILTER (WHERE m${index})`)).join(', ') || '1'} FROM tested`,
   ];
 }
 
 /**
  * Runs the rules (the converter's entries of kind 'rule') over the files: {seconds, matchesByRule:
- * {ruleId: eventID[] sorted, each once}}. `threads` defaults to DuckDB's own choice (every core);
- * `period` as in matchStatements.
+ * {ruleId: eventID[] sorted, each once}, or {ruleId: count} with `counts`}. `threads` defaults to
+ * DuckDB's own choice (every core); `period` as in matchStatements.
  */
-async function runSigmaDuckdb({ glob, rules, threads, period }) {
+async function runSigmaDuckdb({ glob, rules, threads, period, counts = false }) {
   const { DuckDBInstance } = require('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
   const connection = await db.connect();
   const started = process.hrtime.bigint();
   let rows = [];
-  for (const statement of matchStatements(glob, rules, period)) rows = (await connection.runAndReadAll(statement)).getRows();
+  for (const statement of matchStatements(glob, rules, period, counts)) rows = (await connection.runAndReadAll(statement)).getRowsJS();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const matchesByRule = Object.fromEntries(rules.map((rule) => [rule.id, []]));
-  for (const [eventID, ...hits] of rows) hits.forEach((hit, index) => hit && matchesByRule[rules[index].id].push(eventID));
-  for (const [id, ids] of Object.entries(matchesByRule)) matchesByRule[id] = [...new Set(ids)].sort();
+  const matchesByRule = Object.fromEntries(rules.map((rule, index) => [rule.id, counts ? Number(rows[0][index]) : (rows[0][index] ?? []).sort()]));
   connection.closeSync();
   db.closeSync();
   return { seconds, matchesByRule };

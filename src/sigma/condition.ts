@@ -48,22 +48,17 @@ export function parseCondition(text: string, identifiers: readonly string[]): Co
     pos++;
   };
 
-  const parseOr = (): Condition => {
-    const args = [parseAnd()];
-    while (peek() === 'or') {
+  // `a op b op c`, each operand parsed by the next tighter level
+  const chain = (op: 'or' | 'and', operand: () => Condition): Condition => {
+    const args = [operand()];
+    while (peek() === op) {
       pos++;
-      args.push(parseAnd());
+      args.push(operand());
     }
-    return args.length === 1 ? args[0] : { op: 'or', args };
+    return args.length === 1 ? args[0] : { op, args };
   };
-  const parseAnd = (): Condition => {
-    const args = [parseNot()];
-    while (peek() === 'and') {
-      pos++;
-      args.push(parseNot());
-    }
-    return args.length === 1 ? args[0] : { op: 'and', args };
-  };
+  const parseOr = (): Condition => chain('or', parseAnd);
+  const parseAnd = (): Condition => chain('and', parseNot);
   const parseNot = (): Condition => {
     if (peek() === 'not') {
       pos++;

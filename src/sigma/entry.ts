@@ -75,6 +75,8 @@ export function compileEntry(field: string, modifiers: string[], value: unknown)
     if (v === null) throw new Error(`null cannot be part of a list of values (${where})`);
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
       throw new Error(`${where} has a value that is not a string, number or boolean`);
+    // a rule travels as JSON, which has no Infinity or NaN
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${where} has a number that is not finite`);
   }
   const scalars = values as Scalar[];
   const all = modifiers.includes('all');

@@ -5,8 +5,8 @@
 import { parseAllDocuments } from 'yaml';
 import { compileDetection } from './compile';
 import { expandDetection } from './expand';
-import { correlationSchema, ruleSchema, schemaProblem } from './schema';
-import { SigmaLoadError, type SigmaCorrelation, type SigmaDocument, type SigmaLevel, type SigmaLoadOptions, type SigmaRule } from './types';
+import { correlationSchema, ruleSchema, schemaProblem, type CorrelationDocument, type RuleDocument } from './schema';
+import { SigmaLoadError, type SigmaCorrelation, type SigmaDocument, type SigmaLevel, type SigmaLoadOptions, type SigmaMetadata, type SigmaRule } from './types';
 
 const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered'];
 const UNSUPPORTED_CORRELATION_TYPES = ['value_sum', 'value_avg', 'value_percentile'];
@@ -61,32 +61,27 @@ function readDocument(value: unknown, file: string, options: SigmaLoadOptions): 
   }
   const rule: SigmaRule = {
     kind: 'rule',
-    id: r.id,
-    ...(r.name !== undefined && { name: r.name }),
-    title: r.title,
-    level: (r.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
-    ...optional(r),
-    references: r.references ?? [],
-    tags: r.tags ?? [],
-    falsePositives: r.falsepositives ?? [],
-    source: file,
+    ...metadata(r, file),
     detection,
     ...(r.fields !== undefined && { fields: r.fields }),
   };
   return rule;
 }
 
-function optional(d: {
-  status?: string;
-  description?: string;
-  author?: string;
-  date?: string;
-}): Partial<Pick<SigmaRule, 'status' | 'description' | 'author' | 'date'>> {
+function metadata(d: RuleDocument | CorrelationDocument, file: string): SigmaMetadata {
   return {
+    id: d.id,
+    ...(d.name !== undefined && { name: d.name }),
+    title: d.title,
+    level: (d.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
     ...(d.status !== undefined && { status: d.status }),
     ...(d.description !== undefined && { description: d.description }),
     ...(d.author !== undefined && { author: d.author }),
     ...(d.date !== undefined && { date: d.date }),
+    references: d.references ?? [],
+    tags: d.tags ?? [],
+    falsePositives: d.falsepositives ?? [],
+    source: file,
   };
 }
 
@@ -114,15 +109,7 @@ function readCorrelation(doc: Record<string, unknown>, file: string, fail: (prob
   const [, amount, unit] = span as RegExpExecArray;
   return {
     kind: 'correlation',
-    id: c.id,
-    ...(c.name !== undefined && { name: c.name }),
-    title: c.title,
-    level: (c.level as SigmaLevel | undefined) ?? DEFAULT_LEVEL,
-    ...optional(c),
-    references: c.references ?? [],
-    tags: c.tags ?? [],
-    falsePositives: c.falsepositives ?? [],
-    source: file,
+    ...metadata(c, file),
     type: type as SigmaCorrelation['type'],
     rules: k.rules,
     groupBy: k['group-by'],

@@ -4,9 +4,8 @@ export type SigmaLevel = 'informational' | 'low' | 'medium' | 'high' | 'critical
 
 export const SIGMA_LEVELS: readonly SigmaLevel[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
-/** A validated Sigma detection rule, plain JSON (it travels in Temporal payloads). */
-export interface SigmaRule {
-  kind: 'rule';
+/** What rules and correlation rules both carry. */
+export interface SigmaMetadata {
   id: string;
   /** the spec's optional `name`, by which correlations may refer to the rule */
   name?: string;
@@ -21,26 +20,19 @@ export interface SigmaRule {
   falsePositives: string[];
   /** where it was loaded from (path relative to the pack root for the shipped pack, else as given) */
   source: string;
+}
+
+/** A validated Sigma detection rule, plain JSON (it travels in Temporal payloads). */
+export interface SigmaRule extends SigmaMetadata {
+  kind: 'rule';
   /** the detection section as written (search identifiers and condition), placeholders already expanded */
   detection: Record<string, unknown>;
   fields?: string[];
 }
 
 /** A validated Sigma correlation rule (specification v2). */
-export interface SigmaCorrelation {
+export interface SigmaCorrelation extends SigmaMetadata {
   kind: 'correlation';
-  id: string;
-  name?: string;
-  title: string;
-  level: SigmaLevel;
-  status?: string;
-  description?: string;
-  author?: string;
-  date?: string;
-  references: string[];
-  tags: string[];
-  falsePositives: string[];
-  source: string;
   type: 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered';
   /** ids of the referenced rules (names resolved to ids at load), in the order written */
   rules: string[];
@@ -81,7 +73,11 @@ export interface SigmaLoadOptions {
 
 /** What any record the rule matches must have, for a reader that skips records before parsing them. Both parts are optional; each one present must never exclude a record that `matches` accepts. */
 export interface SigmaPrefilter {
-  /** a matching record's own top-level eventName is a string for which one of these holds */
+  /**
+   * a matching record's own top-level eventName is a string for which one of these holds. `cased: false` compares
+   * under Unicode simple case folding (RegExp `iu`, as the matchers do): a reader that folds ASCII only must also
+   * admit names with a non-ASCII character (e.g. the Kelvin sign folds to `k`).
+   */
   eventNames?: { op: 'equals' | 'startswith' | 'endswith' | 'contains'; value: string; cased: boolean }[];
   /** a matching record's JSON text contains one of these, compared ASCII-case-insensitively, unless the text contains a backslash or a non-ASCII byte (then no promise). Each literal is printable ASCII without `"` or `\`. */
   literals?: string[];

@@ -4,9 +4,12 @@
  * the Sigma rules (its DuckDB backend, corrected to the specification: scripts/sigma/duckdb-sql.js), on
  * every core. The conversion (Python) is done before the clock starts.
  * Child process: node sigma-duckdb.js '{"dir":…,"date":"YYYY-MM-DD","threads":N,"paths":[…],"counts":false}'
- *   paths: Sigma files or folders (default: the shipped SigmaHQ CloudTrail pack); counts: true reports
- *   {ruleId: count} instead of {ruleId: eventID[]}.
- * Prints {seconds, convertSeconds, threads, rules, matchesByRule, peakRssBytes}.
+ *   paths: Sigma files or folders (default: the shipped SigmaHQ CloudTrail pack, its correlations/ included);
+ *   counts: true reports numbers instead of lists.
+ * Prints {seconds, convertSeconds, threads, rules, correlations, matchesByRule, peakRssBytes}: matchesByRule
+ * has per rule (the 57, and the rules the correlations count, which give no findings of their own) its
+ * distinct eventIDs of the day, per correlation its matches as `windowStartMs|["group value", …]`
+ * (scripts/sigma/duckdb-sql.js, correlationSql), sorted.
  */
 const os = require('node:os');
 const { join } = require('node:path');
@@ -23,9 +26,17 @@ async function main() {
   const failed = entries.filter((entry) => entry.error);
   if (failed.length) throw new Error(`pySigma could not convert: ${failed.map((e) => `${e.file}: ${e.error}`).join('; ')}`);
   const rules = entries.filter((entry) => entry.kind === 'rule');
+  const correlations = entries.filter((entry) => entry.kind === 'correlation');
   const convertSeconds = Number(process.hrtime.bigint() - converting) / 1e9;
-  const { seconds, matchesByRule } = await runSigmaDuckdb({ glob: `${dir}/**/*.json.gz`, rules, threads, period: date ? scanPeriod(date) : undefined, counts });
-  report({ seconds, convertSeconds, threads, rules: rules.length, matchesByRule });
+  const { seconds, matchesByRule } = await runSigmaDuckdb({
+    glob: `${dir}/**/*.json.gz`,
+    rules,
+    correlations,
+    threads,
+    period: date ? scanPeriod(date) : undefined,
+    counts,
+  });
+  report({ seconds, convertSeconds, threads, rules: rules.length, correlations: correlations.length, matchesByRule });
 }
 
 main().catch((error) => {

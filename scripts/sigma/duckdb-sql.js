@@ -225,47 +225,92 @@ function nullTest(field) {
   return `(CASE WHEN json_type(${plain}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN', 'OBJECT') THEN false ELSE len(list_filter(${reached}, lambda x: x IS NOT NULL AND json_type(x) <> 'NULL')) = 0 OR len(list_filter(${repeat('sigma_arrays', DEPTH, reached)}, lambda x: json_type(x) = 'NULL')) > 0 END)`;
 }
 
+// eventTime as src/cloudtrail/record.ts's eventTimeMs reads it: YYYY-MM-DDTHH:MM:SS[.fraction]Z, milliseconds kept
+const TIME = `(CASE WHEN regexp_full_match(r.eventTime, '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z') THEN epoch_ms(try_strptime(left(r.eventTime, 19), '%Y-%m-%dT%H:%M:%S')) + coalesce(rpad(regexp_extract(r.eventTime, '\\.(\\d{1,3})', 1), 3, '0')::INTEGER, 0) END)`;
+const COMPARE = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' };
+
 /**
- * The statements that run the rules over every file of `glob` (gzipped CloudTrail files: an object with
- * a Records array); the last returns one row: per rule, the distinct eventIDs it matched (with `counts`,
- * their number). With `period` ({startMs, endMs}), only records with an eventID and an eventTime in it
- * count, as in the scan.
+ * A correlation's matches, written here rather than taken from the backend, whose correlation SQL counts
+ * rows (not distinct events) over all time (no windows; event_count ignores the timespan) and loses the
+ * % of a startswith: events of the referenced rules, one per (rule, eventID), the earliest; windows aligned
+ * to the epoch (docs/sigma.md); groups by the group-by fields' text (missing: a group of its own). Each match
+ * is `windowStartMs|[group values]` (JSON, null for missing). Top-level group-by fields only.
  */
-function matchStatements(glob, rules, period, counts = false) {
-  const tops = [...new Set(rules.flatMap((rule) => rule.fields).map((f) => f.split('.')[0]))].filter((t) => t !== 'eventID' && t !== 'eventTime').sort();
+function correlationSql(correlation, rules, counts) {
+  const { type, groupBy, timespanSeconds, condition } = correlation.correlation;
+  const span = timespanSeconds * 1000;
+  for (const field of [...groupBy, ...(condition?.field ? [condition.field] : [])])
+    if (field.includes('.')) throw new Error(`${correlation.id}: a nested group-by or value_count field (${field}) is not supported by this check`);
+  const groups = groupBy.map((field, i) => `${quoteIdent(TEXT + field)} AS g${i}`);
+  const events = correlation.correlation.rules
+    .map((id, r) => {
+      const index = rules.findIndex((rule) => rule.id === id);
+      if (index < 0) throw new Error(`${correlation.id}: the rule ${id} it refers to was not converted`);
+      const valueField = condition?.field ? `, ${quoteIdent(TEXT + condition.field)} AS v` : ', NULL AS v';
+      return `SELECT ${r} AS rule, eventID, ts${groups.map((g) => `, ${g}`).join('')}${valueField} FROM tested WHERE m${index} AND ts IS NOT NULL`;
+    })
+    .join(' UNION ALL ');
+  const g = groupBy.map((_, i) => `g${i}`);
+  const measure = { event_count: 'count(DISTINCT eventID)', temporal: 'count(DISTINCT rule)', value_count: 'count(DISTINCT v)' }[type];
+  if (!measure) throw new Error(`${correlation.id}: correlation type ${type} is not supported by this check`);
+  const having = condition ? `${measure} ${COMPARE[condition.op]} ${Number(condition.count)}` : `${measure} >= ${correlation.correlation.rules.length}`;
+  const key = `(w * ${span})::VARCHAR || '|' || to_json([${g.map((x) => `${x}::VARCHAR`).join(', ')}]::VARCHAR[])::VARCHAR`;
+  return `(SELECT ${counts ? 'count(*)' : `coalesce(list(k ORDER BY k), [])`} FROM (
+  SELECT ${key} AS k FROM (
+    SELECT (ts // ${span}) AS w, * FROM (${events})
+    QUALIFY row_number() OVER (PARTITION BY rule, eventID ORDER BY ts${g.map((x) => `, ${x}`).join('')}) = 1)
+  GROUP BY w${g.map((x) => `, ${x}`).join('')} HAVING ${having}))`;
+}
+
+/**
+ * The statements that run the rules and correlations over every file of `glob` (gzipped CloudTrail
+ * files: an object with a Records array); the last returns one row: per rule, the distinct eventIDs it
+ * matched, then per correlation its matches (correlationSql); with `counts`, their numbers. With
+ * `period` ({startMs, endMs}), only records with an eventID and an eventTime in it count, as in the scan.
+ */
+function matchStatements(glob, rules, period, counts = false, correlations = []) {
+  const groupFields = correlations.flatMap((c) => [...c.correlation.groupBy, ...(c.correlation.condition?.field ? [c.correlation.condition.field] : [])]);
+  const tops = [...new Set([...rules.flatMap((rule) => rule.fields), ...groupFields].map((f) => f.split('.')[0]))]
+    .filter((t) => t !== 'eventID' && t !== 'eventTime')
+    .sort();
   const record = `STRUCT(eventID VARCHAR, eventTime VARCHAR${tops.map((t) => `, ${quoteIdent(t)} JSON`).join('')})[]`;
-  const inPeriod = period
-    ? `WHERE coalesce(r.eventID, '') <> '' AND epoch_ms(try_strptime(r.eventTime, '%Y-%m-%dT%H:%M:%SZ')) >= ${period.startMs} AND epoch_ms(try_strptime(r.eventTime, '%Y-%m-%dT%H:%M:%SZ')) < ${period.endMs}`
-    : '';
+  const inPeriod = period ? `WHERE coalesce(r.eventID, '') <> '' AND ${TIME} >= ${period.startMs} AND ${TIME} < ${period.endMs}` : '';
   const tests = rules.map((rule, index) => `${correctSql(rule.markedSql)} AS m${index}`).join(',\n  ');
+  const outputs = [
+    ...rules.map((_, index) => (counts ? `count(DISTINCT eventID) FILTER (WHERE m${index})` : `list(DISTINCT eventID) FILTER (WHERE m${index})`)),
+    ...correlations.map((c) => correlationSql(c, rules, counts)),
+  ];
   return [
     ...MACROS,
     `WITH records AS (
   SELECT unnest(Records) AS r
   FROM read_json(${sqlString(glob)}, format = 'unstructured', columns = {Records: ${sqlString(record)}}, maximum_object_size = 1073741824)
-), logs AS (SELECT r.eventID AS eventID${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}, ${scalarText(`r.${quoteIdent(t)}`)} AS ${quoteIdent(TEXT + t)}, lower(${quoteIdent(TEXT + t)}) AS ${quoteIdent(LOWER + t)}`).join('')}
+), logs AS (SELECT r.eventID AS eventID, ${TIME} AS ts${tops.map((t) => `, r.${quoteIdent(t)} AS ${quoteIdent(t)}, ${scalarText(`r.${quoteIdent(t)}`)} AS ${quoteIdent(TEXT + t)}, lower(${quoteIdent(TEXT + t)}) AS ${quoteIdent(LOWER + t)}`).join('')}
   FROM records ${inPeriod}),
-tested AS (SELECT eventID,
+tested AS ${correlations.length ? 'MATERIALIZED ' : ''}(SELECT eventID, ts${[...new Set(groupFields)].map((f) => `, ${quoteIdent(TEXT + f)}`).join('')},
   ${tests}
 FROM logs)
-SELECT ${rules.map((_, index) => (counts ? `count(DISTINCT eventID) FILTER (WHERE m${index})` : `list(DISTINCT eventID) FILTER (WHERE m${index})`)).join(', ') || '1'} FROM tested`,
+SELECT ${outputs.join(', ') || '1'} FROM tested`,
   ];
 }
 
 /**
- * Runs the rules (the converter's entries of kind 'rule') over the files: {seconds, matchesByRule:
- * {ruleId: eventID[] sorted, each once}, or {ruleId: count} with `counts`}. `threads` defaults to
- * DuckDB's own choice (every core); `period` as in matchStatements.
+ * Runs the rules and correlations (the converter's entries of kind 'rule' and 'correlation') over the
+ * files: {seconds, matchesByRule: {ruleId: eventID[] sorted, each once; correlationId: match keys
+ * (correlationSql) sorted}, or their numbers with `counts`}. `threads` defaults to DuckDB's own choice
+ * (every core); `period` as in matchStatements.
  */
-async function runSigmaDuckdb({ glob, rules, threads, period, counts = false }) {
+async function runSigmaDuckdb({ glob, rules, correlations = [], threads, period, counts = false }) {
   const { DuckDBInstance } = require('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
   const connection = await db.connect();
   const started = process.hrtime.bigint();
   let rows = [];
-  for (const statement of matchStatements(glob, rules, period, counts)) rows = (await connection.runAndReadAll(statement)).getRowsJS();
+  for (const statement of matchStatements(glob, rules, period, counts, correlations)) rows = (await connection.runAndReadAll(statement)).getRowsJS();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const matchesByRule = Object.fromEntries(rules.map((rule, index) => [rule.id, counts ? Number(rows[0][index]) : (rows[0][index] ?? []).sort()]));
+  const matchesByRule = Object.fromEntries(
+    [...rules, ...correlations].map((rule, index) => [rule.id, counts ? Number(rows[0][index]) : [...(rows[0][index] ?? [])].sort()]),
+  );
   connection.closeSync();
   db.closeSync();
   return { seconds, matchesByRule };

@@ -62,6 +62,21 @@ def detection_fields(rule):
     return sorted(fields)
 
 
+def correlation_of(rule):
+    """What the backend's correlation SQL leaves out or gets wrong, for the caller to write it (duckdb-sql.js)."""
+    if rule.aliases and rule.aliases.aliases:
+        raise ValueError("aliases are not supported by this check")
+    return {
+        "type": rule.type.name.lower(),
+        "rules": [str(ref.rule.id) for ref in rule.rules],
+        "groupBy": list(rule.group_by or []),
+        "timespanSeconds": rule.timespan.seconds,
+        "condition": None
+        if rule.condition is None
+        else {"op": rule.condition.op.name.lower(), "count": rule.condition.count, "field": getattr(rule.condition, "fieldref", None)},
+    }
+
+
 def main():
     out = []
     for path in rule_files(sys.argv[1:]):
@@ -71,19 +86,24 @@ def main():
             out.append({"file": str(path), "id": None, "title": None, "error": f"{type(error).__name__}: {error}"})
             continue
         # A fresh backend per file: a correlation rule resolves the rules it references within its collection.
+        collection.resolve_rule_references()
         backend = DuckDBBackend()
         marked = MarkedWildcardsBackend()
         for rule in collection.rules:
             entry = {"file": str(path), "id": str(rule.id) if rule.id else None, "title": rule.title}
             if isinstance(rule, SigmaCorrelationRule):
                 entry["kind"] = "correlation"
+                entry["correlation"] = correlation_of(rule)
             else:
                 entry["kind"] = "rule"
                 entry["fields"] = detection_fields(rule)
             try:
-                queries = backend.convert_rule(rule)
+                convert = "convert_correlation_rule" if isinstance(rule, SigmaCorrelationRule) else "convert_rule"
+                # pySigma emits nothing for a rule a correlation refers to (generate: false); its own
+                # matches are what the correlation counts, so it is converted on its own
+                queries = getattr(backend, convert)(rule) or backend.convert_rule(SigmaRule.from_dict(rule.to_dict()))
                 entry["sql"] = queries[0] if len(queries) == 1 else queries
-                marked_queries = marked.convert_rule(rule)
+                marked_queries = getattr(marked, convert)(rule) or marked.convert_rule(SigmaRule.from_dict(rule.to_dict()))
                 entry["markedSql"] = marked_queries[0] if len(marked_queries) == 1 else marked_queries
             except Exception as error:
                 entry["error"] = f"{type(error).__name__}: {error}"

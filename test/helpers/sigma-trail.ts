@@ -226,3 +226,45 @@ export function sigmaTestTrail(rules: readonly TrailRule[], seeds: number): Reco
   }
   return records.map((record, n) => ({ ...record, eventID: `trail-${n}` }));
 }
+
+export interface TrailCorrelation {
+  rules: TrailRule[];
+  groupBy: string[];
+  timespanSeconds: number;
+  /** the threshold of its condition (event_count), or undefined (temporal: the rules that occur count) */
+  count?: number;
+}
+
+/**
+ * Records around a correlation's threshold: per aligned window (four from `startMs`) and group (two
+ * accounts and one without recipientAccountId, two source IPs), a number of events of its rules just
+ * below, at or above the count (temporal: a random subset of its rules), at random times in the window,
+ * some repeated later (a re-delivered record: the earliest counts). eventIDs `corr-<n>`.
+ */
+export function correlationTrail(correlations: readonly TrailCorrelation[], startMs: number, seed: number): Record<string, Json>[] {
+  const random = prng(seed);
+  const samples = sampleRecords();
+  const records: Record<string, Json>[] = [];
+  const time = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const correlation of correlations) {
+    const span = correlation.timespanSeconds * 1000;
+    for (let window = 0; window < 4; window++) {
+      for (const account of ['111122223333', '210987654321', undefined]) {
+        const n = correlation.count === undefined ? correlation.rules.length : Math.max(0, correlation.count - 1 + Math.floor(random() * 4));
+        for (let i = 0; i < n; i++) {
+          const rule = correlation.count === undefined ? correlation.rules[i] : pick(random, correlation.rules);
+          if (correlation.count === undefined && random() < 0.25) continue;
+          const record = structuredClone(pick(random, samples));
+          satisfy(random, rule.tree, record);
+          setPath(record, 'recipientAccountId', account);
+          setPath(record, 'sourceIPAddress', pick(random, ['198.51.100.7', '203.0.113.9']));
+          const at = startMs + window * span + Math.floor(random() * span);
+          const eventID = `corr-${records.length}`;
+          records.push({ ...record, eventID, eventTime: time(at) });
+          if (random() < 0.1) records.push({ ...record, eventID, eventTime: time(at + Math.floor(random() * 2 * span)) });
+        }
+      }
+    }
+  }
+  return records;
+}

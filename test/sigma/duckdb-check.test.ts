@@ -3,9 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { eventTimeMs, type CloudTrailRecord } from '../../src/cloudtrail/record';
 import { installError, sigmaPythonPath } from '../../src/local/tools';
-import { compileSigmaRule, loadSigma, SIGMAHQ_CLOUDTRAIL_PACK, type SigmaRule } from '../../src/sigma';
-import { sigmaTestTrail, type Json, type Tree } from '../helpers/sigma-trail';
+import {
+  compileSigmaRule,
+  evaluateCorrelation,
+  loadSigma,
+  SIGMAHQ_CLOUDTRAIL_PACK,
+  type SigmaCorrelation,
+  type SigmaEvent,
+  type SigmaRule,
+} from '../../src/sigma';
+import { correlationTrail, sigmaTestTrail, type Json, type Tree } from '../helpers/sigma-trail';
 
 /**
  * The independent check of issue #17: pySigma's DuckDB backend converts the SigmaHQ CloudTrail rules,
@@ -21,12 +30,18 @@ interface Converted {
   fields: string[];
   sql: string;
   markedSql: string;
+  correlation?: { type: string; rules: string[]; groupBy: string[]; timespanSeconds: number; condition: { op: string; count: number } | null };
   error?: string;
 }
 const { convertRules, parse, runSigmaDuckdb, MULTI, SINGLE } = require('../../scripts/sigma/duckdb-sql.js') as {
   convertRules(python: string, paths: string[]): Converted[];
   parse(sql: string): Tree;
-  runSigmaDuckdb(options: { glob: string; rules: Converted[]; threads?: number }): Promise<{ seconds: number; matchesByRule: Record<string, string[]> }>;
+  runSigmaDuckdb(options: {
+    glob: string;
+    rules: Converted[];
+    correlations?: Converted[];
+    threads?: number;
+  }): Promise<{ seconds: number; matchesByRule: Record<string, string[]> }>;
   MULTI: string;
   SINGLE: string;
 };
@@ -85,34 +100,55 @@ const DEVIATIONS: Record<string, Json>[] = [
 
 let dir: string;
 let converted: Converted[];
+let convertedCorrelations: Converted[];
 let rules: SigmaRule[];
+let correlations: SigmaCorrelation[];
 let trail: Record<string, Json>[];
 let duckdb: Record<string, string[]>;
 
 beforeAll(async () => {
   const python = sigmaPythonPath();
   if (!python) throw new Error(`pySigma could not be installed into .tools/: ${installError('pysigma')}`);
-  converted = convertRules(python, [SIGMAHQ_CLOUDTRAIL_PACK]).filter((entry) => entry.kind === 'rule');
-  rules = loadSigma([SIGMAHQ_CLOUDTRAIL_PACK]).filter((doc): doc is SigmaRule => doc.kind === 'rule');
+  // the 57 rules, and the correlations of correlations/ with the rules they count
+  const entries = convertRules(python, [SIGMAHQ_CLOUDTRAIL_PACK]);
+  converted = entries.filter((entry) => entry.kind === 'rule');
+  convertedCorrelations = entries.filter((entry) => entry.kind === 'correlation');
+  const docs = loadSigma([SIGMAHQ_CLOUDTRAIL_PACK]);
+  rules = docs.filter((doc): doc is SigmaRule => doc.kind === 'rule');
+  correlations = docs.filter((doc): doc is SigmaCorrelation => doc.kind === 'correlation');
   const trees = converted.map((entry) => ({ id: entry.id, fields: entry.fields, tree: parse(entry.markedSql.slice(PREFIX.length)) }));
-  trail = [...sigmaTestTrail(trees, SEEDS), ...DEVIATIONS];
+  const treeOf = new Map(trees.map((t) => [t.id, t]));
+  const aroundThresholds = correlationTrail(
+    convertedCorrelations.map(({ correlation }) => ({
+      rules: correlation!.rules.map((id) => treeOf.get(id)!),
+      groupBy: correlation!.groupBy,
+      timespanSeconds: correlation!.timespanSeconds,
+      count: correlation!.type === 'event_count' ? correlation!.condition!.count : undefined,
+    })),
+    Date.parse('2026-10-14T00:00:00Z'),
+    17,
+  );
+  trail = [...sigmaTestTrail(trees, SEEDS), ...DEVIATIONS, ...aroundThresholds];
   dir = mkdtempSync(join(tmpdir(), 'tw-sigma-check-'));
   for (let start = 0, n = 0; start < trail.length; start += 500, n++) {
     writeFileSync(join(dir, `part-${n}.json.gz`), gzipSync(JSON.stringify({ Records: trail.slice(start, start + 500) })));
   }
-  duckdb = (await runSigmaDuckdb({ glob: join(dir, '*.json.gz'), rules: converted, threads: 2 })).matchesByRule;
+  duckdb = (await runSigmaDuckdb({ glob: join(dir, '*.json.gz'), rules: converted, correlations: convertedCorrelations, threads: 2 })).matchesByRule;
 }, 300_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('pySigma converts every one of the 57 SigmaHQ CloudTrail rules; the marked SQL is the backend output', () => {
+test("pySigma converts every one of the 57 SigmaHQ CloudTrail rules and the pack's correlations; the marked SQL is the backend output", () => {
   // the pack both sides read is SigmaHQ's 57 rules unchanged
   const sharedFiles = readdirSync(SHARED_RULES).filter((name) => name.endsWith('.yml'));
   expect(sharedFiles).toHaveLength(57);
   for (const name of sharedFiles) expect(readFileSync(join(SIGMAHQ_CLOUDTRAIL_PACK, name), 'utf8')).toBe(readFileSync(join(SHARED_RULES, name), 'utf8'));
-  expect(converted.filter((entry) => entry.error)).toEqual([]);
-  expect(new Set(converted.map((entry) => entry.id)).size).toBe(57);
+  expect([...converted, ...convertedCorrelations].filter((entry) => entry.error)).toEqual([]);
+  const top = converted.filter((entry) => sharedFiles.some((name) => entry.file.endsWith(`/${name}`)));
+  expect(new Set(top.map((entry) => entry.id)).size).toBe(57);
   expect(converted.map((entry) => entry.id).sort()).toEqual(rules.map((rule) => rule.id).sort());
+  expect(convertedCorrelations.map((entry) => entry.id).sort()).toEqual(correlations.map((c) => c.id).sort());
+  expect(convertedCorrelations).toHaveLength(8);
   for (const entry of converted) expect(entry.markedSql.split(MULTI).join('%').split(SINGLE).join('_')).toBe(entry.sql);
 });
 
@@ -145,9 +181,35 @@ test("trailwarden's compiled rules match exactly what DuckDB matches with the co
     if (a.length + b.length > 0) unexplained.push({ id: rule.id, title: rule.title, onlyTrailwarden: a.slice(0, 3), onlyDuckdb: b.slice(0, 3) });
     compared++;
   }
-  expect(compared).toBe(57);
+  expect(compared).toBe(converted.length);
+  expect(compared).toBeGreaterThan(57);
   expect(unexplained).toEqual([]);
   expect([...shown].sort()).toEqual(EXPLAINED.map((e) => e.why).sort());
+});
+
+/** A top-level field's text as the correlation SQL groups by it: a string, number or boolean; else missing. */
+const scalarText = (value: Json | undefined) =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+
+test("trailwarden's correlations (aligned windows, distinct events) find exactly the corrected SQL's matches", () => {
+  const compiled = new Map(rules.map((rule) => [rule.id, compileSigmaRule(rule)]));
+  expect(correlations).toHaveLength(8);
+  for (const correlation of correlations) {
+    const events: SigmaEvent[] = [];
+    for (const ruleId of correlation.rules) {
+      for (const record of trail) {
+        const timeMs = eventTimeMs(record as unknown as CloudTrailRecord);
+        if (typeof record.eventID !== 'string' || timeMs === undefined || !compiled.get(ruleId)!.matches(record)) continue;
+        const values = Object.fromEntries(correlation.groupBy.map((field) => [field, scalarText(record[field])]));
+        events.push({ ruleId, eventID: record.eventID, eventTimeMs: timeMs, values });
+      }
+    }
+    const ours = evaluateCorrelation(correlation, events).map(
+      (m) => `${m.windowStartMs}|${JSON.stringify(correlation.groupBy.map((g) => m.group[g] ?? null))}`,
+    );
+    expect({ title: correlation.title, matches: ours.sort() }).toEqual({ title: correlation.title, matches: duckdb[correlation.id] });
+    expect({ title: correlation.title, some: ours.length > 0 }).toEqual({ title: correlation.title, some: true });
+  }
 });
 
 test("the corrections matter: the backend's SQL as emitted misses or invents these records' matches", async () => {

@@ -102,9 +102,8 @@ function readCorrelation(doc: Record<string, unknown>, file: string, fail: (prob
   if (type === 'value_count' && fields.length === 0) fail('correlation type "value_count" needs condition.field');
   if (type !== 'value_count' && fields.length > 0) fail(`condition.field applies to value_count only, not to "${type}"`);
   if (fields.length > 1) fail('unsupported feature: value_count over several fields');
-  for (const [alias, perRule] of Object.entries(k.aliases ?? {})) {
+  for (const alias of Object.keys(k.aliases ?? {})) {
     if (!k['group-by'].includes(alias)) fail(`alias "${alias}" is not in group-by`);
-    for (const ref of Object.keys(perRule)) if (!k.rules.includes(ref)) fail(`alias "${alias}" names "${ref}", which is not among the correlation's rules`);
   }
   const [, amount, unit] = span as RegExpExecArray;
   return {
@@ -153,12 +152,20 @@ function resolve(c: SigmaCorrelation, byId: Map<string, SigmaDocument>, byName: 
     return target.id;
   };
   const rules = c.rules.map(idOf);
+  const aliasRule = (alias: string, ref: string): string => {
+    const id = idOf(ref);
+    if (!rules.includes(id)) throw new SigmaLoadError(c.source, c.id, `alias "${alias}" names "${ref}", which is not among the correlation's rules`);
+    return id;
+  };
   if (new Set(rules).size !== rules.length) throw new SigmaLoadError(c.source, c.id, 'refers to the same rule twice');
   const aliases =
     c.aliases === undefined
       ? undefined
       : Object.fromEntries(
-          Object.entries(c.aliases).map(([alias, perRule]) => [alias, Object.fromEntries(Object.entries(perRule).map(([ref, field]) => [idOf(ref), field]))]),
+          Object.entries(c.aliases).map(([alias, perRule]) => [
+            alias,
+            Object.fromEntries(Object.entries(perRule).map(([ref, field]) => [aliasRule(alias, ref), field])),
+          ]),
         );
   return { ...c, rules, ...(aliases !== undefined && { aliases }) };
 }

@@ -76,6 +76,11 @@ const errors: [string, string, RegExp][] = [
     `${sel('        eventName: x')}---\ntitle: c\nid: c-1\ncorrelation:\n    type: temporal\n    rules: [r-1, nothere]\n    group-by: []\n    timespan: 1h\n`,
     /refers to unknown rule "nothere"/,
   ],
+  [
+    'alias naming a rule outside the correlation',
+    `${sel('        eventName: x')}---\n${sel('        eventName: y').replace('id: r-1', 'id: r-2')}---\ntitle: c\nid: c-1\ncorrelation:\n    type: temporal\n    rules: [r-1]\n    group-by: [u]\n    timespan: 1h\n    aliases:\n        u:\n            r-2: a\n`,
+    /alias "u" names "r-2"/,
+  ],
   ['duplicate id', `${sel('        eventName: x')}---\n${sel('        eventName: y')}`, /duplicate id/],
 ];
 

@@ -70,6 +70,11 @@ const cases: [string, string, Record<string, unknown>, boolean][] = [
   ['re|m: ^ after a newline', sel("        userAgent|re|m: '^b'"), { userAgent: 'a\nb' }, true],
   ['re: $ before a final newline (PCRE)', sel("        userAgent|re: 'a$'"), { userAgent: 'a\n' }, true],
   ['re: escaped punctuation (PCRE)', sel("        userAgent|re: '\\:\\-x'"), { userAgent: ':-x' }, true],
+  ['re: a quantifier', sel("        userAgent|re: '^a{2}b$'"), { userAgent: 'aab' }, true],
+  ['re: a { that is no quantifier is literal (PCRE)', sel("        userAgent|re: 'a{x'"), { userAgent: 'a{x' }, true],
+  ['re: ] first in a class is literal (PCRE)', sel("        userAgent|re: '^[]a]+$'"), { userAgent: ']a]' }, true],
+  ['re: \\s is ASCII whitespace (PCRE)', sel("        userAgent|re: 'a\\sb'"), { userAgent: 'a\u00a0b' }, false],
+  ['re: alternation', sel("        userAgent|re: 'Boto3|aws-cli'"), {}, true],
   ['cidr IPv4', sel('        sourceIPAddress|cidr: 203.0.113.0/24'), {}, true],
   ['cidr IPv4 outside', sel('        sourceIPAddress|cidr: 10.0.0.0/8'), {}, false],
   ['cidr IPv6', sel("        sourceIPAddress|cidr: '2001:db8::/32'"), { sourceIPAddress: '2001:db8:0:1::5' }, true],
@@ -187,6 +192,12 @@ describe('Sigma semantics', () => {
     expect(match(record())).toBe(true);
     expect(match(record({ 'userIdentity.arn': 'arn:aws:sts::1:assumed-role/R/rootkit' }))).toBe(true);
     expect(match(record({ 'userIdentity.arn': 'arn:aws:sts::1:assumed-role/R/bob' }))).toBe(false);
+  });
+  test('expand: \\% is a plain percent sign, placeholders inside a value', () => {
+    const match = detect("    selection:\n        userAgent|expand: '\\%%tool%/*'\n    condition: selection", { tool: ['aws-cli', 'Boto3'] });
+    expect(match(record({ userAgent: '%aws-cli/2.15.0' }))).toBe(true);
+    expect(match(record({ userAgent: '%Boto3/1.34' }))).toBe(true);
+    expect(match(record({ userAgent: 'aws-cli/2.15.0' }))).toBe(false);
   });
   test('a record without a string eventName matches no rule', () => {
     const match = detect('    selection:\n        userIdentity.type: AssumedRole\n    condition: selection');

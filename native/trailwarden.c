@@ -136,6 +136,12 @@ typedef struct {
   size_t literal_lengths[MAX_LITERALS], literal_count;
   /* per byte: LITERAL_START (some literal starts with it, either case) or LITERAL_ANY (a backslash, not ASCII) */
   uint8_t literal_class[256];
+  /* bit set of the second bytes (lower case) that follow each first byte in some literal */
+  uint8_t literal_second[256][32];
+  /* each literal's rarest pair of bytes OR 0x20, and where in it (the SSE2 search; one-byte literals: byte-wise) */
+  uint8_t anchors[MAX_LITERALS][2];
+  size_t anchor_offsets[MAX_LITERALS], max_anchor_offset;
+  int single_byte_literal;
   int empty_literal;
   const uint8_t *top_keys[MAX_TESTS], *every_keys[MAX_TESTS];
   size_t top_key_lengths[MAX_TESTS], every_key_lengths[MAX_TESTS], test_count;
@@ -339,18 +345,57 @@ static int contains_folded(const uint8_t *haystack, size_t length, const uint8_t
  * candidate-matcher.ts: literalHit, on a record's bytes, in one pass: a byte class says whether a
  * literal starts with it (in either case) or it is a backslash or not ASCII.
  */
-static int literal_hit(const Reader *r, const uint8_t *p, size_t length) {
-  if (r->empty_literal) return 1;
-  for (size_t i = 0; i < length; i++) {
-    uint8_t k = r->literal_class[p[i]];
-    if (k == 0) continue;
-    if (k & LITERAL_ANY) return 1;
-    for (size_t l = 0; l < r->literal_count; l++) {
-      size_t n = r->literal_lengths[l];
-      if (n <= length - i && r->literals[l][0] == lower(p[i]) && equal_folded(r->literals[l], n, p + i, n)) return 1;
-    }
+/* whether a literal, a backslash or a byte outside ASCII may start at p[i] (the byte-wise test) */
+static inline int literal_at(const Reader *r, const uint8_t *p, size_t i, size_t length) {
+  uint8_t k = r->literal_class[p[i]];
+  if (k == 0) return 0;
+  if (k & LITERAL_ANY) return 1;
+  if (i + 1 < length && !(r->literal_second[lower(p[i])][lower(p[i + 1]) >> 3] & (1 << (lower(p[i + 1]) & 7)))) return 0;
+  for (size_t l = 0; l < r->literal_count; l++) {
+    size_t n = r->literal_lengths[l];
+    if (n <= length - i && r->literals[l][0] == lower(p[i]) && equal_folded(r->literals[l], n, p + i, n)) return 1;
   }
   return 0;
+}
+
+static int literal_hit(const Reader *r, const uint8_t *p, size_t length) {
+  if (r->empty_literal) return 1;
+  size_t i = 0;
+#if defined(__SSE2__)
+  /*
+   * 16 bytes at a time: a backslash or a byte outside ASCII anywhere makes the record a candidate; else
+   * a literal is compared only where its anchor (its rarest pair of bytes, OR 0x20, which folds ASCII
+   * letters and keeps a superset of the rest) occurs
+   */
+  const __m128i fold = _mm_set1_epi8(0x20), backslash = _mm_set1_epi8('\\');
+  for (; !r->single_byte_literal && i + 17 <= length; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+    if (_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash))) return 1;
+    __m128i next = _mm_or_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), fold);
+    __m128i lowered = _mm_or_si128(v, fold);
+    for (size_t l = 0; l < r->literal_count; l++) {
+      const uint8_t *anchor = r->anchors[l];
+      int mask = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(lowered, _mm_set1_epi8((char)anchor[0])), _mm_cmpeq_epi8(next, _mm_set1_epi8((char)anchor[1]))));
+      while (mask) {
+        size_t at = i + (size_t)__builtin_ctz((unsigned)mask);
+        size_t n = r->literal_lengths[l], offset = r->anchor_offsets[l];
+        if (at >= offset && at - offset + n <= length && equal_folded(r->literals[l], n, p + at - offset, n)) return 1;
+        mask &= mask - 1;
+      }
+    }
+  }
+  /* the rest byte by byte, from the first start whose anchor the blocks did not reach */
+  i = i > r->max_anchor_offset ? i - r->max_anchor_offset : 0;
+#endif
+  for (; i < length; i++) if (literal_at(r, p, i, length)) return 1;
+  return 0;
+}
+
+/* how common a byte is in CloudTrail's JSON, 0 (rare) to 40: to anchor each literal on its rarest pair */
+static int byte_frequency(uint8_t c) {
+  static const char common[] = "zqjxkvwyfhgb9876}{5_4302.1/-pudlmcinrotsae,:\"";
+  const char *at = strchr(common, c | 0x20);
+  return at && c ? (int)(at - common) : 20;
 }
 
 static void begin_record(Reader *r, size_t at) {
@@ -708,6 +753,21 @@ static napi_value find_records(napi_env env, napi_callback_info info) {
       }
       uint8_t first = r->literals[l][0];
       r->literal_class[first] |= LITERAL_START;
+      if (r->literal_lengths[l] == 1) {
+        memset(r->literal_second[first], 0xff, 32);
+        r->single_byte_literal = 1;
+      } else {
+        r->literal_second[first][r->literals[l][1] >> 3] |= (uint8_t)(1 << (r->literals[l][1] & 7));
+        size_t best = 0;
+        for (size_t k = 1; k + 1 < r->literal_lengths[l]; k++) {
+          const uint8_t *q = r->literals[l];
+          if (byte_frequency(q[k]) + byte_frequency(q[k + 1]) < byte_frequency(q[best]) + byte_frequency(q[best + 1])) best = k;
+        }
+        r->anchors[l][0] = r->literals[l][best] | 0x20;
+        r->anchors[l][1] = r->literals[l][best + 1] | 0x20;
+        r->anchor_offsets[l] = best;
+        if (best > r->max_anchor_offset) r->max_anchor_offset = best;
+      }
       if (first >= 'a' && first <= 'z') r->literal_class[first - 0x20] |= LITERAL_START;
     }
   }

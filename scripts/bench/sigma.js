@@ -21,7 +21,8 @@ const TARGETS = { temporalVsFloor: 1.5, vsDuckdb: 3, workerRssBytes: 300 * 2 ** 
 const OTHER_CPU_LIMIT = 0.1;
 
 const value = (argv, name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
-const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const log = (line) => process.stderr.write(`bench --sigma: ${line}\n`);
 
 function parseArgs(argv) {
@@ -43,7 +44,13 @@ function duckKeys(matchesByRule, ruleIds) {
     for (const match of matches) {
       const bar = match.indexOf('|');
       // a correlation's match: windowStartMs|["group value", ...]; a rule's: the eventID
-      keys.push(bar < 0 ? `${ruleId} ${match}` : `${ruleId} ${match.slice(0, bar)}|${JSON.parse(match.slice(bar + 1)).map((v) => v ?? '').join('|')}`);
+      keys.push(
+        bar < 0
+          ? `${ruleId} ${match}`
+          : `${ruleId} ${match.slice(0, bar)}|${JSON.parse(match.slice(bar + 1))
+              .map((v) => v ?? '')
+              .join('|')}`,
+      );
     }
   }
   return keys.sort();
@@ -52,7 +59,11 @@ function duckKeys(matchesByRule, ruleIds) {
 function compare(a, b) {
   const sa = new Set(a);
   const sb = new Set(b);
-  return { same: a.length === b.length && a.every((k) => sb.has(k)), missing: b.filter((k) => !sa.has(k)).slice(0, 10), extra: a.filter((k) => !sb.has(k)).slice(0, 10) };
+  return {
+    same: a.length === b.length && a.every((k) => sb.has(k)),
+    missing: b.filter((k) => !sa.has(k)).slice(0, 10),
+    extra: a.filter((k) => !sb.has(k)).slice(0, 10),
+  };
 }
 
 async function main() {
@@ -80,7 +91,14 @@ async function main() {
   const workerEnv = { ...env, MALLOC_ARENA_MAX: '2' };
   const rows = [];
   const row = (stage, r, floorSeconds, note = '') =>
-    rows.push({ stage, seconds: r.seconds, peakRssBytes: r.peakRssBytes, vsFloor: floorSeconds ? r.seconds / floorSeconds : undefined, otherCpu: r.otherCpu, note });
+    rows.push({
+      stage,
+      seconds: r.seconds,
+      peakRssBytes: r.peakRssBytes,
+      vsFloor: floorSeconds ? r.seconds / floorSeconds : undefined,
+      otherCpu: r.otherCpu,
+      note,
+    });
 
   log('(a) gunzip floor');
   const floor = await timed(() => runChild('floor.js', { dir }));
@@ -107,7 +125,12 @@ async function main() {
         findingsDirectory: join(OUT, 'findings', 'sigma-c'),
       }),
     );
-    row('(c) full scan through Temporal', { ...temporal, peakRssBytes: temporal.workerPeakRssBytes }, floor.seconds, `${args.workers} worker(s); peak RSS of the worker`);
+    row(
+      '(c) full scan through Temporal',
+      { ...temporal, peakRssBytes: temporal.workerPeakRssBytes },
+      floor.seconds,
+      `${args.workers} worker(s); peak RSS of the worker`,
+    );
   } finally {
     await server.stop();
   }
@@ -117,7 +140,12 @@ async function main() {
     log("(d) DuckDB running pySigma's SQL");
     // (the excluded rules too: their matches are left out of the comparison)
     duck = await timed(() => runChild('sigma-duckdb.js', { dir, date: args.date }));
-    row("(d) DuckDB, pySigma's SQL (corrected)", duck, floor.seconds, `${duck.threads} threads, ${duck.rules} rules and ${duck.correlations} correlations; conversion ${fmt(duck.convertSeconds, 1)} s before the clock`);
+    row(
+      "(d) DuckDB, pySigma's SQL (corrected)",
+      duck,
+      floor.seconds,
+      `${duck.threads} threads, ${duck.rules} rules and ${duck.correlations} correlations; conversion ${fmt(duck.convertSeconds, 1)} s before the clock`,
+    );
   }
 
   const isSigmaKey = (key) => sigmaIds.has(key.slice(0, key.indexOf(' ')));
@@ -131,7 +159,8 @@ async function main() {
   const checks = [];
   const add = (name, pass, measured) => checks.push({ name, pass, measured });
   add(`(c) <= ${TARGETS.temporalVsFloor}x the gunzip floor`, stage('(c)').vsFloor <= TARGETS.temporalVsFloor, `${fmt(stage('(c)').vsFloor, 2)}x`);
-  if (duck) add(`(c) >= ${TARGETS.vsDuckdb}x faster than (d)`, duck.seconds / temporal.seconds >= TARGETS.vsDuckdb, `${fmt(duck.seconds / temporal.seconds, 2)}x`);
+  if (duck)
+    add(`(c) >= ${TARGETS.vsDuckdb}x faster than (d)`, duck.seconds / temporal.seconds >= TARGETS.vsDuckdb, `${fmt(duck.seconds / temporal.seconds, 2)}x`);
   add('worker peak RSS <= 300 MB', temporal.workerPeakRssBytes <= TARGETS.workerRssBytes, `${fmt(temporal.workerPeakRssBytes / 2 ** 20, 0)} MB`);
   const sigmaFindings = sigmaKeys(inproc.keys).length;
   add(
@@ -139,7 +168,15 @@ async function main() {
     findings.inprocVsTemporal.same && (!duck || findings.inprocVsDuckdb.same),
     `${inproc.keys.length} findings, ${sigmaFindings} of them Sigma's, of ${new Set(sigmaKeys(inproc.keys).map((k) => k.split(' ')[0])).size} Sigma rules`,
   );
-  const results = { args, machine: { cpus: cores, model: os.cpus()[0]?.model, node: process.version }, trail: { dir, ...manifest }, rows, findings, checks, finishedAt: new Date().toISOString() };
+  const results = {
+    args,
+    machine: { cpus: cores, model: os.cpus()[0]?.model, node: process.version },
+    trail: { dir, ...manifest },
+    rows,
+    findings,
+    checks,
+    finishedAt: new Date().toISOString(),
+  };
   const lines = [
     `Trail: ${manifest.records.toLocaleString('en-US')} records in ${manifest.objects} objects (${fmt(manifest.bytesRaw / 1e6)} MB of JSON), ${manifest.specials.sigma} of them the Sigma fixtures' records; rules: the 2 seed rules and ${sigmaIds.size} Sigma rules and correlations${args.exclude.length ? ` (excluded: ${args.exclude.join(', ')})` : ''}.`,
     '',

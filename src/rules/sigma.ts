@@ -339,10 +339,22 @@ export function nameGate(prefilter: SigmaPrefilter): (eventName: unknown) => boo
   const other = folded.filter((p) => p.op !== 'equals');
   return (eventName) => {
     if (typeof eventName !== 'string') return false;
-    if (!/^[\x20-\x7e]*$/.test(eventName)) return true;
-    const name = foldAscii(eventName);
-    return equal.has(name) || other.some((p) => name.includes(p.value));
+    const name = foldedName(eventName);
+    return name === undefined || equal.has(name) || other.some((p) => name.includes(p.value));
   };
+}
+
+// every rule's gate asks about the same record in turn: its folded name is made once
+let lastName: string | undefined;
+let lastFolded: string | undefined;
+
+/** The name with ASCII letters folded; undefined when it has a character outside printable ASCII. */
+function foldedName(name: string): string | undefined {
+  if (name !== lastName) {
+    lastName = name;
+    lastFolded = /^[\x20-\x7e]*$/.test(name) ? foldAscii(name) : undefined;
+  }
+  return lastFolded;
 }
 
 const gates = new WeakMap<CompiledSigmaRule, (eventName: unknown) => boolean>();

@@ -71,11 +71,11 @@ export function candidateMatcher(rules: readonly RuleCandidates[]): CandidateMat
     const folded = foldAscii(name);
     return foldedNameSet.has(folded) || foldedContains.some((pattern) => folded.includes(pattern));
   };
-  // a rule that may select a name without a skip test of its own (a folded or literal rule) keeps every record of it
+  // a rule that may select a name without a skip test of its own (a folded rule) keeps every record of it;
+  // a record the skip tests rule out still goes to the literal search, which the literal rules' want
   const mayTake = (rule: RuleCandidates, name: string) =>
     rule.equals.includes(name) ||
     rule.contains.some((pattern) => name.includes(pattern)) ||
-    (rule.literals?.length ?? 0) > 0 ||
     (rule.foldedEquals ?? []).some((folded) => foldAscii(folded) === foldAscii(name)) ||
     (rule.foldedContains ?? []).some((pattern) => foldAscii(name).includes(foldAscii(pattern)));
   const skipsByName = names.map((name) => {

@@ -289,6 +289,26 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
     }
   });
 
+  test("a record rule 2's skip test rules out still goes to the literal search", () => {
+    const matcher = candidateMatcher([
+      ...ruleCandidates(configuredRules(parseConfig({ sources: [] }).rules)),
+      { equals: [], contains: [], literals: ['TruffleHog'] },
+    ]);
+    const put = (owner: string, agent: string) =>
+      `{"eventName":"PutObject","eventID":"e","eventTime":"2026-11-25T10:00:00Z","recipientAccountId":"1","userAgent":"${agent}","resources":[{"accountId":"${owner}"}]}`;
+    const cases: [string, number[]][] = [
+      [put('1', 'aws-cli/2'), []], // own bucket, no literal: skipped unread
+      [put('1', 'trufflehog/3.1'), [-1]], // own bucket, but a literal rule may want it
+      [put('2', 'aws-cli/2'), [matcher.names.indexOf('PutObject')]], // a foreign put: rule 2's
+    ];
+    for (const [text, names] of cases) {
+      const document = Buffer.from(`{"Records":[${text}]}`);
+      const answer = jsAnswer(document, matcher) as { candidates: number[] };
+      expect(nativeAnswer(document, matcher)).toEqual(answer);
+      expect([text, answer.candidates.filter((_, i) => i % 3 === 2)]).toEqual([text, names]);
+    }
+  });
+
   test('refuses arguments it cannot use', () => {
     const document = Buffer.from('{"Records":[]}');
     expect(() => native().findRecords(document, ['PutObject'] as unknown as Buffer[], [], [], [new Int32Array(0)])).toThrow(/findRecords\(document/);

@@ -11,6 +11,9 @@
  *     of contains (name = -1), or must be parsed to know (name = -2), less those the skip tests rule out.
  *     status 0, or the reader's Corrupt code with offset, or -1: an escaped top-level key, read it in
  *     JavaScript. skipTests: [topLevelKey, everyKey] Buffer pairs; skipsByName[name]: Int32Array of tests.
+ *   findRecords(..., foldedNames, foldedContains, literals): also the records whose eventName equals or
+ *     contains one of these with ASCII letters folded, or whose text contains a literal so (name = -1),
+ *     as candidate-matcher.ts decides.
  */
 #define _GNU_SOURCE /* memmem */
 #include <node_api.h>
@@ -105,8 +108,11 @@ static int push(Int32List *list, int32_t value) {
 #define CONTAINS_MATCH (-1)
 #define NOT_A_CANDIDATE (-3)
 
-#define MAX_NAMES 64
-#define MAX_CONTAINS 64
+#define MAX_NAMES 512
+#define MAX_CONTAINS 128
+#define MAX_LITERALS 64
+#define LITERAL_START 1
+#define LITERAL_ANY 2
 #define MAX_TESTS 4
 
 enum { E_VALUE, E_VALUE_OR_CLOSE, E_KEY_OR_CLOSE, E_KEY, E_COLON, E_COMMA_OR_CLOSE, E_DONE };
@@ -121,6 +127,22 @@ typedef struct {
   size_t name_lengths[MAX_NAMES], name_count;
   const uint8_t *contains[MAX_CONTAINS];
   size_t contains_lengths[MAX_CONTAINS], contains_count;
+  /* in lower case, compared with ASCII letters folded (candidate-matcher.ts) */
+  const uint8_t *folded_names[MAX_NAMES];
+  size_t folded_name_lengths[MAX_NAMES], folded_name_count;
+  const uint8_t *folded_contains[MAX_CONTAINS];
+  size_t folded_contains_lengths[MAX_CONTAINS], folded_contains_count;
+  const uint8_t *literals[MAX_LITERALS];
+  size_t literal_lengths[MAX_LITERALS], literal_count;
+  /* per byte: LITERAL_START (some literal starts with it, either case) or LITERAL_ANY (a backslash, not ASCII) */
+  uint8_t literal_class[256];
+  /* bit set of the second bytes (lower case) that follow each first byte in some literal */
+  uint8_t literal_second[256][32];
+  /* each literal's rarest pair of bytes OR 0x20, and where in it (the SSE2 search; one-byte literals: byte-wise) */
+  uint8_t anchors[MAX_LITERALS][2];
+  size_t anchor_offsets[MAX_LITERALS], max_anchor_offset;
+  int single_byte_literal;
+  int empty_literal;
   const uint8_t *top_keys[MAX_TESTS], *every_keys[MAX_TESTS];
   size_t top_key_lengths[MAX_TESTS], every_key_lengths[MAX_TESTS], test_count;
   int32_t skips[MAX_NAMES][MAX_TESTS];
@@ -297,6 +319,85 @@ static int has_non_ascii(const uint8_t *p, size_t length) {
   return 0;
 }
 
+static inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c; }
+
+/* folded (lower case) equals p with ASCII letters folded */
+static int equal_folded(const uint8_t *folded, size_t folded_length, const uint8_t *p, size_t length) {
+  if (folded_length != length) return 0;
+  for (size_t i = 0; i < length; i++) if (folded[i] != lower(p[i])) return 0;
+  return 1;
+}
+
+/* haystack with ASCII letters folded contains needle (lower case; empty: always) */
+static int contains_folded(const uint8_t *haystack, size_t length, const uint8_t *needle, size_t needle_length) {
+  if (needle_length > length) return 0;
+  if (needle_length == 0) return 1;
+  for (size_t at = 0; at + needle_length <= length; at++) {
+    if (lower(haystack[at]) != needle[0]) continue;
+    size_t k = 1;
+    while (k < needle_length && lower(haystack[at + k]) == needle[k]) k++;
+    if (k == needle_length) return 1;
+  }
+  return 0;
+}
+
+/*
+ * candidate-matcher.ts: literalHit, on a record's bytes, in one pass: a byte class says whether a
+ * literal starts with it (in either case) or it is a backslash or not ASCII.
+ */
+/* whether a literal, a backslash or a byte outside ASCII may start at p[i] (the byte-wise test) */
+static inline int literal_at(const Reader *r, const uint8_t *p, size_t i, size_t length) {
+  uint8_t k = r->literal_class[p[i]];
+  if (k == 0) return 0;
+  if (k & LITERAL_ANY) return 1;
+  if (i + 1 < length && !(r->literal_second[lower(p[i])][lower(p[i + 1]) >> 3] & (1 << (lower(p[i + 1]) & 7)))) return 0;
+  for (size_t l = 0; l < r->literal_count; l++) {
+    size_t n = r->literal_lengths[l];
+    if (n <= length - i && r->literals[l][0] == lower(p[i]) && equal_folded(r->literals[l], n, p + i, n)) return 1;
+  }
+  return 0;
+}
+
+static int literal_hit(const Reader *r, const uint8_t *p, size_t length) {
+  if (r->empty_literal) return 1;
+  size_t i = 0;
+#if defined(__SSE2__)
+  /*
+   * 16 bytes at a time: a backslash or a byte outside ASCII anywhere makes the record a candidate; else
+   * a literal is compared only where its anchor (its rarest pair of bytes, OR 0x20, which folds ASCII
+   * letters and keeps a superset of the rest) occurs
+   */
+  const __m128i fold = _mm_set1_epi8(0x20), backslash = _mm_set1_epi8('\\');
+  for (; !r->single_byte_literal && i + 17 <= length; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+    if (_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash))) return 1;
+    __m128i next = _mm_or_si128(_mm_loadu_si128((const __m128i *)(p + i + 1)), fold);
+    __m128i lowered = _mm_or_si128(v, fold);
+    for (size_t l = 0; l < r->literal_count; l++) {
+      const uint8_t *anchor = r->anchors[l];
+      int mask = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(lowered, _mm_set1_epi8((char)anchor[0])), _mm_cmpeq_epi8(next, _mm_set1_epi8((char)anchor[1]))));
+      while (mask) {
+        size_t at = i + (size_t)__builtin_ctz((unsigned)mask);
+        size_t n = r->literal_lengths[l], offset = r->anchor_offsets[l];
+        if (at >= offset && at - offset + n <= length && equal_folded(r->literals[l], n, p + at - offset, n)) return 1;
+        mask &= mask - 1;
+      }
+    }
+  }
+  /* the rest byte by byte, from the first start whose anchor the blocks did not reach */
+  i = i > r->max_anchor_offset ? i - r->max_anchor_offset : 0;
+#endif
+  for (; i < length; i++) if (literal_at(r, p, i, length)) return 1;
+  return 0;
+}
+
+/* how common a byte is in CloudTrail's JSON, 0 (rare) to 40: to anchor each literal on its rarest pair */
+static int byte_frequency(uint8_t c) {
+  static const char common[] = "zqjxkvwyfhgb9876}{5_4302.1/-pudlmcinrotsae,:\"";
+  const char *at = strchr(common, c | 0x20);
+  return at && c ? (int)(at - common) : 20;
+}
+
 static void begin_record(Reader *r, size_t at) {
   r->in_record = 1;
   r->record_start = at;
@@ -345,12 +446,22 @@ static int32_t decide(const Reader *r) {
   for (size_t i = 0; i < r->contains_count; i++) {
     if (contains_span(name, r->name_length, r->contains[i], r->contains_lengths[i])) return CONTAINS_MATCH;
   }
+  if (r->folded_name_count || r->folded_contains_count) {
+    if (has_non_ascii(name, r->name_length)) return CONTAINS_MATCH;
+    for (size_t i = 0; i < r->folded_name_count; i++) {
+      if (equal_folded(r->folded_names[i], r->folded_name_lengths[i], name, r->name_length)) return CONTAINS_MATCH;
+    }
+    for (size_t i = 0; i < r->folded_contains_count; i++) {
+      if (contains_folded(name, r->name_length, r->folded_contains[i], r->folded_contains_lengths[i])) return CONTAINS_MATCH;
+    }
+  }
   return NOT_A_CANDIDATE;
 }
 
 static void end_record(Reader *r, size_t end) {
   r->in_record = 0;
   int32_t name = decide(r);
+  if (name == NOT_A_CANDIDATE && r->literal_count && literal_hit(r, r->bytes + r->record_start, end - r->record_start)) name = CONTAINS_MATCH;
   if (name == NOT_A_CANDIDATE) return;
   r->failed |= !push(&r->out, (int32_t)r->record_start) || !push(&r->out, (int32_t)end) || !push(&r->out, name);
 }
@@ -580,15 +691,19 @@ static int buffer_list(napi_env env, napi_value array, const uint8_t **items, si
 }
 
 static napi_value find_records(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 8;
+  napi_value argv[8];
   Reader *r = calloc(1, sizeof(Reader));
   if (!r) return throw_type_error(env, "out of memory");
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  const char *usage = "findRecords(document: Buffer, names: Buffer[], contains: Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[])";
+  const char *usage =
+      "findRecords(document: Buffer, names: Buffer[], contains: Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[], foldedNames?: Buffer[], foldedContains?: Buffer[], literals?: Buffer[])";
   int ok = argc >= 5 && buffer_arg(env, argv[0], (uint8_t **)&r->bytes, &r->length) && r->length <= INT32_MAX &&
            buffer_list(env, argv[1], r->names, r->name_lengths, MAX_NAMES, &r->name_count) &&
-           buffer_list(env, argv[2], r->contains, r->contains_lengths, MAX_CONTAINS, &r->contains_count);
+           buffer_list(env, argv[2], r->contains, r->contains_lengths, MAX_CONTAINS, &r->contains_count) &&
+           (argc < 6 || buffer_list(env, argv[5], r->folded_names, r->folded_name_lengths, MAX_NAMES, &r->folded_name_count)) &&
+           (argc < 7 || buffer_list(env, argv[6], r->folded_contains, r->folded_contains_lengths, MAX_CONTAINS, &r->folded_contains_count)) &&
+           (argc < 8 || buffer_list(env, argv[7], r->literals, r->literal_lengths, MAX_LITERALS, &r->literal_count));
   uint32_t tests = 0, named = 0;
   bool is_array = false;
   ok = ok && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array && napi_get_array_length(env, argv[3], &tests) == napi_ok && tests <= MAX_TESTS;
@@ -627,6 +742,34 @@ static napi_value find_records(napi_env env, napi_callback_info info) {
   if (!ok) {
     free(r);
     return throw_type_error(env, usage);
+  }
+  if (r->literal_count) {
+    r->literal_class['\\'] = LITERAL_ANY;
+    for (int c = 0x80; c < 256; c++) r->literal_class[c] = LITERAL_ANY;
+    for (size_t l = 0; l < r->literal_count; l++) {
+      if (r->literal_lengths[l] == 0) {
+        r->empty_literal = 1;
+        continue;
+      }
+      uint8_t first = r->literals[l][0];
+      r->literal_class[first] |= LITERAL_START;
+      if (r->literal_lengths[l] == 1) {
+        memset(r->literal_second[first], 0xff, 32);
+        r->single_byte_literal = 1;
+      } else {
+        r->literal_second[first][r->literals[l][1] >> 3] |= (uint8_t)(1 << (r->literals[l][1] & 7));
+        size_t best = 0;
+        for (size_t k = 1; k + 1 < r->literal_lengths[l]; k++) {
+          const uint8_t *q = r->literals[l];
+          if (byte_frequency(q[k]) + byte_frequency(q[k + 1]) < byte_frequency(q[best]) + byte_frequency(q[best + 1])) best = k;
+        }
+        r->anchors[l][0] = r->literals[l][best] | 0x20;
+        r->anchors[l][1] = r->literals[l][best + 1] | 0x20;
+        r->anchor_offsets[l] = best;
+        if (best > r->max_anchor_offset) r->max_anchor_offset = best;
+      }
+      if (first >= 'a' && first <= 'z') r->literal_class[first - 0x20] |= LITERAL_START;
+    }
   }
   size_t error = 0;
   int status = read_document(r, &error);

@@ -5,7 +5,7 @@
  * directory partition per AWSLogs/<account>/CloudTrail/<region> folder. As in a worker, up to `slots`
  * partitions run at once on the main thread and share the process's scan threads (TRAILWARDEN_SCAN_THREADS,
  * default one per core), which are started before the clock starts, as a running worker has them.
- * Child process: node inproc.js '{"dir":…,"date":"YYYY-MM-DD","slots":N}'
+ * Child process: node inproc.js '{"dir":…,"date":"YYYY-MM-DD","slots":N,"rulesConfig":{…}}'
  */
 const { join } = require('node:path');
 const { DIST, partitionFolders, findingKey, report, scanPeriod } = require('./common');
@@ -17,8 +17,9 @@ const { parseConfig } = require(join(DIST, 'config', 'load.js'));
 const { correlate, cleanupScratch } = require(join(DIST, 'activities', 'correlate.js'));
 const { blobLines } = require(join(DIST, 'activities', 'scratch.js'));
 
-const { dir, date, slots = 8 } = JSON.parse(process.argv[2]);
-const rules = parseConfig({ sources: [] }).rules;
+const { dir, date, slots = 8, rulesConfig } = JSON.parse(process.argv[2]);
+// rulesConfig: the config's "rules" (npm run bench -- --sigma turns on the Sigma pack), else the defaults
+const rules = parseConfig({ sources: [], ...(rulesConfig ? { rules: rulesConfig } : {}) }).rules;
 const period = scanPeriod(date);
 const scanId = `bench-inproc-${process.pid}`;
 const queue = partitionFolders(dir).map(({ path }, i) => ({

@@ -4,6 +4,7 @@
  *               [--skip-duckdb] [--skip-s3] [--s3-every K] [--single-source] [--profile]
  * npm run bench -- --org 500x17      an organisation trail scanned through Temporal (scripts/bench/org.js)
  * npm run bench -- --watch [...]     continuous detection at an accelerated clock (scripts/bench/watch.js)
+ * npm run bench -- --sigma [...]     the SigmaHQ pack beside the seed rules, against pySigma's SQL in DuckDB (scripts/bench/sigma.js)
  *
  * Generates (or reuses) a synthetic trail under bench-output/, then measures one stage after another
  * on the same files: (a) gunzip floor, (b) scan activity in-process, (c) full scan through Temporal,
@@ -396,6 +397,12 @@ if (process.argv.includes('--watch')) {
   // the watch benchmark is a run of its own, with its own arguments
   const args = process.argv.slice(2).filter((arg) => arg !== '--watch');
   const { status } = require('node:child_process').spawnSync(process.execPath, [join(__dirname, 'watch.js'), ...args], { stdio: 'inherit' });
+  process.exit(status ?? 1);
+}
+
+if (process.argv.includes('--sigma')) {
+  const args = process.argv.slice(2).filter((arg) => arg !== '--sigma');
+  const { status } = require('node:child_process').spawnSync(process.execPath, [join(__dirname, 'sigma.js'), ...args], { stdio: 'inherit' });
   process.exit(status ?? 1);
 }
 

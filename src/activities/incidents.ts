@@ -5,7 +5,7 @@ import type { IncidentSettings, NamedChannel } from '../config/load';
 import { deliver } from '../notify/deliver';
 import { PermanentDeliveryError } from '../notify/errors';
 import { type FindingBrief, type IncidentNotice, briefOf } from '../notify/notice';
-import { ruleById } from '../rules';
+import { ruleOf } from '../rules';
 import type { Finding } from '../rules/types';
 import { str } from '../cloudtrail/record';
 import type { StoreLocation } from '../store/blob-store';
@@ -115,7 +115,7 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
 
   const runLink = `${input.incidents.webUiUrl}/namespaces/${workflowNamespace}/workflows/${input.scan.workflowId}/${input.scan.runId}/history`;
   const routeGroup = async ([incidentId, group]: [string, IncidentGroup]) => {
-    const rule = ruleById(group.ruleId);
+    const rule = ruleOf(group.findings[0]);
     group.findings.sort((a, b) => a.id.localeCompare(b.id));
     const briefs: FindingBrief[] = group.findings.map(briefOf);
     for (let i = 0; i < briefs.length; i += SIGNAL_BATCH) {
@@ -125,8 +125,8 @@ export async function routeFindings(input: RouteFindingsInput): Promise<RouteFin
         args: [
           {
             ruleId: group.ruleId,
-            ruleName: rule?.name ?? group.ruleId,
-            severity: rule?.severity ?? 'Unknown',
+            ruleName: rule.name,
+            severity: rule.severity,
             key: group.key,
             windowMs: group.windowMs,
             channels: input.incidents.channels,

@@ -20,6 +20,22 @@ export async function listIncidents(client: Client, open: boolean): Promise<Inci
   return incidents.sort((a, b) => b.openedAt.localeCompare(a.openedAt));
 }
 
+/**
+ * Waits until every incident of a private (embedded) server has an outcome for each of its channels:
+ * the server and its worker stop with the command, so a notification still due then would never go.
+ * Returns how many incidents still lacked one when `timeoutMs` ran out.
+ */
+export async function awaitNotifications(client: Client, expected = 0, timeoutMs = 120_000, log: (line: string) => void = () => undefined): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let polls = 0; ; polls++) {
+    const incidents = await listIncidents(client, false);
+    const pending = Math.max(expected - incidents.length, 0) + incidents.filter((i) => i.notifications.length < (i.channelCount ?? 0)).length;
+    if (pending === 0 || Date.now() > deadline) return pending;
+    if (polls === 0) log(`waiting for the notifications of ${pending} incident(s) before the embedded server stops`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** What the incident's notifications did: each channel's outcome, or why there is none. */
 export function notificationsText(i: IncidentState, configuredChannels: number): string {
   if (i.notifications.length) return i.notifications.map((n) => `${n.channel}:${n.status}`).join(',');

@@ -31,6 +31,10 @@ export function starterConfig(logs: string): object {
     rules: {
       '//': 'every rule is on by default with the seed behaviour; options are in README.md, "Rule options", and docs/rules.md',
       ...Object.fromEntries(RULES.map((rule) => [rule.id, { enabled: true }])),
+      sigma: {
+        '//': 'the SigmaHQ CloudTrail pack shipped with trailwarden (DRL 1.1): set enabled to true; add your own rule files with paths; docs/sigma.md',
+        enabled: false,
+      },
     },
     findings: { '//': 'one <date>.jsonl file per scanned day', directory: '.trailwarden/findings' },
     '//notifications': [

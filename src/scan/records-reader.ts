@@ -655,11 +655,16 @@ export class RecordsReader {
         : this.nameKind === Kind.Other
           ? null
           : undefined;
-    const name = this.matcher.decide(eventName, this.verify, this.passes);
+    let name = this.matcher.decide(eventName, this.verify, this.passes);
+    const tail = chunk.subarray(this.recordOpenInChunk, endInChunk);
+    let raw: Buffer | undefined;
+    if (name === undefined && this.matcher.literalBuffers.length) {
+      raw = this.recordParts.length ? Buffer.concat([...this.recordParts, tail]) : tail;
+      if (this.matcher.literalHit(raw)) name = CONTAINS_MATCH;
+    }
     if (name !== undefined) {
-      const tail = chunk.subarray(this.recordOpenInChunk, endInChunk);
       this.candidates.push(start, end, name);
-      this.raws.push(this.recordParts.length ? Buffer.concat([...this.recordParts, tail]) : tail);
+      this.raws.push(raw ?? (this.recordParts.length ? Buffer.concat([...this.recordParts, tail]) : tail));
     }
     if (this.recordParts.length !== 0) this.recordParts = [];
     this.recordOpenInChunk = -1;

@@ -87,6 +87,9 @@ function readNatively(document: Buffer, native: NativeScanner, matcher: Candidat
     matcher.containsBuffers,
     matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]),
     matcher.skipsByName.map((tests) => Int32Array.from(tests)),
+    matcher.foldedNameBuffers,
+    matcher.foldedContainsBuffers,
+    matcher.literalBuffers,
   );
   const [status, records, offset] = found;
   if (status === NATIVE_NEEDS_JS) return undefined;

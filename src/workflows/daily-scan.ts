@@ -28,7 +28,7 @@ import { failureMessage } from '../common/failure';
 import { inLanes } from '../common/lanes';
 import { addStats, partitionSpec } from './partitions';
 import { BATCHES_PER_SHARD, PARTITION_ACTIVITY, type ScanShardWorkflow, batchesOf, batchesOfPlan, runBatches } from './scan-batch';
-import { FindingCount, RuleIds, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
+import { FindingCount, RuleIds, keywordList, ScanDate, ScanStatus, SkippedObjects, Sources } from './search-attributes';
 
 // Short activities get short timeouts: a worker that dies in one of them is only noticed when it times out.
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 };
@@ -93,7 +93,7 @@ export async function DailyScanWorkflow(input: DailyScanInput): Promise<ScanSumm
   if (input.indexed) {
     upsertSearchAttributes([
       { key: ScanDate, value: new Date(period.startMs) },
-      { key: RuleIds, value: Object.keys(input.config.rules).sort() },
+      { key: RuleIds, value: keywordList(Object.keys(input.config.rules)) },
       { key: Sources, value: [...new Set(input.config.sources.map((s) => s.type))].sort() },
       { key: ScanStatus, value: 'Running' },
     ]);

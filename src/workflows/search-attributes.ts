@@ -15,6 +15,26 @@ export const NotificationStatus = defineSearchAttributeKey('NotificationStatus',
 /** "watch" on the runs of `trailwarden watch` (continuous detection); daily scans do not set it */
 export const ScanMode = defineSearchAttributeKey('ScanMode', SearchAttributeType.KEYWORD);
 
+/** Temporal's limit on one search attribute value (its JSON), less a margin. */
+const KEYWORD_LIST_BYTES = 2000;
+
+/**
+ * A keyword list within Temporal's size limit: the values sorted, as many as fit, then "+N more" for
+ * the rest (a scan with the Sigma pack has some 70 rule ids, more than one value holds).
+ */
+export function keywordList(values: readonly string[]): string[] {
+  const sorted = [...values].sort();
+  const kept: string[] = [];
+  for (const [i, value] of sorted.entries()) {
+    const rest = sorted.length - i - 1;
+    if (JSON.stringify([...kept, value, ...(rest ? [`+${rest} more`] : [])]).length > KEYWORD_LIST_BYTES) {
+      return [...kept, `+${sorted.length - i} more`];
+    }
+    kept.push(value);
+  }
+  return kept;
+}
+
 /** Set by Temporal on runs a Schedule starts: the time the run was scheduled for. */
 export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 

@@ -17,7 +17,7 @@ import type { ScanConfig } from '../config/load';
 import { activeDays, dayStartMs } from '../watch/days';
 import { failureMessage } from '../common/failure';
 import { lookupLocked } from './scan-batch';
-import { FindingCount, RuleIds, ScanMode, ScanStatus, Sources } from './search-attributes';
+import { FindingCount, RuleIds, keywordList, ScanMode, ScanStatus, Sources } from './search-attributes';
 
 export interface WatchInput {
   config: ScanConfig;
@@ -198,7 +198,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     upsertSearchAttributes([
       { key: ScanMode, value: 'watch' },
       { key: ScanStatus, value: status },
-      { key: RuleIds, value: Object.keys(input.config.rules).sort() },
+      { key: RuleIds, value: keywordList(Object.keys(input.config.rules)) },
       { key: Sources, value: [...new Set(input.config.sources.map((s) => s.type))].sort() },
       { key: FindingCount, value: findings },
     ]);

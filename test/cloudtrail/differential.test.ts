@@ -35,7 +35,12 @@ const PERIOD = { startMs: Date.parse('2026-11-25T00:00:00Z'), endMs: Date.parse(
 const DEFAULT_RULES = parseConfig({ sources: [] }).rules;
 /** Every fourth seed: the options that widen the candidates (multipart uploads) and the read period (look-back). */
 const OPTION_RULES = parseConfig({ sources: [], rules: { [RULE2]: { includeMultipartUploads: true, commandLookback: 'PT1H' } } }).rules;
-const rulesFor = (seed: number) => (seed % 4 === 3 ? OPTION_RULES : DEFAULT_RULES);
+/** Every fourth seed from 1: the SigmaHQ pack and rules aimed at the generator's records (folded names, literals, correlations). */
+const SIGMA_RULES = parseConfig({
+  sources: [],
+  rules: { sigma: { pack: true, paths: [path.resolve(__dirname, '../fixtures/sigma/differential.yml')] } },
+}).rules;
+const rulesFor = (seed: number) => (seed % 4 === 3 ? OPTION_RULES : seed % 4 === 1 ? SIGMA_RULES : DEFAULT_RULES);
 
 const SEEDS = 300;
 const BATCH = 50;
@@ -103,6 +108,15 @@ describe.each([
     });
     expectAgreement(results);
   });
+});
+
+test('the Sigma seeds have findings of every differential rule, of folded names, literals and correlations alike, and of the pack', () => {
+  const byRule = new Map<string, number>();
+  for (let seed = 1; seed < SEEDS; seed += 4) for (const f of seedCase(seed).expected.findings) byRule.set(f.ruleId, (byRule.get(f.ruleId) ?? 0) + 1);
+  for (let rule = 1; rule <= 5; rule++)
+    expect({ rule, found: (byRule.get(`3f1e2d4c-5b6a-4978-8a1b-0c2d3e4f5a0${rule}`) ?? 0) > 3 }).toEqual({ rule, found: true });
+  const packFindings = [...byRule].filter(([id]) => !id.startsWith('3f1e2d4c-') && id !== RULE1 && id !== RULE2);
+  expect(packFindings.length).toBeGreaterThanOrEqual(1);
 });
 
 /** The bytes as a body of chunks of random sizes (1 byte to 64 KB), as a network stream delivers them. */
@@ -191,7 +205,12 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
     return { key, bytes: Buffer.from(JSON.stringify({ Records: records }, null, 1)) };
   }
 
-  async function scanS3(bucket: string, files: readonly LogFile[], scanId: string): Promise<{ findings: Finding[]; results: PartitionResult[] }> {
+  async function scanS3(
+    bucket: string,
+    files: readonly LogFile[],
+    scanId: string,
+    rules: Record<string, unknown>,
+  ): Promise<{ findings: Finding[]; results: PartitionResult[] }> {
     const client = new S3Client({ region: 'us-east-1', endpoint: s3Endpoint(), forcePathStyle: true });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     for (const file of files) await client.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: file.bytes }));
@@ -207,10 +226,10 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
         label: `s3://${bucket}/${s3.base}${s3.accountId}/CloudTrail/${s3.region}`,
         s3,
       };
-      const input = { scanId, partition, source, rules: DEFAULT_RULES, period: PERIOD };
+      const input = { scanId, partition, source, rules, period: PERIOD };
       results.push(await new MockActivityEnvironment({}, { logger: quietLogger }).run(scanPartition, input));
     }
-    const correlated = await correlate({ scanId, period: PERIOD, rules: DEFAULT_RULES, selected: results.map((r) => r.selected) });
+    const correlated = await correlate({ scanId, period: PERIOD, rules, selected: results.map((r) => r.selected) });
     const findings = [...blobLines(correlated.findings)].map((line) => JSON.parse(line) as Finding);
     return { findings: sortById(findings), results };
   }
@@ -221,8 +240,8 @@ describe('differential, the s3 source: scanPartition over moto S3, then correlat
     for (const [n, seed] of seeds.entries()) {
       const files: LogFile[] = [...seedCase(seed).trail.files];
       if (n === 0) files.push(largeFile(files[files.length - 1].key.replace(/T10(\d\d)Z_/, 'T1059Z_')));
-      const expected = n === 0 ? referenceEvaluation(files, DEFAULT_RULES, PERIOD) : seedCase(seed).expected;
-      const { findings, results } = await scanS3(`tw-differential-${seed}`, files, `differential-s3-${seed}`);
+      const expected = n === 0 ? referenceEvaluation(files, rulesFor(seed), PERIOD) : seedCase(seed).expected;
+      const { findings, results } = await scanS3(`tw-differential-${seed}`, files, `differential-s3-${seed}`, rulesFor(seed));
       expect({ seed, differences: findingDifferences(expected.findings, findings) }).toEqual({ seed, differences: [] });
       expect(asStored(findings)).toEqual(asStored(expected.findings));
       // a corrupt object is reported by its key and not read; every other object is read

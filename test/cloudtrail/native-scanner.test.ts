@@ -2,7 +2,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { scanContext } from '../../src/scan/scan-object';
-import type { CandidateMatcher } from '../../src/scan/candidate-matcher';
+import { type CandidateMatcher, candidateMatcher } from '../../src/scan/candidate-matcher';
+import { ruleCandidates } from '../../src/rules/selection';
+import { configuredRules } from '../../src/rules/configured-rules';
 import { LogFileFormatError, RecordsReader, corruptMessage } from '../../src/scan/records-reader';
 import { parseConfig } from '../../src/config/load';
 import { nativeScanner, nativeScannerStatus } from '../../src/scan/native-scanner';
@@ -11,6 +13,12 @@ import { prng } from '../helpers/prng';
 const SAMPLES = join(__dirname, '..', 'fixtures', 'cloudtrail-samples');
 /** the default rules' candidates and skip tests */
 const MATCHER = scanContext({ rules: parseConfig({ sources: [] }).rules, period: { startMs: 0, endMs: 1 } }).matcher;
+/** the default rules and rules of Sigma's kind beside them: names compared with ASCII letters folded, and literals */
+const FOLDED_MATCHER = candidateMatcher([
+  ...ruleCandidates(configuredRules(parseConfig({ sources: [] }).rules)),
+  { equals: [], contains: [], foldedEquals: ['PutObject', 'CreateTrail'], foldedContains: ['command'] },
+  { equals: [], contains: [], literals: ['TruffleHog', '111122223333'] },
+]);
 
 /** Built by npm run build (scripts/build-native.js); CI builds with TRAILWARDEN_NATIVE_REQUIRED=1. */
 function native() {
@@ -82,6 +90,9 @@ function nativeAnswer(document: Buffer, matcher: CandidateMatcher): unknown {
     matcher.containsBuffers,
     matcher.skipTests.map((t) => [t.topLevelKey, t.everyKey]),
     matcher.skipsByName.map((t) => Int32Array.from(t)),
+    matcher.foldedNameBuffers,
+    matcher.foldedContainsBuffers,
+    matcher.literalBuffers,
   );
   const [status, records, offset] = found;
   if (status === -1) return 'js';
@@ -167,6 +178,9 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
     // only an escaped top-level key goes to the JavaScript reader
     if (answer === 'js') expect(document.toString()).toMatch(/\\/);
     else expect(answer).toEqual(expected);
+    const folded = jsAnswer(document, FOLDED_MATCHER);
+    expect(jsAnswer(document, FOLDED_MATCHER, random)).toEqual(folded);
+    if (answer !== 'js') expect(nativeAnswer(document, FOLDED_MATCHER)).toEqual(folded);
     const json = (() => {
       try {
         return JSON.parse(document.toString().replace(/^\ufeff/, '')) as unknown;
@@ -242,6 +256,56 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
       const answer = jsAnswer(document, MATCHER) as { candidates: number[] };
       expect(nativeAnswer(document, MATCHER)).toEqual(answer);
       expect([fields, answer.candidates.length === 0]).toEqual([fields, skipped]);
+    }
+  });
+
+  test('names compared with ASCII letters folded, and literals in the record text, on both routes', () => {
+    const record = (name: string, rest = '') => `{"eventName":"${name}","eventID":"e","eventTime":"2026-11-25T10:00:00Z"${rest}}`;
+    const cases: [string, boolean][] = [
+      [record('CREATETRAIL'), true],
+      [record('createTrail'), true],
+      [record('CreateTrai'), false],
+      [record('SendCommand'), true], // rule 1's own contains
+      [record('xCOMMANDy'), true],
+      [record('Cre\\u0061teTrail'), true], // an escape: verified
+      [record('CréateTrail'), true], // not ASCII: a Unicode folding might make it equal
+      [record('KreateTrail'), true],
+      [record('PUTOBJECT', ',"recipientAccountId":"1","resources":[{"accountId":"1"}]'), true], // no skip test: a folded rule wants it
+      [record('DescribeInstances', ',"userAgent":"trufflehog/3.0"'), true],
+      [record('DescribeInstances', ',"userAgent":"TruffleHo"'), false],
+      [record('DescribeInstances', ',"userAgent":"Truffle\\u0048og"'), true], // a backslash anywhere
+      [record('DescribeInstances', ',"userAgent":"café"'), true], // a byte outside ASCII anywhere
+      [record('DescribeInstances', ',"requestParameters":{"owner":"111122223333"}'), true],
+      [record('DescribeInstances'), false],
+    ];
+    for (const [text, candidate] of cases) {
+      const document = Buffer.from(`{"Records":[${text}]}`);
+      const answer = jsAnswer(document, FOLDED_MATCHER) as { candidates: number[] };
+      expect(nativeAnswer(document, FOLDED_MATCHER)).toEqual(answer);
+      expect(jsAnswer(document, FOLDED_MATCHER, prng(text.length))).toEqual(answer);
+      expect([text, answer.candidates.length === 3]).toEqual([text, candidate]);
+      // what the parsed record then says (a verified candidate is asked again)
+      if (candidate) expect([text, FOLDED_MATCHER.accepts((JSON.parse(text) as { eventName: unknown }).eventName)]).toEqual([text, true]);
+    }
+  });
+
+  test("a record rule 2's skip test rules out still goes to the literal search", () => {
+    const matcher = candidateMatcher([
+      ...ruleCandidates(configuredRules(parseConfig({ sources: [] }).rules)),
+      { equals: [], contains: [], literals: ['TruffleHog'] },
+    ]);
+    const put = (owner: string, agent: string) =>
+      `{"eventName":"PutObject","eventID":"e","eventTime":"2026-11-25T10:00:00Z","recipientAccountId":"1","userAgent":"${agent}","resources":[{"accountId":"${owner}"}]}`;
+    const cases: [string, number[]][] = [
+      [put('1', 'aws-cli/2'), []], // own bucket, no literal: skipped unread
+      [put('1', 'trufflehog/3.1'), [-1]], // own bucket, but a literal rule may want it
+      [put('2', 'aws-cli/2'), [matcher.names.indexOf('PutObject')]], // a foreign put: rule 2's
+    ];
+    for (const [text, names] of cases) {
+      const document = Buffer.from(`{"Records":[${text}]}`);
+      const answer = jsAnswer(document, matcher) as { candidates: number[] };
+      expect(nativeAnswer(document, matcher)).toEqual(answer);
+      expect([text, answer.candidates.filter((_, i) => i % 3 === 2)]).toEqual([text, names]);
     }
   });
 

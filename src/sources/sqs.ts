@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Source } from '../config/schema';
 import { classifyAwsError } from './errors';
+import { once } from '../common/once';
 
 /** One object a delivery notification names, with when it was notified (epoch ms). */
 export interface ObjectNotice {
@@ -64,7 +65,7 @@ export function parseNotification(body: string, sentMs: number): Omit<ReceivedMe
   return { objects: [], ignored: 'neither a CloudTrail nor an S3 event notification' };
 }
 
-const sqsSdk = () => import('@aws-sdk/client-sqs');
+const sqsSdk = once(() => import('@aws-sdk/client-sqs'));
 
 const clients = new Map<string, Promise<SQSClient>>();
 

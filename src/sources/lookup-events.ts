@@ -2,6 +2,7 @@ import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { LookupEventsSource } from '../config/schema';
 import { classifyAwsError } from './errors';
 import { sharedLimiter } from './rate-limiter';
+import { once } from '../common/once';
 
 /** CloudTrail allows 2 LookupEvents requests per second per account and region. */
 export const LOOKUP_REQUESTS_PER_SECOND = 2;
@@ -29,7 +30,7 @@ function clientRegion(): string {
 }
 
 // The AWS SDK clients load on first use: together they add ~40 MB to a worker that has no lookupEvents source.
-const cloudTrailSdk = () => import('@aws-sdk/client-cloudtrail');
+const cloudTrailSdk = once(() => import('@aws-sdk/client-cloudtrail'));
 
 async function credentialsFor(source: LookupEventsSource, account: { roleArn?: string; externalId?: string }, region: string) {
   if (!account.roleArn) return undefined;

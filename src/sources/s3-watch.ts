@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Source } from '../config/schema';
 import { classifyAwsError } from './errors';
+import { s3Sdk } from './s3';
 
 /** An object a listing found, with its LastModified (the delivery time a watch measures latency from). */
 export interface ListedObject {
@@ -11,7 +12,7 @@ export interface ListedObject {
 
 /** Every object under `prefix` (one date folder of a partition: about 288 a day), in key order. */
 export async function listS3Folder(client: S3Client, source: S3Source, prefix: string): Promise<ListedObject[]> {
-  const { paginateListObjectsV2 } = await import('@aws-sdk/client-s3');
+  const { paginateListObjectsV2 } = await s3Sdk();
   const objects: ListedObject[] = [];
   try {
     for await (const page of paginateListObjectsV2({ client }, { Bucket: source.bucket, Prefix: prefix })) {

@@ -6,6 +6,7 @@ import { parseIsoDuration } from '../config/duration';
 import type { ScanPeriod } from '../rules/types';
 import { classifyAwsError } from './errors';
 import type { LogObject } from './log-object';
+import { once } from '../common/once';
 
 /** File names carry the delivery minute; a little slack before the period costs almost nothing. */
 const EARLY_SLACK_MS = 10 * 60_000;
@@ -18,7 +19,7 @@ export interface S3TrailPartition {
 }
 
 /** The S3 SDK, loaded on first use: it adds ~20 MB to a worker that only reads directories. */
-const s3Sdk = () => import('@aws-sdk/client-s3');
+export const s3Sdk = once(() => import('@aws-sdk/client-s3'));
 
 /** One client per endpoint and region in a worker: an organisation's thousands of partitions share it. */
 const clients = new Map<string, Promise<S3Client>>();

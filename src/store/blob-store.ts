@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { once } from '../common/once';
 
 /**
  * A flat key space of small-to-medium objects that every process using the same location reaches:
@@ -135,7 +136,7 @@ export class DirectoryBlobStore implements BlobStore {
 }
 
 /** The AWS SDK for S3 (~20 MB of memory), loaded when a store on S3 is first used: a worker with folder stores never loads it. */
-const s3Sdk = () => import('@aws-sdk/client-s3');
+const s3Sdk = once(() => import('@aws-sdk/client-s3'));
 
 function isStatus(error: unknown, ...codes: number[]): boolean {
   const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;

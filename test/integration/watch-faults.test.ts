@@ -83,7 +83,10 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
         return p.objectsByDay?.[DAY] === trailObjects && p.dirty.length === 0 ? p : undefined;
       },
       180_000,
-    );
+    ).catch(async (error) => {
+      const p = await handle.query(watchProgressQuery);
+      throw new Error(`${error.message}: ${trailObjects} objects; progress ${JSON.stringify({ ...p, days: undefined })}`);
+    });
     await handle.signal('stop');
     const state = await handle.result();
     expect(state.totals.objects).toBe(trailObjects); // each object scanned once, across both workers

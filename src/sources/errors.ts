@@ -1,3 +1,11 @@
+/**
+ * Socket timeouts of the source clients (S3, SQS): a request whose connection stays silent this long
+ * fails, and the activity's retry takes over, where it would otherwise hang while the activity's own
+ * heartbeat timer kept it alive. Above SQS's longest long poll (20 s); a download that keeps sending
+ * data is never cut.
+ */
+export const SOCKET_TIMEOUTS = { connectionTimeout: 10_000, requestTimeout: 60_000 };
+
 /** An error retrying cannot fix (access denied, missing bucket, bad path): fail fast and say why. */
 export class PermanentSourceError extends Error {
   override name = 'PermanentSourceError';

@@ -4,7 +4,7 @@ import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/k
 import type { S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
 import type { ScanPeriod } from '../rules/types';
-import { classifyAwsError } from './errors';
+import { SOCKET_TIMEOUTS, classifyAwsError } from './errors';
 import type { LogObject } from './log-object';
 import { once } from '../common/once';
 
@@ -30,7 +30,13 @@ export function createS3Client(source: S3Source): Promise<S3Client> {
   let client = clients.get(key);
   if (!client) {
     client = s3Sdk().then(
-      ({ S3Client }) => new S3Client({ region, ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}), followRegionRedirects: true }),
+      ({ S3Client }) =>
+        new S3Client({
+          region,
+          requestHandler: SOCKET_TIMEOUTS,
+          ...(source.endpoint ? { endpoint: source.endpoint, forcePathStyle: true } : {}),
+          followRegionRedirects: true,
+        }),
     );
     clients.set(key, client);
   }

@@ -2,6 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Source } from '../config/schema';
 import { classifyAwsError } from './errors';
 import { once } from '../common/once';
+import { SOCKET_TIMEOUTS } from './errors';
 
 /** One object a delivery notification names, with when it was notified (epoch ms). */
 export interface ObjectNotice {
@@ -81,7 +82,9 @@ function sqsClient(notifications: NonNullable<S3Source['notifications']>): Promi
   const key = JSON.stringify([region, notifications.endpoint ?? '']);
   let client = clients.get(key);
   if (!client) {
-    client = sqsSdk().then(({ SQSClient }) => new SQSClient({ region, ...(notifications.endpoint ? { endpoint: notifications.endpoint } : {}) }));
+    client = sqsSdk().then(
+      ({ SQSClient }) => new SQSClient({ region, requestHandler: SOCKET_TIMEOUTS, ...(notifications.endpoint ? { endpoint: notifications.endpoint } : {}) }),
+    );
     clients.set(key, client);
   }
   return client;

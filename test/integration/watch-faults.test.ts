@@ -45,7 +45,14 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
   const taskQueue = `watch-faults-${Date.now()}`;
   // a killed worker's notifications come back after 5 s, not the default 2 minutes
   const workerEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, TRAILWARDEN_TASK_QUEUE: taskQueue, TRAILWARDEN_WATCH_VISIBILITY_S: '5' };
-  const startWorker = (): ChildProcess => spawn(process.execPath, [BIN, 'worker'], { env: workerEnv, stdio: 'ignore' });
+  // each worker's log in the test's folder: a timeout below shows its last lines
+  let workers = 0;
+  const logs: string[] = [];
+  const startWorker = (): ChildProcess => {
+    const log = join(dir, `worker-${workers++}.log`);
+    logs.push(log);
+    return spawn(process.execPath, [BIN, 'worker'], { env: { ...workerEnv, TRAILWARDEN_LOG_FILE: log }, stdio: 'ignore' });
+  };
   let worker = startWorker();
   let connection = await Connection.connect({ address: server.address });
   try {
@@ -85,7 +92,8 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
       180_000,
     ).catch(async (error) => {
       const p = await handle.query(watchProgressQuery);
-      throw new Error(`${error.message}: ${trailObjects} objects; progress ${JSON.stringify({ ...p, days: undefined })}`);
+      const tails = logs.map((log) => `${log}:\n${existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-40).join('\n') : '(none)'}`);
+      throw new Error(`${error.message}: ${trailObjects} objects; progress ${JSON.stringify({ ...p, days: undefined })}\n${tails.join('\n')}`);
     });
     await handle.signal('stop');
     const state = await handle.result();

@@ -59,7 +59,8 @@ export function correlateRecords(rulesConfig: Record<string, unknown>, period: S
   for (const { rule, options } of rules) {
     const found = rule.correlate([...(byRule.get(rule.id)?.values() ?? [])], period, options);
     findingsByRule[rule.id] = found.length;
-    findings.push(...found);
+    // one by one: a rule may find more than a call's arguments can hold (a Sigma rule matching most records)
+    for (const finding of found) findings.push(finding);
   }
   return { findings, findingsByRule, selectedEvents, duplicateEvents };
 }

@@ -244,7 +244,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         // findings the watch found first also say, in text, how soon after delivery
         const latency: Record<string, FindingLatency> = {};
         for (const date of daysBetween(range.from, range.to)) {
-          findings.push(...(await store.read(date)).filter((f) => matchesFilter(f, filter)));
+          for (const finding of await store.read(date)) if (matchesFilter(finding, filter)) findings.push(finding);
           if (format === 'text') Object.assign(latency, await latencyOf(config, date));
         }
         const asff = asffTargetOf(config.incidents?.channels ?? []);

@@ -27,5 +27,4 @@ export const TEST_NAMESPACES = [
   'tw-watch-sqs',
   'tw-watch-poll',
   'tw-watch-lookup',
-  'tw-watch-batch',
 ] as const;

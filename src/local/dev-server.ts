@@ -105,8 +105,26 @@ async function waitUntilServing(address: string, namespace: string, child: Child
 
 /** Starts `temporal server start-dev` from PATH or .tools/ (installing it there when missing). */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  // a free port may be taken by another process before the server binds it: then another port
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(options, options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt >= PORT_ATTEMPTS || !(error instanceof PortTaken)) throw error;
+    }
+  }
+}
+
+/** How many free ports a dev server without a given port is tried on. */
+const PORT_ATTEMPTS = 4;
+
+/** The server could not bind its port (another process took it first). */
+class PortTaken extends Error {
+  override name = 'PortTaken';
+}
+
+async function startDevServerOnce(options: DevServerOptions, port: number): Promise<DevServer> {
   const namespace = options.namespace ?? 'default';
-  const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`trailwarden: ${line}\n`));
   const cli = temporalCliPath({ log });
@@ -136,9 +154,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   args.push(...(options.extraArgs ?? []));
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  // seen anywhere in the output (a crash's stack trace after it may be longer than what is kept)
+  let portTaken = false;
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-    options.onOutput?.(chunk.toString());
+    const text = chunk.toString();
+    if (text.includes('address already in use')) portTaken = true;
+    output = (output + text).slice(-4000);
+    options.onOutput?.(text);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -154,6 +176,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await waitUntilServing(address, namespace, child, () => output);
   } catch (error) {
     await stop();
+    if (portTaken) throw new PortTaken(`temporal dev server could not bind 127.0.0.1:${port}: address already in use`);
     throw error;
   }
   return { address, uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined, stop };

@@ -101,7 +101,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     await uploadToS3('lookup-full-trail', trail);
     await uploadToS3('lookup-data-events', dataEventsOnly(trail));
     const result = await scan({ sources: [{ type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
-    expect(result.code).toBe(0);
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
     s3Only = result.findings;
     expect(projectFindings(s3Only)).toEqual({ rule1: expectedRule1(DATE), rule2: expectedRule2(DATE) });
   });
@@ -110,7 +110,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server)] });
-      expect(result.code).toBe(0);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(projectFindings(result.findings)).toEqual({ rule1: expectedRule1(DATE), rule2: [] });
       expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
       expect(server.budgetViolations).toBe(0);
@@ -127,7 +127,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-data-events', endpoint: s3Endpoint() }] });
-      expect(result.code).toBe(0);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(ids(result.findings)).toEqual(ids(s3Only));
       expect(sortById(result.findings)).toEqual(sortById(s3Only));
     } finally {
@@ -139,7 +139,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
-      expect(result.code).toBe(0);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(sortById(result.findings)).toEqual(sortById(s3Only));
       expect(result.stderr).toMatch(/[1-9]\d* duplicate\(s\)/);
     } finally {
@@ -151,7 +151,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records, throttle: (i) => i < 8 });
     try {
       const result = await scan({ sources: [lookupSource(server)] });
-      expect(result.code).toBe(0);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(server.injectedThrottles).toBe(8);
       expect(server.budgetViolations).toBe(0);
       expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
@@ -173,7 +173,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       try {
         const [expected, result] = await Promise.all([scan({ sources: [lookupSource(clean)] }), scan({ sources: [lookupSource(server)] })]);
         expect(expected.code).toBe(0);
-        expect(result.code).toBe(0);
+        expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
         expect(sortById(result.findings)).toEqual(sortById(expected.findings));
         // alice's 240 commands per region fall in 96 five-minute windows, each a rule 1 finding
         expect(result.findings.length).toBeGreaterThanOrEqual(96);
@@ -263,7 +263,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
           },
         ],
       });
-      expect(result.code).toBe(0);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       // moto's STS hands out temporary credentials; every request was signed with them, not the caller's
       const keys = new Set(server.requests.map((r) => r.accessKeyId));
       expect(keys.has(process.env.AWS_ACCESS_KEY_ID!)).toBe(false);

@@ -20,5 +20,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 # a 2 MB young generation (the worker's garbage is short-lived; 16 MB semi-spaces cost ~30 MB of RSS), and an old
 # generation that grows by half its live size, not up to 4x: the same flags as bin/trailwarden.js's shebang
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "bin/trailwarden.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--single-threaded-gc", "bin/trailwarden.js"]
 CMD ["worker"]

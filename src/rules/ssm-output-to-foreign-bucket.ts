@@ -202,22 +202,29 @@ function correlate(
   options: SsmOutputToForeignBucketOptions,
 ): SsmOutputToForeignBucketFinding[] {
   if (!options.enabled) return [];
-  // One event per eventID, the earliest copy, so the result never depends on input order or duplicates.
+  // One event per eventID, the earliest copy (the first in input order among equals), so the result never
+  // depends on input order or duplicates.
   const unique = new Map<string, SsmOutputToForeignBucketSelected>();
-  for (const event of [...selected].sort(byTimeThenId)) if (!unique.has(event.eventID)) unique.set(event.eventID, event);
+  for (const event of selected) {
+    const kept = unique.get(event.eventID);
+    if (kept === undefined || byTimeThenId(event, kept) < 0) unique.set(event.eventID, event);
+  }
 
   const commandStartMs = period.startMs - lookbackMs(options);
-  const putsByBucket = new Map<string, ForeignPutSelected[]>();
   const commands: SsmCommandSelected[] = [];
   for (const event of unique.values()) {
-    if (event.kind === 'put' && event.eventTimeMs >= period.startMs && event.eventTimeMs < period.endMs) {
-      const puts = putsByBucket.get(event.bucket) ?? [];
-      puts.push(event);
-      putsByBucket.set(event.bucket, puts);
-    } else if (event.kind === 'command' && event.eventTimeMs >= commandStartMs && event.eventTimeMs < period.endMs) {
-      commands.push(event);
-    }
+    if (event.kind === 'command' && event.eventTimeMs >= commandStartMs && event.eventTimeMs < period.endMs) commands.push(event);
   }
+  // most foreign puts go to buckets no command names: only the others are grouped and put in order
+  const commandBuckets = new Set(commands.map((command) => command.bucket));
+  const putsByBucket = new Map<string, ForeignPutSelected[]>();
+  for (const event of unique.values()) {
+    if (event.kind !== 'put' || !commandBuckets.has(event.bucket) || event.eventTimeMs < period.startMs || event.eventTimeMs >= period.endMs) continue;
+    const puts = putsByBucket.get(event.bucket) ?? [];
+    puts.push(event);
+    putsByBucket.set(event.bucket, puts);
+  }
+  for (const puts of putsByBucket.values()) puts.sort(byTimeThenId);
 
   const findings: SsmOutputToForeignBucketFinding[] = [];
   for (const command of commands) {

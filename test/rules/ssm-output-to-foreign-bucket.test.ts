@@ -725,6 +725,19 @@ describe('determinism', () => {
     expect(doubled).toEqual(expected);
     expect(doubled[0]).toMatchObject({ count: 3, putObjectEventIds: ['p1', 'p2'], sourceIpAddress: '192.0.2.1' });
   });
+
+  test('copies of an eventID that differ: the earliest copy counts, in either order; at the same time, the first given', () => {
+    const [elsewhere, joined] = selectAll([
+      put('p1', '2026-11-25T11:00:20Z', { bucket: 'other-bucket' }),
+      put('p1', '2026-11-25T11:00:40Z', { sourceIPAddress: '192.0.2.40' }),
+    ]);
+    const c1 = selectAll([command('c1', '2026-11-25T11:00:00Z', 'exfil-bucket', { commandId: 'cmd-1' })]);
+    expect(rule.correlate([...c1, elsewhere, joined], D, options())).toEqual([]);
+    expect(rule.correlate([...c1, joined, elsewhere], D, options())).toEqual([]);
+    const sameTime = { ...elsewhere, eventTimeMs: joined.eventTimeMs };
+    expect(rule.correlate([...c1, sameTime, joined], D, options())).toEqual([]);
+    expect(rule.correlate([...c1, joined, sameTime], D, options())).toMatchObject([{ putObjectEventIds: ['p1'], sourceIpAddress: '192.0.2.40' }]);
+  });
 });
 
 describe('rawSkip: the raw test before parsing never drops a put select would keep', () => {

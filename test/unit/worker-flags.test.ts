@@ -16,5 +16,5 @@ test("the Docker image runs node with the shebang's V8 flags (one heap policy wh
   expect(entrypoint).not.toBeNull();
   const words = JSON.parse(entrypoint![1]) as string[];
   expect(words.filter((word) => word.startsWith('--'))).toEqual(shebangFlags());
-  expect(shebangFlags()).toEqual(expect.arrayContaining(['--max-semi-space-size=2', '--heap-growing-percent=50']));
+  expect(shebangFlags()).toEqual(expect.arrayContaining(['--max-semi-space-size=2', '--heap-growing-percent=50', '--single-threaded-gc']));
 });

@@ -387,7 +387,13 @@ function detectionParts(document: SigmaRule): Parts {
 
 function correlationParts(document: SigmaCorrelation): Parts {
   const fields = correlationFields(document);
-  const bases = (options: SigmaOptions) => options.bases.filter((b) => document.rules.includes(b.id)).map(compiledRule);
+  // the counted rules' matchers, found once per options object (select runs on every candidate record)
+  const basesByOptions = new WeakMap<SigmaOptions, CompiledSigmaRule[]>();
+  const bases = (options: SigmaOptions) => {
+    let found = basesByOptions.get(options);
+    if (!found) basesByOptions.set(options, (found = options.bases.filter((b) => document.rules.includes(b.id)).map(compiledRule)));
+    return found;
+  };
   return {
     candidates(options) {
       if (!options.enabled) return { equals: [], contains: [] };

@@ -25,6 +25,8 @@ export interface WatchInput {
   pollIntervalsMs: number[];
   /** a day's watch ends this long after the day (the daily scan then reconciles it) */
   dayEndsAfterMs: number;
+  /** once a notification came, how long a round gathers more (ms); undefined: the default */
+  batchWindowMs?: number;
   indexed?: boolean;
   /** continue as new after this many rounds, so that no history grows with the day (default 100) */
   roundsPerRun?: number;
@@ -218,7 +220,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     let failed = false;
     try {
       const waitSeconds = notified ? Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor((nextPollMs() - now) / 1000))) : 0;
-      const collected = await watchCollect({ config: input.config, days: openDays, pollSources, waitSeconds });
+      const collected = await watchCollect({ config: input.config, days: openDays, pollSources, waitSeconds, batchWindowMs: input.batchWindowMs });
       for (const i of pollSources) state.lastPolledMs[i] = now;
       const { objects, records, bytes, received, deleted, skippedCount } = collected;
       add(state.totals as unknown as Record<string, number>, { objects, records, bytes, received, deleted, skipped: skippedCount });

@@ -74,7 +74,7 @@ describe('WatchWorkflow with time skipping', () => {
     return worker.runUntil(work(taskQueue));
   }
 
-  test('a round every pollInterval; continue-as-new carries the state; stop ends it with its totals', async () => {
+  test('a round every pollInterval; continue-as-new carries the state and the batch window; stop ends it with its totals', async () => {
     const calls: CollectInput[] = [];
     const acts = {
       async watchCollect(input: CollectInput) {
@@ -86,7 +86,7 @@ describe('WatchWorkflow with time skipping', () => {
       },
     };
     await withWorker(acts, async (taskQueue) => {
-      const input: WatchInput = { config, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR, roundsPerRun: 3 };
+      const input: WatchInput = { config, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR, roundsPerRun: 3, batchWindowMs: 3000 };
       const handle = await env.client.workflow.start(WatchWorkflow, { taskQueue, workflowId: `watch-${taskQueue}`, args: [input] });
       await env.sleep(21 * MINUTE);
       const progress = await handle.query(watchProgressQuery);
@@ -94,6 +94,8 @@ describe('WatchWorkflow with time skipping', () => {
       expect(calls.length).toBeGreaterThanOrEqual(4);
       expect(calls.length).toBeLessThanOrEqual(5);
       expect(calls.every((c) => c.pollSources.length === 1 && c.pollSources[0] === 0 && c.waitSeconds === 0)).toBe(true);
+      // the batch window goes to every round, across continue-as-new
+      expect(calls.map((c) => c.batchWindowMs)).toEqual(calls.map(() => 3000));
       expect(progress.rounds).toBeGreaterThanOrEqual(4);
       expect(progress.runs).toBe(Math.floor(progress.rounds / 3) + 1);
       expect(progress.totals.records).toBe(10 * progress.rounds);

@@ -11,7 +11,9 @@
 //                        second, three rounds (it ends in continue-as-new)
 // `node scripts/record-history.js --only watch` records watch.json alone.
 // daily-scan-before-batches.json, a scan recorded before partitions ran in batches, is kept by hand: it
-// replays through the patched path that scans of that version still take.
+// replays through the patched path that scans of that version still take. So are the *-before-plan-store
+// histories, watch-before-batch-window.json (a watch whose input had no batchWindowMs) and
+// watch-before-heartbeats.json (a watch from before the WATCH_HEARTBEATS patch: watchCorrelate without a heartbeat timeout).
 // Re-record deliberately, after a workflow change that is meant to be incompatible.
 'use strict';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -26,6 +28,7 @@ const { DEMO_DATE, buildSampleTrail } = require('../dist/demo/sample-trail');
 const { startDevServer } = require('../dist/local/dev-server');
 const { createWorker } = require('../dist/workers/worker');
 const { connectClient } = require('../dist/cli/temporal');
+const { watchInputOf } = require('../dist/cli/watch');
 const { shiftDay } = require('../dist/common/days');
 
 const OUT = join(__dirname, '..', 'test', 'fixtures', 'histories');
@@ -47,7 +50,7 @@ async function recordWatch(client, target, work, save) {
   const handle = await client.workflow.start('WatchWorkflow', {
     taskQueue: target.taskQueue,
     workflowId: 'watch-history',
-    args: [{ config, pollIntervalsMs: [1000], dayEndsAfterMs: 7_200_000, indexed: true, roundsPerRun: 3 }],
+    args: [{ ...watchInputOf(loaded, config, true), roundsPerRun: 3 }],
   });
   for (;;) {
     const { runId } = await handle.describe();
@@ -92,7 +95,13 @@ async function recordWatch(client, target, work, save) {
         ids[name] = handle.workflowId;
         ids['daily-scan-before-batches.json'] = `scan-${DEMO_DATE}`;
         // histories recorded before a deliberate change, kept to replay beside the new ones
-        for (const kept of ['daily-scan-before-plan-store.json', 'scan-batch-before-plan-store.json']) ids[kept] = previousIds[kept];
+        for (const kept of [
+          'daily-scan-before-plan-store.json',
+          'scan-batch-before-plan-store.json',
+          'watch-before-batch-window.json',
+          'watch-before-heartbeats.json',
+        ])
+          ids[kept] = previousIds[kept];
         writeFileSync(join(OUT, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
         console.log(`saved ${history.events.length} events of ${handle.workflowId} to ${name}`);
       };

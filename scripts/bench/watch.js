@@ -1,11 +1,14 @@
 'use strict';
 /**
- * npm run bench -- --watch [--records N] [--minutes M] [--poll PT10S] [--seed S] [--profile]
+ * npm run bench -- --watch [--records N] [--minutes M] [--poll PT10S] [--batch-window PT10S] [--no-incidents] [--seed S] [--profile]
  *
  * Continuous detection at an accelerated clock: a generated day (yesterday, so that its watch is open)
  * is delivered into moto S3 in delivery order, its 24 hours replayed in M minutes (default 3), with S3
- * event notifications to an SQS queue (or, with --poll, by polling at that interval). One worker
- * process (`trailwarden worker`, as deployed) runs the watch; a file channel takes the notifications.
+ * event notifications to an SQS queue (or, with --poll, by polling at that interval), gathered for
+ * `watch.batchWindow` (--batch-window, default the config's). One worker process (`trailwarden worker`,
+ * as deployed) runs a warm-up scan of another day and then the watch; a file channel takes the notifications
+ * (--no-incidents: none, in the watch and the daily scan alike, to compare the detection alone: with
+ * incidents the watch opens them and runs their notifications, and the daily scan after it has none left to open).
  * Reports per finding delivery -> detection and delivery -> notification accepted (p50, p95, max), the
  * watch's requests, the worker's CPU and peak RSS, its CPU per delivered MB against the daily scan's of
  * the same day, and whether the watch's findings are the daily scan's. Writes bench-output/watch.{json,md}.
@@ -36,6 +39,8 @@ async function main() {
   const records = Number(value('--records', 200_000));
   const minutes = Number(value('--minutes', 3));
   const poll = value('--poll', undefined);
+  const batchWindow = value('--batch-window', undefined);
+  const incidents = !process.argv.includes('--no-incidents');
   const seed = Number(value('--seed', DEFAULTS.seed));
   const date = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   const dir = join(OUT, `watch-trail-${date}-${records}-${seed}`);
@@ -81,12 +86,14 @@ async function main() {
     sources: [source],
     findings: { directory: join(work, 'findings') },
     notifications: [{ type: 'file', path: join(work, 'notifications.jsonl') }],
-    watch: { dayEndsAfter: 'P1D' },
+    ...(incidents ? {} : { incidents: { enabled: false } }),
+    watch: { dayEndsAfter: 'P1D', ...(batchWindow ? { batchWindow } : {}) },
   });
   const config = scanConfigFields(loaded);
   const taskQueue = `bench-watch-${Date.now()}`;
-  // --profile: the worker writes a CPU profile into bench-output/watch-run/worker/ when it stops
-  const nodeArgs = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', join(work, 'worker')] : [];
+  // --profile: the worker writes a CPU profile into bench-output/watch-run/worker/ when it stops, sampled
+  // every 5 ms (at the default 1 ms the profiler's own CPU over a mostly idle run is several times the watch's)
+  const nodeArgs = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-interval', '5000', '--cpu-prof-dir', join(work, 'worker')] : [];
   const { workers } = await startWorkers({
     address: server.address,
     taskQueue,
@@ -99,6 +106,21 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   try {
+    // a warm-up scan of another day, in its own bucket and store: the worker's one-time costs (loading the
+    // AWS SDK and the rules, starting the scan threads) fall in neither measure, as they fell only in the watch's
+    const { buildSampleTrail, DEMO_DATE } = require(join(DIST, 'demo', 'sample-trail.js'));
+    const warmBucket = `${bucket}-warm-up`;
+    await s3.send(new CreateBucketCommand({ Bucket: warmBucket }));
+    for (const [key, body] of buildSampleTrail(DEMO_DATE)) await s3.send(new PutObjectCommand({ Bucket: warmBucket, Key: key, Body: body }));
+    const warmConfig = scanConfigFields(
+      parseConfig({
+        sources: [{ type: 's3', bucket: warmBucket, endpoint: moto.endpoint }],
+        findings: { directory: join(work, 'warm-up-findings') },
+        // no incidents: the warm-up's would be open when the watch's findings of the same users come
+        incidents: { enabled: false },
+      }),
+    );
+    await client.workflow.execute('DailyScanWorkflow', { taskQueue, workflowId: `warm-up-${DEMO_DATE}`, args: [{ date: DEMO_DATE, config: warmConfig }] });
     const handle = await client.workflow.start('WatchWorkflow', { taskQueue, workflowId: 'watch', args: [watchInputOf(loaded, config, false)] });
     const cpuBefore = processCpu(worker.pid).seconds;
     const machineBefore = cpuSnapshot();
@@ -164,7 +186,7 @@ async function main() {
       objects: files.length,
       megabytes: bytes / 1e6,
       minutes,
-      mode: poll ? `polling ${poll}` : 'SQS notifications',
+      mode: `${poll ? `polling ${poll}` : `SQS notifications, batch window ${loaded.watch.batchWindow}`}${incidents ? '' : ', no incidents'}`,
       wallSeconds,
       findings: watched.length,
       detection,
@@ -198,7 +220,7 @@ async function main() {
       `Worker: ${watchCpu.toFixed(1)} CPU s over ${wallSeconds.toFixed(0)} s (${(results.worker.cpuShare * 100).toFixed(0)} % of a core), peak RSS ${results.worker.peakRssMB.toFixed(0)} MB; ${(results.worker.cpuPerMB * 1000).toFixed(0)} ms CPU per delivered MB against the daily scan's ${(results.dailyScan.cpuPerMB * 1000).toFixed(0)} ms (${(results.worker.cpuPerMB / results.dailyScan.cpuPerMB).toFixed(2)}x).`,
       `Findings: watch ${watched.length}, daily scan ${summary.findings} (${same ? 'identical ids, nothing stored or routed again' : 'DIFFERENT'}); other processes used ${(otherShare * 100).toFixed(0)} % of the machine.`,
       '',
-      `Command: \`npm run bench -- --watch --records ${records} --minutes ${minutes}${poll ? ` --poll ${poll}` : ''}\``,
+      `Command: \`npm run bench -- --watch --records ${records} --minutes ${minutes}${poll ? ` --poll ${poll}` : ''}${batchWindow ? ` --batch-window ${batchWindow}` : ''}${incidents ? '' : ' --no-incidents'}\``,
     ].join('\n');
     writeFileSync(join(OUT, 'watch.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(OUT, 'watch.md'), `${md}\n`);

@@ -28,13 +28,21 @@ export interface Correlated {
  * first copy is kept, docs/rules.md "Dedup"), then runs each rule's correlate on what the kept copies selected.
  */
 export function correlateLines(rulesConfig: Record<string, unknown>, period: ScanPeriod, lines: Iterable<string>): Correlated {
+  return correlateRecords(rulesConfig, period, parsed(lines));
+}
+
+function* parsed(lines: Iterable<string>): Generator<RecordLine> {
+  for (const line of lines) yield JSON.parse(line) as RecordLine;
+}
+
+/** correlateLines on lines already parsed (the watch keeps a day's parsed lines across its rounds). */
+export function correlateRecords(rulesConfig: Record<string, unknown>, period: ScanPeriod, records: Iterable<RecordLine>): Correlated {
   const rules = configuredRules(rulesConfig);
   const byRule = new Map<string, Map<string, SelectedEvent>>(rules.map(({ rule }) => [rule.id, new Map()]));
   let selectedEvents = 0;
   let duplicateEvents = 0;
   const claimed = new Set<string>();
-  for (const line of lines) {
-    const { eventID, selected } = JSON.parse(line) as RecordLine;
+  for (const { eventID, selected } of records) {
     // the first copy of an eventID is the one kept, for every rule (a later copy may differ)
     if (claimed.has(eventID)) {
       duplicateEvents++;

@@ -17,6 +17,26 @@ import { routeFindings } from './incidents';
 
 /** Heartbeats at most this often while a round scans (each is encoded and handed to Temporal's core). */
 const BEAT_MS = 1000;
+/** A watch activity heartbeats at least this often, well inside its 30-second heartbeat timeout (src/workflows/watch.ts). */
+const HEARTBEAT_EVERY_MS = 5000;
+
+/**
+ * Runs an activity's work heartbeating every HEARTBEAT_EVERY_MS: a worker killed in the middle is
+ * noticed by the activity's heartbeat timeout and the attempt is retried within half a minute, not
+ * after its start-to-close timeout (minutes, in which the watch makes no round). A call that hangs in a
+ * live worker is still ended by that timeout, and the sources' clients time their requests out
+ * (src/sources/errors.ts: SOCKET_TIMEOUTS).
+ */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** One round of discovery and scanning (src/watch/collect.ts); it heartbeats, so a killed worker's round is retried soon. */
 export async function watchCollect(input: CollectInput): Promise<CollectResult> {
@@ -27,13 +47,7 @@ export async function watchCollect(input: CollectInput): Promise<CollectResult> 
     last = Date.now();
     context.heartbeat();
   };
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), 5000);
-  try {
-    return await collect(input, beat);
-  } finally {
-    clearInterval(timer);
-  }
+  return heartbeating(() => collect(input, beat));
 }
 
 export interface WatchCorrelateInput {
@@ -111,9 +125,14 @@ async function resolveNotification(client: Client, config: ScanConfig, date: str
  * Correlates the day so far, stores its new and changed findings, hands the new ones to incidents
  * through the daily scan's own exactly-once routing (the ledger: a finding routed here is never routed
  * again by the daily scan, and a later version of it, same id, is not routed again), and records
- * each finding's latency.
+ * each finding's latency. It heartbeats: a worker killed while it routes is noticed within 30 s, and the
+ * retry finds the ledger's claims.
  */
 export async function watchCorrelate(input: WatchCorrelateInput): Promise<WatchDayResult> {
+  return heartbeating(() => correlateAndRoute(input));
+}
+
+async function correlateAndRoute(input: WatchCorrelateInput): Promise<WatchDayResult> {
   const { config, date } = input;
   const context = Context.current();
   const day = await correlateDay(config, date);
@@ -167,6 +186,10 @@ export interface WatchLookupPlan {
 
 /** The partitions the watch polls LookupEvents in, numbered as the daily scan's plan numbers them. */
 export async function watchLookupPartitions(config: ScanConfig): Promise<WatchLookupPlan> {
+  return heartbeating(() => lookupPlanOf(config));
+}
+
+async function lookupPlanOf(config: ScanConfig): Promise<WatchLookupPlan> {
   const groups: PlanGroup[] = [];
   for (const [sourceIndex, source] of config.sources.entries()) {
     if (source.type !== 'lookupEvents') continue;
@@ -190,6 +213,10 @@ export interface WatchAddLookupInput {
 
 /** Adds one LookupEvents request window's lines to the open days (and drops the blob they came in); returns the days touched. */
 export async function watchAddLookup(input: WatchAddLookupInput): Promise<string[]> {
+  return heartbeating(() => addLookup(input));
+}
+
+async function addLookup(input: WatchAddLookupInput): Promise<string[]> {
   const store = { findingsStore: input.config.findingsStore, findingsDirectory: input.config.findingsDirectory };
   const lines = [...byteLines(await blobBytes(store, input.scanId, input.selected))];
   const key = `lookupEvents/${input.partition.lookup!.accountId}/${input.partition.lookup!.region}/${String(input.fromMs).padStart(15, '0')}-${input.toMs}`;

@@ -105,8 +105,8 @@ export async function runWatchDemo(options: { uiPort?: number }): Promise<number
     sources: [{ type: 's3', bucket: DEMO_BUCKET, endpoint: moto.endpoint, notifications: { sqsQueueUrl: queueUrl, endpoint: moto.endpoint } }],
     findings: { directory: join(work, 'findings') },
     notifications: [{ type: 'file', name: 'demo-file', path: join(work, 'notifications.jsonl') }],
-    // yesterday's watch stays open all of today
-    watch: { dayEndsAfter: 'P1D' },
+    // yesterday's watch stays open all of today; a round per object as it lands (no gathering), so alice's window is seen growing
+    watch: { dayEndsAfter: 'P1D', batchWindow: 'PT0S' },
   });
   const server = await startDevServer({ uiPort: options.uiPort ?? (await freePort()), onOutput: appendLog });
   const target = { address: server.address, namespace: 'default', taskQueue: 'trailwarden-demo', payloadStorage: payloadStorageFor(undefined, true, work) };

@@ -3,6 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { type LoadedConfig, type ScanConfig, UsageError, checkPathsForRemote } from '../config/load';
 import { parseIsoDuration } from '../config/duration';
+import { DEFAULT_BATCH_WINDOW } from '../config/schema';
 import type { Finding } from '../rules/types';
 import { latencySummary } from '../watch/correlate-day';
 import { type FindingLatency, readLatency, watchStore } from '../watch/day-store';
@@ -24,6 +25,7 @@ import { searchAttributesRegistered } from './visibility';
 import { checkNamespace, interruption, requireWorker, statusIntervalMs } from './wait';
 
 const DEFAULT_POLL_INTERVAL = 'PT1M';
+const MAX_BATCH_WINDOW_MS = 60_000;
 
 /** The watch's input from the config: each source's poll interval (0: its notification queue), the day's end. */
 export function watchInputOf(config: LoadedConfig, scanConfig: ScanConfig, indexed: boolean): WatchInput {
@@ -33,7 +35,10 @@ export function watchInputOf(config: LoadedConfig, scanConfig: ScanConfig, index
   });
   const tooShort = pollIntervalsMs.findIndex((ms) => ms > 0 && ms < 1000);
   if (tooShort >= 0) throw new UsageError(`config: sources.${tooShort}.pollInterval: must be at least PT1S`);
-  return { config: scanConfig, pollIntervalsMs, dayEndsAfterMs: parseIsoDuration(config.watch?.dayEndsAfter ?? 'PT2H'), indexed };
+  const batchWindowMs = parseIsoDuration(config.watch?.batchWindow ?? DEFAULT_BATCH_WINDOW);
+  // a longer gather would spend the minute a notification may take, and outlast the received messages' invisibility
+  if (batchWindowMs > MAX_BATCH_WINDOW_MS) throw new UsageError('config: watch.batchWindow: must be at most PT1M');
+  return { config: scanConfig, pollIntervalsMs, dayEndsAfterMs: parseIsoDuration(config.watch?.dayEndsAfter ?? 'PT2H'), batchWindowMs, indexed };
 }
 
 /** How a line shows a finding's latency: delivery -> detection, and -> notification accepted. */

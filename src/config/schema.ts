@@ -5,6 +5,9 @@ const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account i
 const region = z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region name such as us-east-1');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** `trailwarden watch`'s `watch.batchWindow` by default: a round per ten seconds of notifications, well inside the minute a notification may take */
+export const DEFAULT_BATCH_WINDOW = 'PT10S';
+
 export const s3SourceSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'must be an S3 bucket name'),
@@ -150,8 +153,14 @@ export const configSchema = z.strictObject({
       evidenceLimit: z.number().int().min(1).max(1000).default(50),
     })
     .default({ enabled: true, maxNotificationAge: 'PT24H', evidenceLimit: 50 }),
-  /** `trailwarden watch`: a day's watch ends this long after the day; the daily scan then reconciles it */
-  watch: z.strictObject({ dayEndsAfter: isoDuration.default('PT2H') }).default({ dayEndsAfter: 'PT2H' }),
+  watch: z
+    .strictObject({
+      /** a day's watch ends this long after the day; the daily scan then reconciles it */
+      dayEndsAfter: isoDuration.default('PT2H'),
+      /** once a notification came, how long a round gathers more before it scans them together */
+      batchWindow: isoDuration.default(DEFAULT_BATCH_WINDOW),
+    })
+    .default({ dayEndsAfter: 'PT2H', batchWindow: DEFAULT_BATCH_WINDOW }),
   /** the Web UI base URL used in notification links */
   webUiUrl: httpUrl.default('http://localhost:8233'),
   temporal: z

@@ -14,6 +14,8 @@ export interface ObjectNotice {
 /** A received message: the objects it names (none for a test event or a body we do not know), and its receipt. */
 export interface ReceivedMessage {
   receiptHandle: string;
+  /** when SQS took it (epoch ms) */
+  sentMs: number;
   objects: ObjectNotice[];
   /** why it names no object: an S3 test event, or a body that is neither format */
   ignored?: string;
@@ -37,7 +39,7 @@ function timeOr(text: unknown, fallbackMs: number): number {
  * - S3 event notifications to the queue: `{"Records": [{"eventSource": "aws:s3", "s3": {...}}]}`, keys
  *   URL-encoded with `+` for spaces.
  */
-export function parseNotification(body: string, sentMs: number): Omit<ReceivedMessage, 'receiptHandle'> {
+export function parseNotification(body: string, sentMs: number): Omit<ReceivedMessage, 'receiptHandle' | 'sentMs'> {
   let json: Json | undefined;
   try {
     json = asObject(JSON.parse(body));
@@ -106,10 +108,10 @@ export async function receiveNotifications(source: S3Source, waitSeconds: number
         MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
-    return (response.Messages ?? []).map((message) => ({
-      receiptHandle: message.ReceiptHandle ?? '',
-      ...parseNotification(message.Body ?? '', Number(message.Attributes?.SentTimestamp ?? Date.now())),
-    }));
+    return (response.Messages ?? []).map((message) => {
+      const sentMs = Number(message.Attributes?.SentTimestamp ?? Date.now());
+      return { receiptHandle: message.ReceiptHandle ?? '', sentMs, ...parseNotification(message.Body ?? '', sentMs) };
+    });
   } catch (error) {
     throw classifyAwsError(error, `receiving from ${notifications.sqsQueueUrl}`);
   }

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/keys';
 import type { ScanConfig } from '../config/load';
-import type { DirectorySource, S3Source } from '../config/schema';
+import { DEFAULT_BATCH_WINDOW, type DirectorySource, type S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
 import { tuning } from '../config/tuning';
 import { configuredRules } from '../rules/configured-rules';
@@ -14,7 +15,7 @@ import type { LogObject, SkippedItem } from '../sources/log-object';
 import { createS3Client, discoverS3Partitions, openS3Object } from '../sources/s3';
 import { listS3Folder } from '../sources/s3-watch';
 import { deleteNotifications, receiveNotifications } from '../sources/sqs';
-import { type WatchedObject, objectId, seenObjects, watchStore, writeObject } from './day-store';
+import { type Entry, type WatchedObject, objectId, seenObjects, watchStore, writeObjects } from './day-store';
 import { DAY_MS, EARLY_SLACK_MS, dayStartMs, daysOfDelivery, periodOfDays } from './days';
 
 export interface CollectInput {
@@ -25,6 +26,11 @@ export interface CollectInput {
   pollSources: number[];
   /** how long to wait for the first notification of each queue (long polling), seconds */
   waitSeconds: number;
+  /**
+   * once a queue gave a message, how long after that message was sent the round goes on gathering
+   * before it scans (ms; undefined: the default `watch.batchWindow`): a round per batch, not per object
+   */
+  batchWindowMs?: number;
 }
 
 export interface CollectResult {
@@ -91,9 +97,11 @@ class Collector {
   readonly candidates = new Map<string, Candidate>();
   readonly receipts = new Map<number, string[]>();
   readonly lookbackMs: number;
+  readonly batchWindowMs: number;
 
   constructor(readonly input: CollectInput) {
     this.lookbackMs = Math.max(0, ...configuredRules(input.config.rules).map(({ rule, options }) => rule.lookbackMs(options)));
+    this.batchWindowMs = input.batchWindowMs ?? parseIsoDuration(DEFAULT_BATCH_WINDOW);
   }
 
   drop(reason: string): void {
@@ -115,12 +123,23 @@ class Collector {
     if (!known || deliveredMs < known.deliveredMs) this.candidates.set(id, { source, object, deliveredMs, days });
   }
 
+  /**
+   * Every message the queue has ready, long-polling for the first; once one came, the batch window
+   * after the earliest one's send time passes before the queue is drained.
+   */
   async fromQueue(index: number, source: S3Source): Promise<void> {
     const client = await createS3Client(source);
     const handles: string[] = [];
+    let firstSentMs: number | undefined;
     for (let receive = 0; receive < MAX_RECEIVES; receive++) {
       const messages = await receiveNotifications(source, receive === 0 ? this.input.waitSeconds : 0, visibilitySeconds());
       this.result.received += messages.length;
+      if (firstSentMs === undefined && messages.length) {
+        firstSentMs = Math.min(...messages.map((m) => m.sentMs));
+        // never for as long as the received messages stay invisible: they would come back mid-round
+        const windowMs = Math.min(this.batchWindowMs, visibilitySeconds() * 500);
+        await sleep(Math.min(windowMs, Math.max(0, firstSentMs + windowMs - Date.now())));
+      }
       for (const message of messages) {
         handles.push(message.receiptHandle);
         if (message.ignored) this.drop(message.ignored);
@@ -142,7 +161,8 @@ class Collector {
           );
         }
       }
-      if (messages.length < 10) break;
+      // then until the queue has nothing ready (a receive may give fewer than it holds)
+      if (!messages.length) break;
     }
     this.receipts.set(index, handles);
   }
@@ -213,6 +233,8 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
     return { job: { rules: input.config.rules, period }, scanner: scanners.get(key)! };
   };
   const touched = new Set<string>();
+  // each day's objects of the round, written once at its end (one store write per round and day)
+  const byDay = new Map<string, Entry[]>();
   const width = (sharedScanPool()?.size ?? 0) + 1;
   const queue = [...todo];
   await Promise.all(
@@ -244,7 +266,8 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
           if (result.skipped.length < 50) result.skipped.push({ source: `source ${next.source}`, key: next.object.key, reason: watched.skipped });
         }
         for (const day of next.days) {
-          await writeObject(store, day, watched, lines);
+          if (!byDay.has(day)) byDay.set(day, []);
+          byDay.get(day)!.push({ object: watched, lines });
           result.objectsByDay[day] = (result.objectsByDay[day] ?? 0) + 1;
           // lines that select nothing only claim their eventIDs, and CloudTrail's copies of a record are identical: the day's findings stay
           if (watched.selected > 0) touched.add(day);
@@ -254,6 +277,10 @@ export async function collect(input: CollectInput, beat: () => void = () => unde
       }
     }),
   );
+  for (const [day, entries] of byDay) {
+    await writeObjects(store, day, entries);
+    beat();
+  }
   // only now that every object they name is stored: a message deleted earlier could be lost with a killed worker
   for (const [index, handles] of collector.receipts) {
     const source = input.config.sources[index];
@@ -279,6 +306,6 @@ export async function addLookupLines(
 ): Promise<string[]> {
   const store = watchStore(config);
   const watched: WatchedObject = { source, key, deliveredMs, scannedMs: Date.now(), records, bytes: 0, selected: lines.length };
-  for (const day of days) await writeObject(store, day, watched, lines);
+  for (const day of days) await writeObjects(store, day, [{ object: watched, lines: [...lines] }]);
   return [...days];
 }

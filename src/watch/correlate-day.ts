@@ -1,8 +1,8 @@
-import { correlateLines } from '../activities/correlate';
+import { correlateRecords } from '../activities/correlate';
 import type { ScanConfig } from '../config/load';
 import type { RecordLine } from '../rules/selection';
 import type { Finding } from '../rules/types';
-import { type FindingLatency, readDay, watchStore } from './day-store';
+import { type FindingLatency, readDay, recordsOf, watchStore } from './day-store';
 import { DAY_MS, dayStartMs } from './days';
 
 export interface CorrelatedDay {
@@ -24,17 +24,16 @@ export interface CorrelatedDay {
 export async function correlateDay(config: ScanConfig, date: string): Promise<CorrelatedDay> {
   const entries = await readDay(watchStore(config), date);
   const deliveredOf = new Map<string, number>();
-  function* lines(): Generator<string> {
-    for (const { object, lines: objectLines } of entries) {
-      for (const line of objectLines) {
-        const { eventID } = JSON.parse(line) as RecordLine;
-        if (!deliveredOf.has(eventID)) deliveredOf.set(eventID, object.deliveredMs);
-        yield line;
+  function* records(): Generator<RecordLine> {
+    for (const entry of entries) {
+      for (const record of recordsOf(entry)) {
+        if (!deliveredOf.has(record.eventID)) deliveredOf.set(record.eventID, entry.object.deliveredMs);
+        yield record;
       }
     }
   }
   const startMs = dayStartMs(date);
-  const correlated = correlateLines(config.rules, { startMs, endMs: startMs + DAY_MS }, lines());
+  const correlated = correlateRecords(config.rules, { startMs, endMs: startMs + DAY_MS }, records());
   const lastEvidenceMs = new Map<string, number>();
   for (const finding of correlated.findings) {
     lastEvidenceMs.set(finding.id, Math.max(...finding.eventIds.map((id) => deliveredOf.get(id) ?? 0)));

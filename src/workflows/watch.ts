@@ -3,6 +3,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,6 +26,8 @@ export interface WatchInput {
   pollIntervalsMs: number[];
   /** a day's watch ends this long after the day (the daily scan then reconciles it) */
   dayEndsAfterMs: number;
+  /** once a notification came, how long a round gathers more (ms); undefined: the default */
+  batchWindowMs?: number;
   indexed?: boolean;
   /** continue as new after this many rounds, so that no history grows with the day (default 100) */
   roundsPerRun?: number;
@@ -76,7 +79,13 @@ export const WATCH_WORKFLOW_ID = 'watch';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 };
 const { watchCollect } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry });
-const { watchCorrelate, watchLookupPartitions, watchAddLookup } = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+// The round's other activities. Without a heartbeat timeout (their first version), a worker killed in
+// one of them held the watch until the 5-minute start-to-close timeout; they heartbeat now
+// (src/activities/watch.ts), so a killed worker's attempt is retried after 30 s, as watchCollect's is.
+const withoutHeartbeat = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', retry });
+const withHeartbeat = proxyActivities<typeof activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry });
+/** The patch that gave watchCorrelate, watchLookupPartitions and watchAddLookup their heartbeat timeout. */
+export const WATCH_HEARTBEATS = 'watch-heartbeats';
 
 /**
  * LookupEvents shows an event some minutes after the call: each request window starts this long before
@@ -130,7 +139,8 @@ function describe(state: WatchState, openDays: string[]): string {
   ].join('\n');
 }
 
-type LookupPlan = Awaited<ReturnType<typeof watchLookupPartitions>>;
+type WatchActivities = typeof withHeartbeat;
+type LookupPlan = Awaited<ReturnType<WatchActivities['watchLookupPartitions']>>;
 
 /**
  * Asks each due LookupEvents partition for its selected events since its last request window, through
@@ -138,6 +148,7 @@ type LookupPlan = Awaited<ReturnType<typeof watchLookupPartitions>>;
  * 2 requests/s budget holds), and adds them to the open days.
  */
 async function pollLookups(
+  { watchLookupPartitions, watchAddLookup }: WatchActivities,
   input: WatchInput,
   state: WatchState,
   plan: { lookups?: LookupPlan },
@@ -182,6 +193,8 @@ async function pollLookups(
 export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
   const state = input.state ?? freshState();
   state.runs++;
+  // a run started before the patch keeps the options its history was made with
+  const acts = patched(WATCH_HEARTBEATS) ? withHeartbeat : withoutHeartbeat;
   let stopping = false;
   let openDays = activeDays(nowMs(), input.dayEndsAfterMs);
   setHandler(stopWatchSignal, () => {
@@ -218,7 +231,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     let failed = false;
     try {
       const waitSeconds = notified ? Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor((nextPollMs() - now) / 1000))) : 0;
-      const collected = await watchCollect({ config: input.config, days: openDays, pollSources, waitSeconds });
+      const collected = await watchCollect({ config: input.config, days: openDays, pollSources, waitSeconds, batchWindowMs: input.batchWindowMs });
       for (const i of pollSources) state.lastPolledMs[i] = now;
       const { objects, records, bytes, received, deleted, skippedCount } = collected;
       add(state.totals as unknown as Record<string, number>, { objects, records, bytes, received, deleted, skipped: skippedCount });
@@ -232,7 +245,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     const lookupsDue = pollSources.filter((i) => input.config.sources[i].type === 'lookupEvents');
     if (lookupsDue.length) {
       try {
-        await pollLookups(input, state, plan, lookupsDue, openDays, now, `${workflowId}-${runId}-lookup`);
+        await pollLookups(acts, input, state, plan, lookupsDue, openDays, now, `${workflowId}-${runId}-lookup`);
       } catch (error) {
         failed = true;
         state.lastError = `LookupEvents: ${failureMessage(error)}`;
@@ -240,7 +253,7 @@ export async function WatchWorkflow(input: WatchInput): Promise<WatchState> {
     }
     for (const date of [...state.dirty]) {
       try {
-        state.days[date] = await watchCorrelate({ config: input.config, date, watch: { workflowId, runId }, indexed: input.indexed });
+        state.days[date] = await acts.watchCorrelate({ config: input.config, date, watch: { workflowId, runId }, indexed: input.indexed });
         // a day whose notifications are still going out is correlated again, to record when they are accepted
         if (!state.days[date].pendingNotifications) state.dirty = state.dirty.filter((d) => d !== date);
       } catch (error) {

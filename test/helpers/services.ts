@@ -27,4 +27,5 @@ export const TEST_NAMESPACES = [
   'tw-watch-sqs',
   'tw-watch-poll',
   'tw-watch-lookup',
+  'tw-watch-batch',
 ] as const;

@@ -92,8 +92,19 @@ test('watch: a worker SIGKILLed and the Temporal server restarted mid-day lose n
       180_000,
     ).catch(async (error) => {
       const p = await handle.query(watchProgressQuery);
+      // what the watch waits on: an activity a killed worker held shows its attempt, worker and last heartbeat
+      const pending = ((await handle.describe()).raw.pendingActivities ?? []).map((a) => ({
+        activity: a.activityType?.name,
+        state: a.state,
+        attempt: a.attempt,
+        worker: a.lastWorkerIdentity,
+        started: a.lastStartedTime?.seconds && new Date(Number(a.lastStartedTime.seconds) * 1000).toISOString(),
+        heartbeat: a.lastHeartbeatTime?.seconds && new Date(Number(a.lastHeartbeatTime.seconds) * 1000).toISOString(),
+      }));
       const tails = logs.map((log) => `${log}:\n${existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-40).join('\n') : '(none)'}`);
-      throw new Error(`${error.message}: ${trailObjects} objects; progress ${JSON.stringify({ ...p, days: undefined })}\n${tails.join('\n')}`);
+      throw new Error(
+        `${error.message}: ${trailObjects} objects; progress ${JSON.stringify({ ...p, days: undefined })}; pending ${JSON.stringify(pending)}\n${tails.join('\n')}`,
+      );
     });
     await handle.signal('stop');
     const state = await handle.result();

@@ -1,10 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { classifyKey } from '../../src/cloudtrail/keys';
+import { parseConfig, scanConfigFields } from '../../src/config/load';
+import { collect } from '../../src/watch/collect';
+import { correlateDay } from '../../src/watch/correlate-day';
+import { dayStartMs } from '../../src/watch/days';
+import { sortById } from '../helpers/reference-evaluator';
+import { trailwardenEvaluation } from '../helpers/trailwarden-scan';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
 import type { Finding } from '../../src/rules/types';
 import { findingsStoreOf } from '../../src/store/findings-store';
@@ -66,7 +72,7 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     namespace: (typeof TEST_NAMESPACES)[number],
     source: (bucket: string) => Promise<object>,
     deliver: (w: Watching, files: Map<string, Buffer>) => Promise<void>,
-    counts: { dropped?: Record<string, number> },
+    counts: { dropped?: Record<string, number>; maxBatchesOfDay?: number },
   ) {
     const dir = tempDir(namespace);
     const bucket = `${namespace}-${Date.now()}`;
@@ -118,6 +124,9 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
         expect(progress.objectsByDay?.[TODAY]).toBe(1);
         expect(progress.totals.skipped).toBe(1); // the corrupt object, reported once
         for (const [reason, n] of Object.entries(counts.dropped ?? {})) expect(progress.dropped[reason]).toBe(n);
+        // one store write per round and day: objects that came together are one batch
+        const batches = readdirSync(join(w.findingsDir, 'watch')).flatMap((rules) => readdirSync(join(w.findingsDir, 'watch', rules, 'days', DAY, 'objects')));
+        expect(batches.length).toBeLessThanOrEqual(counts.maxBatchesOfDay ?? trailObjects.length);
 
         const watched = await findingsStoreOf({ directory: w.findingsDir }).read(DAY);
         expect(projectFindings(watched)).toEqual({ rule1: expectedRule1(DAY), rule2: expectedRule2(DAY) });
@@ -213,6 +222,61 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
       },
       { dropped: { digest: 1, foreign: 1, 'S3 test event': 1 } },
     ));
+
+  test("notifications gathered: a day's objects landing together are scanned in one round (one write), with the same findings, each incident notified once", () =>
+    inNamespace(
+      'tw-watch-batch',
+      async (bucket) => ({ type: 's3', bucket, endpoint: s3Endpoint(), notifications: { sqsQueueUrl: await notifiedBucket(bucket), endpoint: s3Endpoint() } }),
+      async (w, files) => {
+        // all within a second or two, inside one batch window (the default ten seconds)
+        await Promise.all(deliveryOrder(files, TODAY).map((key) => s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: key, Body: files.get(key) }))));
+      },
+      { dropped: { digest: 1, 'S3 test event': 1 }, maxBatchesOfDay: 2 },
+    ));
+
+  test('a round gathers what is notified within watch.batchWindow of the first message, in one write per day, correlated as plain parsing gives', async () => {
+    const bucket = `watch-window-${Date.now()}`;
+    const queueUrl = await notifiedBucket(bucket);
+    const dir = tempDir('watch-window');
+    const source = { type: 's3' as const, bucket, endpoint: s3Endpoint(), notifications: { sqsQueueUrl: queueUrl, endpoint: s3Endpoint() } };
+    const config = scanConfigFields(parseConfig({ sources: [source], findings: { directory: join(dir, 'findings') }, watch: { dayEndsAfter: 'P1D' } }));
+    const files = buildSampleTrail(DAY);
+    const keys = [...files.keys()].filter((key) => classifyKey(key) === 'trail' && key.includes(`/${DAY.replace(/-/g, '/')}/`)).sort();
+    const put = (key: string) => s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: files.get(key) }));
+    const round = (waitSeconds: number, batchWindowMs: number) => collect({ config, days: [DAY, TODAY], pollSources: [], waitSeconds, batchWindowMs });
+    const batches = () =>
+      readdirSync(join(dir, 'findings', 'watch')).flatMap((rules) => readdirSync(join(dir, 'findings', 'watch', rules, 'days', DAY, 'objects')));
+    expect((await round(0, 0)).dropped).toEqual({ 'S3 test event': 1 });
+
+    const [early, late, rest] = [keys.slice(0, 3), keys.slice(3, 6), keys.slice(6)];
+    for (const key of early) await put(key);
+    const gathering = round(10, 4000);
+    await sleep(1500);
+    for (const key of late) await put(key);
+    const gathered = await gathering;
+    expect(gathered.objects).toBe(early.length + late.length);
+    expect(gathered.deleted).toBe(early.length + late.length);
+    expect(batches()).toHaveLength(1);
+
+    for (const key of rest) await put(key);
+    await sleep(500);
+    const next = await round(10, 0);
+    expect(next.objects).toBe(rest.length);
+    expect(batches()).toHaveLength(2);
+    expect((await round(0, 0)).objects).toBe(0);
+
+    const day = await correlateDay(config, DAY);
+    const startMs = dayStartMs(DAY);
+    const plain = trailwardenEvaluation(
+      keys.map((key) => ({ key, bytes: files.get(key)! })),
+      config.rules,
+      { startMs, endMs: startMs + 86_400_000 },
+      null,
+    );
+    expect(day.objects).toBe(keys.length);
+    expect(day.findings.length).toBeGreaterThan(0);
+    expect(sortById(day.findings)).toEqual(plain.findings);
+  });
 
   test('polling: ListObjectsV2 every pollInterval finds the same, whatever order the objects land in', () =>
     inNamespace(

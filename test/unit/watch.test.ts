@@ -4,6 +4,9 @@ import { watchInputOf } from '../../src/cli/watch';
 import { parseNotification } from '../../src/sources/sqs';
 import { activeDays, daysOfDelivery } from '../../src/watch/days';
 import { percentiles } from '../../src/watch/correlate-day';
+import { type WatchedObject, objectId, readDay, recordsOf, seenObjects, writeObjects } from '../../src/watch/day-store';
+import { DirectoryBlobStore } from '../../src/store/blob-store';
+import { tempDir } from '../helpers/cli';
 
 const KEY = 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1005Z_abcdefABCDEF0123.json.gz';
 
@@ -86,6 +89,15 @@ describe('watch configuration', () => {
     expect(result.dayEndsAfterMs).toBe(3 * 3_600_000);
   });
 
+  test('a round gathers notifications for watch.batchWindow (default ten seconds, at most a minute)', () => {
+    const sources = [{ type: 's3', bucket: 'trail-a', notifications: { sqsQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/q' } }];
+    expect(input(sources).batchWindowMs).toBe(10_000);
+    expect(input(sources, { batchWindow: 'PT0S' }).batchWindowMs).toBe(0);
+    expect(input(sources, { batchWindow: 'PT45S' }).batchWindowMs).toBe(45_000);
+    expect(() => input(sources, { batchWindow: 'PT61S' })).toThrow(new UsageError('config: watch.batchWindow: must be at most PT1M'));
+    expect(() => input(sources, { batchWindow: 'later' })).toThrow(/watch\.batchWindow/);
+  });
+
   test('a poll interval under a second, or one that is not a duration, is refused', () => {
     expect(() => input([{ type: 'directory', path: '/tmp', pollInterval: 'PT0.5S' }])).toThrow(
       new UsageError('config: sources.0.pollInterval: must be at least PT1S'),
@@ -98,4 +110,54 @@ describe('watch configuration', () => {
 test('percentiles of latencies', () => {
   expect(percentiles([])).toBeUndefined();
   expect(percentiles([5, 1, 3, 2, 4])).toEqual({ count: 5, p50Ms: 3, p95Ms: 5, maxMs: 5 });
+});
+
+describe("a day's store of scanned objects", () => {
+  const object = (source: number, key: string, selected: number): WatchedObject => ({
+    source,
+    key,
+    deliveredMs: 1,
+    scannedMs: 2,
+    records: 3,
+    bytes: 4,
+    selected,
+  });
+  const line = (eventID: string) => JSON.stringify({ eventID, selected: [] });
+
+  test("a round's objects are one write; the day reads them one entry per object, in the daily scan's order", async () => {
+    const store = new DirectoryBlobStore(tempDir('day-store'));
+    await writeObjects(store, '2026-11-25', [
+      { object: object(1, 'b', 1), lines: [line('e-3')] },
+      { object: object(0, 'c', 0), lines: [] },
+      { object: object(0, 'a', 2), lines: [line('e-1'), line('e-2')] },
+    ]);
+    expect(await store.list('days/2026-11-25/objects/')).toHaveLength(1);
+    const entries = await readDay(store, '2026-11-25');
+    expect(entries.map((e) => [e.object.source, e.object.key, e.lines])).toEqual([
+      [0, 'a', [line('e-1'), line('e-2')]],
+      [0, 'c', []],
+      [1, 'b', [line('e-3')]],
+    ]);
+    expect(await seenObjects(store, '2026-11-25')).toEqual(new Set([objectId(0, 'a'), objectId(0, 'c'), objectId(1, 'b')]));
+    // parsed once for every later round's correlation
+    expect(recordsOf(entries[0]).map((r) => r.eventID)).toEqual(['e-1', 'e-2']);
+    expect(recordsOf(entries[0])).toBe(recordsOf((await readDay(store, '2026-11-25'))[0]));
+  });
+
+  test('an entry written alone by an earlier version reads the same; an object in two batches (a retry) is one entry', async () => {
+    const store = new DirectoryBlobStore(tempDir('day-store-old'));
+    await store.put(`days/2026-11-25/objects/${objectId(0, 'old')}.jsonl`, [JSON.stringify(object(0, 'old', 1)), line('e-0')].map((l) => `${l}\n`).join(''));
+    await writeObjects(store, '2026-11-25', [{ object: object(0, 'x', 1), lines: [line('e-9')] }]);
+    await writeObjects(store, '2026-11-25', [
+      { object: object(0, 'x', 1), lines: [line('e-9')] },
+      { object: object(0, 'y', 0), lines: [] },
+    ]);
+    expect(await store.list('days/2026-11-25/objects/')).toHaveLength(3);
+    const entries = await readDay(store, '2026-11-25');
+    expect(entries.map((e) => [e.object.key, e.lines])).toEqual([
+      ['old', [line('e-0')]],
+      ['x', [line('e-9')]],
+      ['y', []],
+    ]);
+  });
 });

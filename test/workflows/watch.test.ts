@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -12,7 +13,7 @@ import { testServerPath } from '../../src/local/tools';
 import { findingsStoreOf } from '../../src/store/findings-store';
 import type { CollectInput, CollectResult } from '../../src/watch/collect';
 import { WatchWorkflow } from '../../src/workflows';
-import { type WatchInput, stopWatchSignal, watchProgressQuery } from '../../src/workflows/watch';
+import { WATCH_HEARTBEATS, type WatchInput, stopWatchSignal, watchProgressQuery } from '../../src/workflows/watch';
 import { iamUser, sendCommand } from '../rules/fixtures';
 import { tempDir } from '../helpers/cli';
 
@@ -74,7 +75,7 @@ describe('WatchWorkflow with time skipping', () => {
     return worker.runUntil(work(taskQueue));
   }
 
-  test('a round every pollInterval; continue-as-new carries the state; stop ends it with its totals', async () => {
+  test('a round every pollInterval; continue-as-new carries the state and the batch window; stop ends it with its totals', async () => {
     const calls: CollectInput[] = [];
     const acts = {
       async watchCollect(input: CollectInput) {
@@ -86,7 +87,7 @@ describe('WatchWorkflow with time skipping', () => {
       },
     };
     await withWorker(acts, async (taskQueue) => {
-      const input: WatchInput = { config, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR, roundsPerRun: 3 };
+      const input: WatchInput = { config, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR, roundsPerRun: 3, batchWindowMs: 3000 };
       const handle = await env.client.workflow.start(WatchWorkflow, { taskQueue, workflowId: `watch-${taskQueue}`, args: [input] });
       await env.sleep(21 * MINUTE);
       const progress = await handle.query(watchProgressQuery);
@@ -94,6 +95,8 @@ describe('WatchWorkflow with time skipping', () => {
       expect(calls.length).toBeGreaterThanOrEqual(4);
       expect(calls.length).toBeLessThanOrEqual(5);
       expect(calls.every((c) => c.pollSources.length === 1 && c.pollSources[0] === 0 && c.waitSeconds === 0)).toBe(true);
+      // the batch window goes to every round, across continue-as-new
+      expect(calls.map((c) => c.batchWindowMs)).toEqual(calls.map(() => 3000));
       expect(progress.rounds).toBeGreaterThanOrEqual(4);
       expect(progress.runs).toBe(Math.floor(progress.rounds / 3) + 1);
       expect(progress.totals.records).toBe(10 * progress.rounds);
@@ -167,6 +170,53 @@ describe('WatchWorkflow with time skipping', () => {
       expect(state.lastError).toMatch(/collecting: listing s3:\/\/trail: NoSuchBucket|correlating .*: the store is not reachable/);
     });
   });
+
+  test('a worker lost in the middle of a correlation holds the watch for the heartbeat timeout, not the 5-minute start-to-close timeout', async () => {
+    const attempts: number[] = [];
+    let collects = 0;
+    const acts = {
+      async watchCollect(input: CollectInput) {
+        collects++;
+        return collected(collects === 1 ? input.days : []);
+      },
+      async watchCorrelate(input: WatchCorrelateInput) {
+        const { attempt } = Context.current().info;
+        attempts.push(attempt);
+        // the first attempt's worker is gone (SIGKILLed): no heartbeat, no result (until this worker shuts down)
+        if (attempts.length === 1) await Context.current().cancelled;
+        return dayResult(input.date, 3);
+      },
+    };
+    await withWorker(acts, async (taskQueue) => {
+      const input: WatchInput = { config, pollIntervalsMs: [5 * MINUTE], dayEndsAfterMs: 2 * HOUR };
+      const handle = await env.client.workflow.start(WatchWorkflow, { taskQueue, workflowId: `watch-lost-${taskQueue}`, args: [input] });
+      // in real time (the test server skips none while an activity runs): the heartbeat timeout ends the
+      // lost attempt after 30 s; the start-to-close timeout alone would take 5 minutes
+      const since = Date.now();
+      let progress = await handle.query(watchProgressQuery);
+      while (!Object.keys(progress.days).length && Date.now() - since < 75_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        progress = await handle.query(watchProgressQuery);
+      }
+      expect(attempts).toEqual([1, 2]);
+      expect(Object.values(progress.days).map((d) => d.findings)).toEqual([3]);
+      expect(progress.dirty).toEqual([]);
+      expect(progress.lastError).toBeUndefined();
+      await handle.signal(stopWatchSignal);
+      await handle.result();
+      // every activity of the round is scheduled with a heartbeat timeout, and the run says which options it took
+      const { events } = await handle.fetchHistory();
+      const scheduled = (events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+      expect(new Set(scheduled.map((a) => a.activityType?.name))).toEqual(new Set(['watchCollect', 'watchCorrelate']));
+      expect(scheduled.every((a) => Number(a.heartbeatTimeout?.seconds ?? 0) === 30)).toBe(true);
+      const patches = (events ?? []).flatMap((e) =>
+        e.markerRecordedEventAttributes?.markerName === 'core_patch'
+          ? (e.markerRecordedEventAttributes.details?.['patch-data']?.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString('utf8'))
+          : [],
+      );
+      expect(patches.some((data) => data.includes(`"${WATCH_HEARTBEATS}"`))).toBe(true);
+    });
+  }, 150_000);
 
   test('real activities: a late event updates its closed window (same id) and notifies nothing more', async () => {
     const dir = tempDir('watch-windows');

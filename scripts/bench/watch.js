@@ -44,7 +44,7 @@ async function notificationsSettled(client) {
     return n;
   };
   // visibility lags the histories a little: a quiet second in a row
-  for (let quiet = 0; quiet < 2; ) {
+  for (let quiet = 0; quiet < 2;) {
     quiet = (await running()) === 0 ? quiet + 1 : 0;
     await sleep(500);
   }
@@ -254,7 +254,13 @@ async function main() {
         receiveMessageAtLeast: progress.rounds / hours,
         deleteMessageBatch: Math.ceil(progress.totals.deleted / 10) / hours,
       },
-      worker: { threads: watchThreads.text, cpuSeconds: watchCpu, cpuShare: watchCpu / wallSeconds, peakRssMB: peakRss(worker.pid) / 2 ** 20, cpuPerMB: watchCpu / (bytes / 1e6) },
+      worker: {
+        threads: watchThreads.text,
+        cpuSeconds: watchCpu,
+        cpuShare: watchCpu / wallSeconds,
+        peakRssMB: peakRss(worker.pid) / 2 ** 20,
+        cpuPerMB: watchCpu / (bytes / 1e6),
+      },
       referenceScan: {
         threads: referenceThreads.text,
         cpuSeconds: referenceCpu,

@@ -93,7 +93,6 @@ function report(result) {
 
 const TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
 
-/** CPU seconds of a /proc/<pid>/stat: its own and its reaped children's. */
 /** CPU seconds of each of a process's threads, by thread id (its main thread's id is the pid). */
 function threadCpu(pid) {
   const threads = new Map();
@@ -108,14 +107,15 @@ function threadCpu(pid) {
   return threads;
 }
 
-/** The busiest threads between two threadCpu readings: "main 1.2 s, 2.1 s, 1.9 s, …" (the rest summed). */
+/** The busiest threads between two threadCpu readings, as text: "main 1.20, 2.10, 1.90, …, others 0.40 CPU s". */
 function threadCpuDelta(pid, before, after, shown = 4) {
   const deltas = [...after].map(([tid, seconds]) => ({ main: tid === pid, seconds: seconds - (before.get(tid) ?? 0) })).sort((a, b) => b.seconds - a.seconds);
   const top = deltas.slice(0, shown).map((d) => `${d.main ? 'main ' : ''}${d.seconds.toFixed(2)}`);
   const rest = deltas.slice(shown).reduce((sum, d) => sum + d.seconds, 0);
-  return { threads: deltas, text: `${top.join(', ')}, others ${rest.toFixed(2)} CPU s` };
+  return `${top.join(', ')}, others ${rest.toFixed(2)} CPU s`;
 }
 
+/** CPU seconds of a /proc/<pid>/stat: its own and its reaped children's. */
 function processCpu(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

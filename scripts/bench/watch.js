@@ -255,14 +255,14 @@ async function main() {
         deleteMessageBatch: Math.ceil(progress.totals.deleted / 10) / hours,
       },
       worker: {
-        threads: watchThreads.text,
+        threads: watchThreads,
         cpuSeconds: watchCpu,
         cpuShare: watchCpu / wallSeconds,
         peakRssMB: peakRss(worker.pid) / 2 ** 20,
         cpuPerMB: watchCpu / (bytes / 1e6),
       },
       referenceScan: {
-        threads: referenceThreads.text,
+        threads: referenceThreads,
         cpuSeconds: referenceCpu,
         cpuPerMB: referenceCpu / (bytes / 1e6),
         findings: referenceSummary.findings,

@@ -1,8 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Source } from '../config/schema';
-import { classifyAwsError } from './errors';
+import { SOCKET_TIMEOUTS, classifyAwsError } from './errors';
 import { once } from '../common/once';
-import { SOCKET_TIMEOUTS } from './errors';
 
 /** One object a delivery notification names, with when it was notified (epoch ms). */
 export interface ObjectNotice {

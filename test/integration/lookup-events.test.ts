@@ -56,6 +56,11 @@ async function scan(config: object, extraArgs: string[] = []) {
   return { ...result, findings: jsonLines<Finding>(result.stdout) };
 }
 
+/** The scan exited 0; when it did not, its stderr is in the failure message. */
+function expectSucceeded(result: { code: number | null; stderr: string }): void {
+  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
 const ids = (findings: Finding[]) => findings.map((f) => f.id).sort();
 const sortById = (findings: Finding[]) => [...findings].sort((a, b) => a.id.localeCompare(b.id));
 
@@ -101,7 +106,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     await uploadToS3('lookup-full-trail', trail);
     await uploadToS3('lookup-data-events', dataEventsOnly(trail));
     const result = await scan({ sources: [{ type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
-    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+    expectSucceeded(result);
     s3Only = result.findings;
     expect(projectFindings(s3Only)).toEqual({ rule1: expectedRule1(DATE), rule2: expectedRule2(DATE) });
   });
@@ -110,7 +115,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server)] });
-      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(result);
       expect(projectFindings(result.findings)).toEqual({ rule1: expectedRule1(DATE), rule2: [] });
       expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
       expect(server.budgetViolations).toBe(0);
@@ -127,7 +132,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-data-events', endpoint: s3Endpoint() }] });
-      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(result);
       expect(ids(result.findings)).toEqual(ids(s3Only));
       expect(sortById(result.findings)).toEqual(sortById(s3Only));
     } finally {
@@ -139,7 +144,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records });
     try {
       const result = await scan({ sources: [lookupSource(server), { type: 's3', bucket: 'lookup-full-trail', endpoint: s3Endpoint() }] });
-      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(result);
       expect(sortById(result.findings)).toEqual(sortById(s3Only));
       expect(result.stderr).toMatch(/[1-9]\d* duplicate\(s\)/);
     } finally {
@@ -151,7 +156,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
     const server = await startLookupEventsServer({ records, throttle: (i) => i < 8 });
     try {
       const result = await scan({ sources: [lookupSource(server)] });
-      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(result);
       expect(server.injectedThrottles).toBe(8);
       expect(server.budgetViolations).toBe(0);
       expect(ids(result.findings)).toEqual(ids(s3Only.filter((f) => f.ruleId === 'PH_Rule_ES_IMPORT_AWS_15')));
@@ -173,7 +178,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
       try {
         const [expected, result] = await Promise.all([scan({ sources: [lookupSource(clean)] }), scan({ sources: [lookupSource(server)] })]);
         expect(expected.code).toBe(0);
-        expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+        expectSucceeded(result);
         expect(sortById(result.findings)).toEqual(sortById(expected.findings));
         // alice's 240 commands per region fall in 96 five-minute windows, each a rule 1 finding
         expect(result.findings.length).toBeGreaterThanOrEqual(96);
@@ -263,7 +268,7 @@ describe('LookupEvents source, through the CLI with a real Temporal dev server',
           },
         ],
       });
-      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(result);
       // moto's STS hands out temporary credentials; every request was signed with them, not the caller's
       const keys = new Set(server.requests.map((r) => r.accessKeyId));
       expect(keys.has(process.env.AWS_ACCESS_KEY_ID!)).toBe(false);

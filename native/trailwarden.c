@@ -418,11 +418,11 @@ static int two_digits(const uint8_t *p, int low, int high) {
   return value >= low && value <= high;
 }
 
-/* records-reader.ts: isSurelyEventTime (YYYY-MM-DDTHH:MM:SS[.fraction]Z with days up to 28) */
+/* records-reader.ts: isSurelyEventTime (YYYY-MM-DDTHH:MM:SS[.fraction]Z, days 01-31, hours 00-23) */
 static int surely_event_time(const uint8_t *p, size_t length) {
   if (length < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' || p[length - 1] != 'Z') return 0;
   for (int i = 0; i < 4; i++) if (!is_digit(p[i])) return 0;
-  if (!two_digits(p + 5, 1, 12) || !two_digits(p + 8, 1, 28) || !two_digits(p + 11, 0, 23) || !two_digits(p + 14, 0, 59) || !two_digits(p + 17, 0, 59)) return 0;
+  if (!two_digits(p + 5, 1, 12) || !two_digits(p + 8, 1, 31) || !two_digits(p + 11, 0, 23) || !two_digits(p + 14, 0, 59) || !two_digits(p + 17, 0, 59)) return 0;
   if (length == 20) return 1;
   if (p[19] != '.' || length < 22) return 0;
   for (size_t i = 20; i < length - 1; i++) if (!is_digit(p[i])) return 0;

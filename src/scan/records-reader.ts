@@ -764,16 +764,17 @@ function twoDigits(b: Buffer, p: number, low: number, high: number): boolean {
 }
 
 /**
- * An eventTime surely in docs/rules.md's form and a valid date (days up to 28; anything else is parsed to
- * know): YYYY-MM-DDTHH:MM:SS[.fraction]Z.
+ * An eventTime surely in docs/rules.md's form that eventTimeMs parses: YYYY-MM-DDTHH:MM:SS[.fraction]Z
+ * with days 01-31 and hours 00-23 (Date.parse takes a 31st in any month, rolling 2026-02-31 over into
+ * March; a test pins that). Anything else is parsed to know.
  */
-function isSurelyEventTime(b: Buffer, p: number, length: number): boolean {
+export function isSurelyEventTime(b: Buffer, p: number, length: number): boolean {
   if (length < 20 || b[p + 4] !== 0x2d || b[p + 7] !== 0x2d || b[p + 10] !== 0x54 || b[p + 13] !== 0x3a || b[p + 16] !== 0x3a || b[p + length - 1] !== 0x5a)
     return false;
   for (let k = 0; k < 4; k++) if (!isDigit(b[p + k])) return false;
   if (
     !twoDigits(b, p + 5, 1, 12) ||
-    !twoDigits(b, p + 8, 1, 28) ||
+    !twoDigits(b, p + 8, 1, 31) ||
     !twoDigits(b, p + 11, 0, 23) ||
     !twoDigits(b, p + 14, 0, 59) ||
     !twoDigits(b, p + 17, 0, 59)

@@ -5,7 +5,8 @@ import { scanContext } from '../../src/scan/scan-object';
 import { type CandidateMatcher, candidateMatcher } from '../../src/scan/candidate-matcher';
 import { ruleCandidates } from '../../src/rules/selection';
 import { configuredRules } from '../../src/rules/configured-rules';
-import { LogFileFormatError, RecordsReader, corruptMessage } from '../../src/scan/records-reader';
+import { LogFileFormatError, RecordsReader, corruptMessage, isSurelyEventTime } from '../../src/scan/records-reader';
+import { eventTimeMs } from '../../src/cloudtrail/record';
 import { parseConfig } from '../../src/config/load';
 import { nativeScanner, nativeScannerStatus } from '../../src/scan/native-scanner';
 import { prng } from '../helpers/prng';
@@ -246,7 +247,12 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
       [',"eventID":7,"eventTime":"2026-11-25T10:00:00Z"', false],
       [',"eventID":"\\u0065","eventTime":"2026-11-25T10:00:00Z"', false],
       [',"eventID":"e","eventTime":"2026-11-25 10:00:00Z"', false],
-      [',"eventID":"e","eventTime":"2026-11-30T10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-30T10:00:00Z"', true],
+      [',"eventID":"e","eventTime":"2026-02-31T23:59:59Z"', true],
+      [',"eventID":"e","eventTime":"2026-11-32T10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-00T10:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-30T24:00:00Z"', false],
+      [',"eventID":"e","eventTime":"2026-11-30T23:60:00Z"', false],
       [',"eventID":"e","eventTime":"2026-11-25T10:00:00.Z"', false],
       [',"eventID":"e","eventTime":"2026-13-25T10:00:00Z"', false],
       [',"eventID":"e"', false],
@@ -257,6 +263,26 @@ describe('native findRecords gives the JavaScript reader’s answer', () => {
       expect(nativeAnswer(document, MATCHER)).toEqual(answer);
       expect([fields, answer.candidates.length === 0]).toEqual([fields, skipped]);
     }
+  });
+
+  test('an eventTime the readers are sure of is one eventTimeMs parses, on every day, month and hour they accept', () => {
+    // a record skipped unread must be well formed: the readers' quick test may only accept times that parse
+    const accepted: string[] = [];
+    const unparsed: string[] = [];
+    for (const year of ['0000', '1900', '2000', '2024', '2026', '2100', '9999'])
+      for (let month = 0; month <= 13; month++)
+        for (let day = 0; day <= 32; day++)
+          for (const clock of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60'])
+            for (const fraction of ['', '.5', '.123456789']) {
+              const time = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T${clock}${fraction}Z`;
+              if (!isSurelyEventTime(Buffer.from(time), 0, time.length)) continue;
+              accepted.push(time);
+              if (eventTimeMs({ eventTime: time }) === undefined) unparsed.push(time);
+            }
+    expect(unparsed).toEqual([]);
+    // days 29-31 are sure too: most puts of the last days of a month are ruled out unread
+    expect(accepted).toEqual(expect.arrayContaining(['2026-11-30T23:59:59Z', '2026-02-31T00:00:00.5Z', '2024-02-29T00:00:00Z']));
+    expect(accepted).toHaveLength(7 * 12 * 31 * 2 * 3);
   });
 
   test('names compared with ASCII letters folded, and literals in the record text, on both routes', () => {

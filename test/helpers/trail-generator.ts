@@ -108,6 +108,7 @@ const NUMBERS = ['-0', '1e400', '-1e400', '1E-7', '12345678901234567890123', '0.
 /** Event times that make a record malformed: not YYYY-MM-DDTHH:MM:SS[.fraction]Z, or no such instant. */
 const BAD_TIMES: unknown[] = [
   '2026-11-25 10:00:00Z',
+  '2026-11-32T10:00:00Z',
   '2026-11-25T10:00:00',
   '2026-11-25T10:00:00+00:00',
   '2026-11-25t10:00:00z',
@@ -231,6 +232,8 @@ function outsideTime(d: Dice): string {
     '2026-11-24T10:00:00Z',
     '2026-11-26T10:00:00Z',
     '2026-11-24T23:30:00Z',
+    // Date.parse rolls a 31st of November over into December: a valid time, the day after
+    '2026-11-31T10:00:00Z',
   ]);
 }
 

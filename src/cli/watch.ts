@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { type LoadedConfig, type ScanConfig, UsageError, checkPathsForRemote } from '../config/load';
 import { parseIsoDuration } from '../config/duration';
-import { DEFAULT_BATCH_WINDOW } from '../config/schema';
+import { DEFAULT_BATCH_WINDOW, DEFAULT_POLL_INTERVAL } from '../config/schema';
 import type { Finding } from '../rules/types';
 import { latencySummary } from '../watch/correlate-day';
 import { type FindingLatency, readLatency, watchStore } from '../watch/day-store';
@@ -24,7 +24,6 @@ import { type TemporalTarget, temporalTarget } from './temporal';
 import { searchAttributesRegistered } from './visibility';
 import { checkNamespace, interruption, requireWorker, statusIntervalMs } from './wait';
 
-const DEFAULT_POLL_INTERVAL = 'PT1M';
 const MAX_BATCH_WINDOW_MS = 60_000;
 
 /** The watch's input from the config: each source's poll interval (0: its notification queue), the day's end. */

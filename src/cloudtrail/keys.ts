@@ -42,6 +42,15 @@ export function dayFolder(base: string, accountId: string, region: string, dayMs
   return `${base}${accountId}/CloudTrail/${region}/${day}/`;
 }
 
+/**
+ * A key that sorts just before every file of a date folder named at `ms` or later (minute precision): a
+ * folder's files differ only from their timestamp on, so ListObjectsV2's StartAfter with it lists the tail.
+ */
+export function folderKeyAt(folder: string, accountId: string, region: string, ms: number): string {
+  const stamp = new Date(Math.floor(ms / 60_000) * 60_000).toISOString().replace(/[-:]/g, '').slice(0, 13);
+  return `${folder}${accountId}_CloudTrail_${region}_${stamp}Z`;
+}
+
 /** "AWSLogs/" under the prefix, with the organization folder when the trail is an organization trail. */
 export function logsBase(prefix: string, organizationId?: string): string {
   const clean = prefix.replace(/^\/+|\/+$/g, '');

@@ -8,6 +8,9 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 /** `trailwarden watch`'s `watch.batchWindow` by default: a round per ten seconds of notifications, well inside the minute a notification may take */
 export const DEFAULT_BATCH_WINDOW = 'PT10S';
 
+/** `trailwarden watch`: how often a source without a notification queue is listed, by default */
+export const DEFAULT_POLL_INTERVAL = 'PT1M';
+
 export const s3SourceSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'must be an S3 bucket name'),

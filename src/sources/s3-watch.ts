@@ -10,12 +10,12 @@ export interface ListedObject {
   lastModifiedMs: number;
 }
 
-/** Every object under `prefix` (one date folder of a partition: about 288 a day), in key order. */
-export async function listS3Folder(client: S3Client, source: S3Source, prefix: string): Promise<ListedObject[]> {
+/** Every object under `prefix` (one date folder of a partition: about 288 a day), in key order; those after `startAfter` when given. */
+export async function listS3Folder(client: S3Client, source: S3Source, prefix: string, startAfter?: string): Promise<ListedObject[]> {
   const { paginateListObjectsV2 } = await s3Sdk();
   const objects: ListedObject[] = [];
   try {
-    for await (const page of paginateListObjectsV2({ client }, { Bucket: source.bucket, Prefix: prefix })) {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: source.bucket, Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) })) {
       for (const item of page.Contents ?? []) {
         if (item.Key) objects.push({ key: item.Key, size: item.Size ?? 0, lastModifiedMs: item.LastModified?.getTime() ?? Date.now() });
       }

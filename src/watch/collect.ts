@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyKey, dayFolder, logsBase, parseTrailKey } from '../cloudtrail/keys';
+import { classifyKey, dayFolder, folderKeyAt, logsBase, parseTrailKey } from '../cloudtrail/keys';
 import type { ScanConfig } from '../config/load';
-import { DEFAULT_BATCH_WINDOW, type DirectorySource, type S3Source } from '../config/schema';
+import { DEFAULT_BATCH_WINDOW, DEFAULT_POLL_INTERVAL, type DirectorySource, type S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
 import { tuning } from '../config/tuning';
 import { configuredRules } from '../rules/configured-rules';
@@ -17,6 +17,7 @@ import { listS3Folder } from '../sources/s3-watch';
 import { deleteNotifications, receiveNotifications } from '../sources/sqs';
 import { type Entry, type WatchedObject, objectId, seenObjects, watchStore, writeObjects } from './day-store';
 import { DAY_MS, EARLY_SLACK_MS, dayStartMs, daysOfDelivery, periodOfDays } from './days';
+import { cachedPartitions, listFrom, listed } from './listing-cursors';
 
 export interface CollectInput {
   config: ScanConfig;
@@ -177,19 +178,24 @@ class Collector {
       for (let d = Math.floor((start - this.lookbackMs - EARLY_SLACK_MS) / DAY_MS) * DAY_MS; d < start + DAY_MS + late && d <= nowMs; d += DAY_MS)
         dayStarts.add(d);
     }
-    for (const partition of await discoverS3Partitions(client, source)) {
+    // a poll lists each folder's tail, from a little before the newest file this worker saw there (src/watch/listing-cursors.ts)
+    const intervalMs = parseIsoDuration(source.pollInterval ?? DEFAULT_POLL_INTERVAL);
+    const sourceId = JSON.stringify(source);
+    for (const partition of await cachedPartitions(sourceId, nowMs, intervalMs, () => discoverS3Partitions(client, source))) {
       for (const d of [...dayStarts].sort()) {
-        for (const item of await listS3Folder(client, source, dayFolder(partition.base, partition.accountId, partition.region, d))) {
+        const folder = dayFolder(partition.base, partition.accountId, partition.region, d);
+        const cursor = `${sourceId}${folder}`;
+        const fromMs = listFrom(cursor, nowMs, intervalMs);
+        const startAfter = fromMs === undefined ? undefined : folderKeyAt(folder, partition.accountId, partition.region, fromMs);
+        let newestNameMs: number | undefined;
+        for (const item of await listS3Folder(client, source, folder, startAfter)) {
           if (classifyKey(item.key) !== 'trail') continue;
           const { key } = item;
-          this.offer(
-            index,
-            { key, size: item.size, open: () => openS3Object(client, source.bucket, key) },
-            item.lastModifiedMs,
-            parseTrailKey(key)!.deliveredMs,
-            late,
-          );
+          const nameMs = parseTrailKey(key)!.deliveredMs;
+          newestNameMs = Math.max(newestNameMs ?? nameMs, nameMs);
+          this.offer(index, { key, size: item.size, open: () => openS3Object(client, source.bucket, key) }, item.lastModifiedMs, nameMs, late);
         }
+        listed(cursor, nowMs, newestNameMs, startAfter === undefined);
       }
     }
   }

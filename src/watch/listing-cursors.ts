@@ -20,7 +20,7 @@ interface FolderCursor {
 }
 
 const folders = new Map<string, FolderCursor>();
-const partitions = new Map<string, { foundAtMs: number; value: unknown }>();
+const partitions = new Map<string, { foundAtMs: number; value: readonly unknown[] }>();
 
 /** From when (file-name time, epoch ms) to list a folder now; undefined: list it whole. */
 export function listFrom(folder: string, nowMs: number, pollIntervalMs: number): number | undefined {
@@ -40,12 +40,16 @@ export function listed(folder: string, nowMs: number, newestNameMs: number | und
   });
 }
 
-/** A source's partitions, found again when they are older than FULL_LISTING_POLLS poll intervals. */
-export async function cachedPartitions<T>(source: string, nowMs: number, pollIntervalMs: number, find: () => Promise<T>): Promise<T> {
+/**
+ * A source's partitions, found again once they are FULL_LISTING_POLLS poll intervals old, and at every
+ * poll while there are none (a trail that has not delivered yet: its first files count).
+ */
+export async function cachedPartitions<T>(source: string, nowMs: number, pollIntervalMs: number, find: () => Promise<readonly T[]>): Promise<readonly T[]> {
   const known = partitions.get(source);
-  if (known && nowMs - known.foundAtMs < FULL_LISTING_POLLS * pollIntervalMs) return known.value as T;
+  if (known && nowMs - known.foundAtMs < FULL_LISTING_POLLS * pollIntervalMs) return known.value as readonly T[];
   const value = await find();
-  partitions.set(source, { foundAtMs: nowMs, value });
+  if (value.length) partitions.set(source, { foundAtMs: nowMs, value });
+  else partitions.delete(source);
   return value;
 }
 

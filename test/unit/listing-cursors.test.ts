@@ -33,12 +33,15 @@ describe("the watch's listing cursors", () => {
     expect(listFrom('f/', T + 1, MINUTE)).toBeUndefined();
   });
 
-  test("a source's partitions are found once per FULL_LISTING_POLLS poll intervals", async () => {
+  test("a source's partitions are found once per FULL_LISTING_POLLS poll intervals, and at every poll while it has none", async () => {
     let finds = 0;
-    const find = async () => [`partition ${++finds}`];
-    expect(await cachedPartitions('s', T, MINUTE, find)).toEqual(['partition 1']);
-    expect(await cachedPartitions('s', T + FULL_LISTING_POLLS * MINUTE - 1, MINUTE, find)).toEqual(['partition 1']);
-    expect(await cachedPartitions('other', T, MINUTE, find)).toEqual(['partition 2']);
-    expect(await cachedPartitions('s', T + FULL_LISTING_POLLS * MINUTE, MINUTE, find)).toEqual(['partition 3']);
+    const found: string[][] = [[], ['p1'], ['p1', 'p2'], ['p1', 'p2', 'p3'], ['q']];
+    const find = async () => found[finds++];
+    expect(await cachedPartitions('s', T, MINUTE, find)).toEqual([]);
+    expect(await cachedPartitions('s', T + 1, MINUTE, find)).toEqual(['p1']);
+    expect(await cachedPartitions('s', T + FULL_LISTING_POLLS * MINUTE, MINUTE, find)).toEqual(['p1']);
+    expect(await cachedPartitions('s', T + 1 + FULL_LISTING_POLLS * MINUTE, MINUTE, find)).toEqual(['p1', 'p2']);
+    expect(await cachedPartitions('other', T, MINUTE, find)).toEqual(['p1', 'p2', 'p3']);
+    expect(finds).toBe(4);
   });
 });

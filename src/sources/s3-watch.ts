@@ -10,7 +10,7 @@ export interface ListedObject {
   lastModifiedMs: number;
 }
 
-/** Every object under `prefix` (one date folder of a partition: about 288 a day), in key order; those after `startAfter` when given. */
+/** Every object under `prefix` (a partition's date folders: about 288 objects a day each), in key order; those after `startAfter` when given. */
 export async function listS3Folder(client: S3Client, source: S3Source, prefix: string, startAfter?: string): Promise<ListedObject[]> {
   const { paginateListObjectsV2 } = await s3Sdk();
   const objects: ListedObject[] = [];

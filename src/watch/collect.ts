@@ -178,25 +178,33 @@ class Collector {
       for (let d = Math.floor((start - this.lookbackMs - EARLY_SLACK_MS) / DAY_MS) * DAY_MS; d < start + DAY_MS + late && d <= nowMs; d += DAY_MS)
         dayStarts.add(d);
     }
-    // a poll lists each folder's tail, from a little before the newest file this worker saw there (src/watch/listing-cursors.ts)
+    // one listing per partition and poll (src/watch/listing-cursors.ts): from the first open date folder
+    // when a whole listing is due, else from a little before the newest file this worker saw, which takes
+    // in the later date folders too (CloudTrail writes each file into the folder of its delivery day)
     const intervalMs = parseIsoDuration(source.pollInterval ?? DEFAULT_POLL_INTERVAL);
     const sourceId = JSON.stringify(source);
+    const folderDays = [...dayStarts].sort((a, b) => a - b);
+    if (!folderDays.length) return;
     for (const partition of await cachedPartitions(sourceId, nowMs, intervalMs, () => discoverS3Partitions(client, source))) {
-      for (const d of [...dayStarts].sort()) {
-        const folder = dayFolder(partition.base, partition.accountId, partition.region, d);
-        const cursor = `${sourceId}${folder}`;
-        const fromMs = listFrom(cursor, nowMs, intervalMs);
-        const startAfter = fromMs === undefined ? undefined : folderKeyAt(folder, partition.accountId, partition.region, fromMs);
-        let newestNameMs: number | undefined;
-        for (const item of await listS3Folder(client, source, folder, startAfter)) {
-          if (classifyKey(item.key) !== 'trail') continue;
-          const { key } = item;
-          const nameMs = parseTrailKey(key)!.deliveredMs;
-          newestNameMs = Math.max(newestNameMs ?? nameMs, nameMs);
-          this.offer(index, { key, size: item.size, open: () => openS3Object(client, source.bucket, key) }, item.lastModifiedMs, nameMs, late);
-        }
-        listed(cursor, nowMs, newestNameMs, startAfter === undefined);
+      const { base, accountId, region } = partition;
+      const regionFolder = `${base}${accountId}/CloudTrail/${region}/`;
+      const cursor = `${sourceId}${regionFolder}`;
+      const tailMs = listFrom(cursor, nowMs, intervalMs);
+      const fromMs = tailMs === undefined ? undefined : Math.max(tailMs, folderDays[0]);
+      const startAfter =
+        fromMs === undefined
+          ? dayFolder(base, accountId, region, folderDays[0])
+          : folderKeyAt(dayFolder(base, accountId, region, Math.floor(fromMs / DAY_MS) * DAY_MS), accountId, region, fromMs);
+      let newestNameMs: number | undefined;
+      for (const item of await listS3Folder(client, source, regionFolder, startAfter)) {
+        if (classifyKey(item.key) !== 'trail') continue;
+        const { key } = item;
+        const nameMs = parseTrailKey(key)!.deliveredMs;
+        if (!dayStarts.has(Math.floor(nameMs / DAY_MS) * DAY_MS)) continue;
+        newestNameMs = Math.max(newestNameMs ?? nameMs, nameMs);
+        this.offer(index, { key, size: item.size, open: () => openS3Object(client, source.bucket, key) }, item.lastModifiedMs, nameMs, late);
       }
+      listed(cursor, nowMs, newestNameMs, fromMs === undefined);
     }
   }
 

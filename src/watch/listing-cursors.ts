@@ -1,40 +1,41 @@
 /**
- * What a worker remembers of its polls of an S3 trail, so that a poll lists only the tail of each date
- * folder instead of the whole day's files: per folder, the newest file-name time it saw there and when it
- * last listed the folder whole; per source, its partitions and when it found them. Only a cache, never
- * the watch's state: a folder this worker knows nothing of (a fresh worker, a round another worker ran)
- * is listed whole, and so is every folder every FULL_LISTING_POLLS poll intervals, which finds a file that
- * landed out of key order further behind the newest one than LISTING_OVERLAP_MS (CLOUDTRAIL.md sets no bound).
+ * What a worker remembers of its polls of an S3 trail, so that a poll lists only the tail of each
+ * partition (one request, whatever the open date folders) instead of every folder whole: per partition,
+ * the newest file-name time it saw and when it last listed the open folders whole; per source, its
+ * partitions and when it found them. Only a cache, never the watch's state: a partition this worker
+ * knows nothing of (a fresh worker, a round another worker ran) is listed whole, and so is every
+ * partition every FULL_LISTING_POLLS poll intervals, which finds a file that landed out of key order
+ * further behind the newest one than LISTING_OVERLAP_MS (CLOUDTRAIL.md sets no bound).
  */
 
-/** A poll lists a folder from this long (in file-name time) before the newest file it saw there. */
+/** A poll lists a partition from this long (in file-name time) before the newest file it saw there. */
 export const LISTING_OVERLAP_MS = 60 * 60_000;
-/** Folders are listed whole, and partitions found again, once every this many poll intervals. */
+/** Partitions are listed whole, and found again, once every this many poll intervals. */
 export const FULL_LISTING_POLLS = 10;
-/** Folders remembered at most (a day's folders of every partition of a large organisation, a few days over). */
-const MAX_FOLDERS = 20_000;
+/** Partitions remembered at most (every account and region of a large organisation). */
+const MAX_PARTITIONS = 20_000;
 
-interface FolderCursor {
+interface PartitionCursor {
   newestNameMs: number;
   wholeAtMs: number;
 }
 
-const folders = new Map<string, FolderCursor>();
+const cursors = new Map<string, PartitionCursor>();
 const partitions = new Map<string, { foundAtMs: number; value: readonly unknown[] }>();
 
-/** From when (file-name time, epoch ms) to list a folder now; undefined: list it whole. */
-export function listFrom(folder: string, nowMs: number, pollIntervalMs: number): number | undefined {
-  const known = folders.get(folder);
+/** From when (file-name time, epoch ms) to list a partition now; undefined: list its open folders whole. */
+export function listFrom(partition: string, nowMs: number, pollIntervalMs: number): number | undefined {
+  const known = cursors.get(partition);
   if (!known || !Number.isFinite(known.newestNameMs) || nowMs - known.wholeAtMs >= FULL_LISTING_POLLS * pollIntervalMs) return undefined;
   return known.newestNameMs - LISTING_OVERLAP_MS;
 }
 
-/** What a listing of a folder saw: the newest file-name time in it (undefined: none), and whether it listed the folder whole. */
-export function listed(folder: string, nowMs: number, newestNameMs: number | undefined, whole: boolean): void {
-  const known = folders.get(folder);
+/** What a listing of a partition saw: the newest file-name time (undefined: none), and whether it listed the open folders whole. */
+export function listed(partition: string, nowMs: number, newestNameMs: number | undefined, whole: boolean): void {
+  const known = cursors.get(partition);
   if (!known && !whole) return;
-  if (!known && folders.size >= MAX_FOLDERS) folders.clear();
-  folders.set(folder, {
+  if (!known && cursors.size >= MAX_PARTITIONS) cursors.clear();
+  cursors.set(partition, {
     newestNameMs: Math.max(known?.newestNameMs ?? -Infinity, newestNameMs ?? -Infinity),
     wholeAtMs: whole ? nowMs : known!.wholeAtMs,
   });
@@ -55,6 +56,6 @@ export async function cachedPartitions<T>(source: string, nowMs: number, pollInt
 
 /** Forgets everything (tests). */
 export function forgetListings(): void {
-  folders.clear();
+  cursors.clear();
   partitions.clear();
 }

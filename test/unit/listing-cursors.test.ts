@@ -6,9 +6,9 @@ const T = Date.parse('2026-11-25T10:00:00Z');
 describe("the watch's listing cursors", () => {
   beforeEach(() => forgetListings());
 
-  test('a folder is listed whole until a whole listing of it was seen, then from a little before its newest file', () => {
+  test('a partition is listed whole until a whole listing of it was seen, then from a little before its newest file', () => {
     expect(listFrom('f/', T, MINUTE)).toBeUndefined();
-    // a partial listing of an unknown folder teaches nothing: what it did not list is not known to be seen
+    // a partial listing of an unknown partition teaches nothing: what it did not list is not known to be seen
     listed('f/', T, T - 5 * MINUTE, false);
     expect(listFrom('f/', T, MINUTE)).toBeUndefined();
     listed('f/', T, T - 5 * MINUTE, true);
@@ -20,7 +20,7 @@ describe("the watch's listing cursors", () => {
     expect(listFrom('g/', T + 3 * MINUTE, MINUTE)).toBeUndefined();
   });
 
-  test('every FULL_LISTING_POLLS poll intervals after its last whole listing, a folder is listed whole again', () => {
+  test('every FULL_LISTING_POLLS poll intervals after its last whole listing, a partition is listed whole again', () => {
     listed('f/', T, T, true);
     expect(listFrom('f/', T + (FULL_LISTING_POLLS * MINUTE - 1), MINUTE)).toBe(T - LISTING_OVERLAP_MS);
     expect(listFrom('f/', T + FULL_LISTING_POLLS * MINUTE, MINUTE)).toBeUndefined();
@@ -28,7 +28,7 @@ describe("the watch's listing cursors", () => {
     expect(listFrom('f/', T + FULL_LISTING_POLLS * MINUTE + 1, MINUTE)).toBe(T + MINUTE - LISTING_OVERLAP_MS);
   });
 
-  test('an empty folder is listed whole (there is no newest file to start from)', () => {
+  test('a partition with no file yet is listed whole (there is no newest file to start from)', () => {
     listed('f/', T, undefined, true);
     expect(listFrom('f/', T + 1, MINUTE)).toBeUndefined();
   });

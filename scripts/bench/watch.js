@@ -3,10 +3,10 @@
  * npm run bench -- --watch [--records N] [--minutes M] [--poll PT10S] [--batch-window PT10S] [--no-incidents] [--seed S] [--profile]
  *
  * Continuous detection at an accelerated clock: a generated day (yesterday, so that its watch is open)
- * of N records (default 2,000,000: the scan benchmark's day) is delivered into moto S3 in delivery order, its
- * 24 hours replayed in M minutes (default 5), with S3 event notifications to an SQS queue (or, with --poll, by polling at that interval), gathered for
- * `watch.batchWindow` (--batch-window, default the config's). One worker process (`trailwarden worker`,
- * as deployed) runs a warm-up scan of another day and then the watch; a file channel takes the notifications
+ * of N records (default 2,000,000: the scan benchmark's day) is delivered into moto S3 in delivery
+ * order, its 24 hours replayed in M minutes (default 5), with S3 event notifications to an SQS queue
+ * (or, with --poll, by polling at that interval), gathered for `watch.batchWindow` (--batch-window,
+ * default the config's). One worker process (`trailwarden worker`, as deployed) runs a warm-up scan of another day and then the watch; a file channel takes the notifications
  * (--no-incidents: none, in the watch and the daily scan alike, to compare the detection alone: with
  * incidents the watch opens them and runs their notifications, and the daily scan after it has none left to open).
  * Reports per finding delivery -> detection and delivery -> notification accepted (p50, p95, max), the
@@ -288,7 +288,7 @@ async function main() {
       `| delivery -> notification accepted (s), ${notified.count} notified | ${seconds(notified.p50)} | ${seconds(notified.p95)} | ${seconds(notified.max)} |`,
       '',
       poll
-        ? `Rounds: ${results.rounds}, each listing every partition's open date folders (ListObjectsV2). Per hour of the replay: ${results.requestsPerHourOfReplay.getObject.toFixed(0)} GetObject, ${(results.rounds / hours).toFixed(0)} listing rounds.`
+        ? `Rounds: ${results.rounds}, each listing every partition's tail (ListObjectsV2), its open date folders whole every tenth. Per hour of the replay: ${results.requestsPerHourOfReplay.getObject.toFixed(0)} GetObject, ${(results.rounds / hours).toFixed(0)} listing rounds.`
         : `Rounds: ${results.rounds}; messages received ${results.messages.received}, deleted ${results.messages.deleted}. Per hour of the replay: ${results.requestsPerHourOfReplay.getObject.toFixed(0)} GetObject, at least ${results.requestsPerHourOfReplay.receiveMessageAtLeast.toFixed(0)} ReceiveMessage, ${results.requestsPerHourOfReplay.deleteMessageBatch.toFixed(0)} DeleteMessageBatch.`,
       `Worker: ${watchCpu.toFixed(1)} CPU s over ${wallSeconds.toFixed(0)} s (${(results.worker.cpuShare * 100).toFixed(0)} % of a core), peak RSS ${results.worker.peakRssMB.toFixed(0)} MB (${results.referenceScan.peakRssMB.toFixed(0)} MB before the watch, after the reference scan); ${(results.worker.cpuPerMB * 1000).toFixed(0)} ms CPU per delivered MB against the daily scan's ${(results.referenceScan.cpuPerMB * 1000).toFixed(0)} ms (${(results.worker.cpuPerMB / results.referenceScan.cpuPerMB).toFixed(2)}x; the reference scan of the same day in a store of its own, ${results.referenceScan.findings} findings, ${results.referenceScan.newFindingsRouted} routed, its notifications included). The confirming daily scan after the watch, which finds everything stored and routed: ${(results.dailyScan.cpuPerMB * 1000).toFixed(0)} ms per MB.`,
       `Worker threads (busiest first): the watch ${results.worker.threads}; the reference scan ${results.referenceScan.threads}.`,

@@ -36,19 +36,25 @@ export function classifyKey(key: string): KeyKind {
   return TRAIL_KEY.test(key) ? 'trail' : 'other';
 }
 
+/** The folder holding one region's files, all its delivery days. */
+export function regionFolder(base: string, accountId: string, region: string): string {
+  return `${base}${accountId}/CloudTrail/${region}/`;
+}
+
 /** The folder holding one region's files of one UTC delivery day. */
 export function dayFolder(base: string, accountId: string, region: string, dayMs: number): string {
   const day = new Date(dayMs).toISOString().slice(0, 10).replace(/-/g, '/');
-  return `${base}${accountId}/CloudTrail/${region}/${day}/`;
+  return `${regionFolder(base, accountId, region)}${day}/`;
 }
 
 /**
- * A key that sorts just before every file of a date folder named at `ms` or later (minute precision): a
- * folder's files differ only from their timestamp on, so ListObjectsV2's StartAfter with it lists the tail.
+ * A key that sorts just before every file of the region named at `ms` or later (minute precision), and
+ * after every one named before: a date folder's files differ only from their timestamp on, so
+ * ListObjectsV2's StartAfter with it lists the tail.
  */
-export function folderKeyAt(folder: string, accountId: string, region: string, ms: number): string {
+export function folderKeyAt(base: string, accountId: string, region: string, ms: number): string {
   const stamp = new Date(Math.floor(ms / 60_000) * 60_000).toISOString().replace(/[-:]/g, '').slice(0, 13);
-  return `${folder}${accountId}_CloudTrail_${region}_${stamp}Z`;
+  return `${dayFolder(base, accountId, region, ms)}${accountId}_CloudTrail_${region}_${stamp}Z`;
 }
 
 /** "AWSLogs/" under the prefix, with the organization folder when the trail is an organization trail. */

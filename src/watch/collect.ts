@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyKey, dayFolder, folderKeyAt, logsBase, parseTrailKey } from '../cloudtrail/keys';
+import { classifyKey, dayFolder, folderKeyAt, logsBase, parseTrailKey, regionFolder } from '../cloudtrail/keys';
 import type { ScanConfig } from '../config/load';
 import { DEFAULT_BATCH_WINDOW, DEFAULT_POLL_INTERVAL, type DirectorySource, type S3Source } from '../config/schema';
 import { parseIsoDuration } from '../config/duration';
@@ -187,16 +187,13 @@ class Collector {
     if (!folderDays.length) return;
     for (const partition of await cachedPartitions(sourceId, nowMs, intervalMs, () => discoverS3Partitions(client, source))) {
       const { base, accountId, region } = partition;
-      const regionFolder = `${base}${accountId}/CloudTrail/${region}/`;
-      const cursor = `${sourceId}${regionFolder}`;
+      const folder = regionFolder(base, accountId, region);
+      const cursor = `${sourceId}${folder}`;
       const tailMs = listFrom(cursor, nowMs, intervalMs);
       const fromMs = tailMs === undefined ? undefined : Math.max(tailMs, folderDays[0]);
-      const startAfter =
-        fromMs === undefined
-          ? dayFolder(base, accountId, region, folderDays[0])
-          : folderKeyAt(dayFolder(base, accountId, region, Math.floor(fromMs / DAY_MS) * DAY_MS), accountId, region, fromMs);
+      const startAfter = fromMs === undefined ? dayFolder(base, accountId, region, folderDays[0]) : folderKeyAt(base, accountId, region, fromMs);
       let newestNameMs: number | undefined;
-      for (const item of await listS3Folder(client, source, regionFolder, startAfter)) {
+      for (const item of await listS3Folder(client, source, folder, startAfter)) {
         if (classifyKey(item.key) !== 'trail') continue;
         const { key } = item;
         const nameMs = parseTrailKey(key)!.deliveredMs;

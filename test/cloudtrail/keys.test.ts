@@ -105,7 +105,7 @@ describe('folderKeyAt', () => {
   it('sorts after every file of the folder named before the minute and before every file named in it or later', () => {
     const folder = dayFolder('p/AWSLogs/o-aa11bb22cc/', ACCOUNT, 'us-east-1', Date.parse('2026-11-25T00:00:00Z'));
     const file = (stamp: string, unique: string) => `${folder}${ACCOUNT}_CloudTrail_us-east-1_${stamp}Z_${unique}.json.gz`;
-    const start = folderKeyAt(folder, ACCOUNT, 'us-east-1', Date.parse('2026-11-25T10:05:59.999Z'));
+    const start = folderKeyAt('p/AWSLogs/o-aa11bb22cc/', ACCOUNT, 'us-east-1', Date.parse('2026-11-25T10:05:59.999Z'));
     expect(start).toBe(`${folder}${ACCOUNT}_CloudTrail_us-east-1_20261125T1005Z`);
     for (const before of [file('20261125T1004', 'zzzzzzzzzzzzzzzz'), file('20261125T0000', 'AAAA')]) expect(before < start).toBe(true);
     for (const after of [file('20261125T1005', '0000000000000000'), file('20261125T1005', 'A'), file('20261125T2359', 'a')]) expect(after > start).toBe(true);
